@@ -1,0 +1,4 @@
+using System.CommandLine;
+using FastPath.Cli;
+
+return FastPathCli.Run(args);
