@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 
 # tshark/editcap/capinfos: capture oracle. python3-scapy: packet builder and oracle. tpm2-tools, swtpm:
 # the vTPM's real client and reference. iproute2: netns/veth lab. clang, zlib1g-dev: NativeAOT linking.
-# nftables, netsniff-ng: the kernel anchor of the through-the-kernel tests. procps: pgrep-free process checks.
-packages=(tshark python3-scapy tpm2-tools swtpm swtpm-tools iproute2 clang zlib1g-dev nftables netsniff-ng procps curl)
+# nftables, netsniff-ng: the kernel anchor of the through-the-kernel tests. iputils-ping: lab sanity checks.
+packages=(tshark python3-scapy tpm2-tools swtpm swtpm-tools iproute2 clang zlib1g-dev nftables netsniff-ng iputils-ping curl)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
