@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using FastPath.Cli.Commands;
+using FastPath.Control;
 using FastPath.Dataplane.Ports;
 
 namespace FastPath.Cli;
@@ -55,7 +56,7 @@ internal static class FastPathCli
     /// <summary>Bad usage and bad input files (malformed or missing) are 2; everything else 1.</summary>
     internal static int ExitCodeFor(Exception exception) => exception switch
     {
-        UsageException or CaptureFileException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+        UsageException or CaptureFileException or InputFileException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
             => ExitCodes.BadInput,
         _ => ExitCodes.Failure,
     };

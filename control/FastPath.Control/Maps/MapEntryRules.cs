@@ -1,0 +1,74 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace FastPath.Control.Maps;
+
+/// <summary>
+/// The checks every mapping passes wherever it comes from (maps file, <c>map add</c>, import), so
+/// the file loader and the control socket give the same answers.
+/// </summary>
+public static class MapEntryRules
+{
+    /// <summary>Largest tenant: VLAN ID 4095 is reserved by 802.1Q.</summary>
+    public const int MaxTenant = 4094;
+
+    /// <summary>Returns null when <paramref name="tenant"/> is valid, else why not.</summary>
+    public static string? CheckTenant(long tenant) =>
+        tenant is < 0 or > MaxTenant ? $"tenant {tenant} out of range (0 for untagged, 1-{MaxTenant} for a VLAN ID)" : null;
+
+    /// <summary>Parses an address the way a mapping needs it, or says why it cannot be one.</summary>
+    public static bool TryParseAddress(string? text, out IPAddress address, out string error)
+    {
+        address = IPAddress.None;
+        if (string.IsNullOrWhiteSpace(text) || !IPAddress.TryParse(text, out IPAddress? parsed) || text.Contains('%', StringComparison.Ordinal)
+            || (parsed.AddressFamily == AddressFamily.InterNetwork && text.Count(c => c == '.') != 3))
+        {
+            // IPAddress.TryParse accepts "1" and "1.2" (inet_aton forms) and scoped IPv6; a maps file should not.
+            error = $"not an IP address ('{text}')";
+            return false;
+        }
+
+        if (parsed.IsIPv4MappedToIPv6)
+        {
+            error = $"IPv4-mapped IPv6 address '{text}' is ambiguous; write the IPv4 address";
+            return false;
+        }
+
+        if (parsed.Equals(IPAddress.Any) || parsed.Equals(IPAddress.IPv6Any))
+        {
+            error = $"unspecified address '{text}' cannot be mapped";
+            return false;
+        }
+
+        if (IsMulticastOrBroadcast(parsed))
+        {
+            error = $"multicast or broadcast address '{text}' cannot be mapped";
+            return false;
+        }
+
+        address = parsed;
+        error = string.Empty;
+        return true;
+    }
+
+    /// <summary>Returns null when the two addresses are the same family, else why not.</summary>
+    public static string? CheckFamilies(IPAddress user, IPAddress secure) =>
+        user.AddressFamily == secure.AddressFamily
+            ? null
+            : $"family mismatch: user {user} is {Family(user)} but secure {secure} is {Family(secure)}";
+
+    /// <summary><c>IPv4</c> or <c>IPv6</c>.</summary>
+    public static string Family(IPAddress address) => address.AddressFamily == AddressFamily.InterNetwork ? "IPv4" : "IPv6";
+
+    private static bool IsMulticastOrBroadcast(IPAddress address)
+    {
+        if (address.AddressFamily == AddressFamily.InterNetworkV6)
+        {
+            return address.IsIPv6Multicast;
+        }
+
+        Span<byte> bytes = stackalloc byte[4];
+        address.TryWriteBytes(bytes, out _);
+        return bytes[0] >= 224 || address.Equals(IPAddress.Broadcast);
+    }
+}
