@@ -1,4 +1,7 @@
 using System.CommandLine;
+using FastPath.Control.Maps;
+using FastPath.Control.Offline;
+using FastPath.Dataplane.Rewrite;
 
 namespace FastPath.Cli.Commands;
 
@@ -14,11 +17,25 @@ internal static class TranslateCommand
         var output = new Argument<FileInfo>("OUT") { Description = "Output capture, written in the input's format" };
         var json = new Option<bool>("--json") { Description = "Print the verdict counts as one JSON object" };
 
-        var command = new Command("translate", Pending.Describe("Translate a capture offline; prints counts per verdict", 5))
+        var command = new Command("translate", "Translate a capture offline; prints counts per verdict")
         {
             maps, from, input, output, json,
         };
-        command.SetAction(Pending.For("translate", 5));
+        command.SetAction(parse =>
+        {
+            var entries = MapsFile.Load(parse.GetRequiredValue(maps).FullName);
+            var direction = parse.GetRequiredValue(from) == "user" ? TranslationDirection.UserToSecure : TranslationDirection.SecureToUser;
+            string inPath = parse.GetRequiredValue(input).FullName;
+            string outPath = parse.GetRequiredValue(output).FullName;
+            if (string.Equals(inPath, outPath, StringComparison.Ordinal))
+            {
+                throw new UsageException("IN and OUT are the same file; the input would be overwritten while it is read");
+            }
+
+            TranslationCounts counts = CaptureTranslator.Run(entries, direction, inPath, outPath);
+            CaptureTranslator.Report(counts, parse.GetValue(json), Console.Out);
+            return ExitCodes.Success;
+        });
         return command;
     }
 }

@@ -1,0 +1,103 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using FastPath.Dataplane.Parsing;
+
+namespace FastPath.Dataplane.Rewrite;
+
+/// <summary>
+/// Rewrites the addresses and TTL of one parsed packet in place and updates every checksum that covers them
+/// incrementally (RFC 1624): the IPv4 header checksum, and the TCP, UDP and ICMPv6 checksums through the
+/// pseudo-header.
+/// </summary>
+/// <remarks>
+/// Why incremental: a full recomputation reads the whole payload (up to 9 KB for jumbo frames) on the worker
+/// core; the update reads only the bytes it changes, so the cost is the same for every packet size.
+/// ICMP for IPv4 has no pseudo-header, so its checksum does not change. Non-first fragments carry no transport
+/// header: the parser leaves <see cref="PacketMeta.L4ChecksumOffset"/> at 0 and only the IP header changes.
+/// A first fragment's transport checksum covers the whole datagram, pseudo-header included, so its update is
+/// exact although the rest of the datagram is in other fragments.
+/// Thread-safe: pure functions over caller memory.
+/// </remarks>
+internal static unsafe class HeaderRewriter
+{
+    private const byte ProtocolIcmpV6 = 58;
+    private const byte ProtocolUdp = 17;
+    private const int Ipv4ChecksumOffset = 10;
+
+    /// <summary>
+    /// Replaces the source and/or destination address (null keeps it), decrements the TTL or hop limit and
+    /// updates the checksums. The caller has checked that <paramref name="meta"/>'s verdict is ok and the TTL is above 1.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Apply(byte* frame, in PacketMeta meta, byte* newSource, byte* newDestination)
+    {
+        int length = meta.IpVersion == 4 ? 4 : 16;
+        ulong addressDelta = 0;
+        if (newSource != null)
+        {
+            addressDelta += IncrementalChecksum.Delta(frame + meta.SourceOffset, newSource, length);
+            Unsafe.CopyBlockUnaligned(frame + meta.SourceOffset, newSource, (uint)length);
+        }
+
+        if (newDestination != null)
+        {
+            addressDelta += IncrementalChecksum.Delta(frame + meta.DestinationOffset, newDestination, length);
+            Unsafe.CopyBlockUnaligned(frame + meta.DestinationOffset, newDestination, (uint)length);
+        }
+
+        byte* ttl = frame + meta.TtlOffset;
+        if (meta.IpVersion == 4)
+        {
+            // The TTL shares a 16-bit word with the protocol byte; the word, not the byte, enters the sum.
+            ushort oldWord = Unsafe.ReadUnaligned<ushort>(ttl);
+            (*ttl)--;
+            ulong headerDelta = addressDelta + IncrementalChecksum.Delta(oldWord, Unsafe.ReadUnaligned<ushort>(ttl));
+            ushort* headerChecksum = (ushort*)(frame + meta.L3Offset + Ipv4ChecksumOffset);
+            Unsafe.WriteUnaligned(headerChecksum, IncrementalChecksum.Apply(Unsafe.ReadUnaligned<ushort>(headerChecksum), headerDelta));
+        }
+        else
+        {
+            (*ttl)--;
+        }
+
+        if (meta.L4ChecksumOffset == 0 || addressDelta == 0 || !CoversPseudoHeader(meta))
+        {
+            return;
+        }
+
+        ushort* checksum = (ushort*)(frame + meta.L4ChecksumOffset);
+        ushort old = Unsafe.ReadUnaligned<ushort>(checksum);
+        if (meta.Protocol == ProtocolUdp)
+        {
+            // RFC 768: an IPv4 UDP checksum of 0 means "none" and must stay 0; a computed 0 is sent as 0xFFFF.
+            if (old == 0 && meta.IpVersion == 4)
+            {
+                return;
+            }
+
+            ushort updated = IncrementalChecksum.Apply(old, addressDelta);
+            Unsafe.WriteUnaligned(checksum, updated == 0 ? (ushort)0xFFFF : updated);
+            return;
+        }
+
+        Unsafe.WriteUnaligned(checksum, IncrementalChecksum.Apply(old, addressDelta));
+    }
+
+    /// <summary>Sets the Ethernet destination and source MAC addresses (6 bytes each).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SetMacs(byte* frame, byte* source, byte* destination)
+    {
+        Unsafe.CopyBlockUnaligned(frame, destination, 6);
+        Unsafe.CopyBlockUnaligned(frame + 6, source, 6);
+    }
+
+    /// <summary>The TTL (IPv4) or hop limit (IPv6) the packet arrived with.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte Ttl(byte* frame, in PacketMeta meta) => frame[meta.TtlOffset];
+
+    /// <summary>Reads the 802.1Q VLAN ID of a tagged frame's TCI.</summary>
+    public static ushort ReadVlanId(byte* frame) => (ushort)(BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(frame + 14, 2)) & 0x0FFF);
+
+    private static bool CoversPseudoHeader(in PacketMeta meta) =>
+        meta.Protocol is 6 or ProtocolUdp || (meta.Protocol == ProtocolIcmpV6 && meta.IpVersion == 6);
+}

@@ -1,0 +1,158 @@
+using FastPath.Control.Maps;
+using FastPath.Control.Offline;
+using FastPath.Dataplane;
+using FastPath.Dataplane.Ports;
+using FastPath.Dataplane.Rewrite;
+using FastPath.Testing;
+
+namespace FastPath.Control.Tests.Offline;
+
+/// <summary>
+/// Config → send → verify: scapy builds what arrives on each side and, independently, what the ARCHITECTURE.md
+/// contract says must leave (checksums recomputed in full); the translator's output must equal it byte for byte,
+/// and tshark must find every checksum good.
+/// </summary>
+public sealed class CaptureTranslatorTests : IDisposable
+{
+    private const string Maps = """
+        { "mappings": [
+          { "tenant": 100, "user": "10.1.0.5", "secure": "198.18.0.5" },
+          { "tenant": 100, "user": "10.1.0.6", "secure": "198.18.0.6" },
+          { "tenant": 0, "user": "10.2.0.7", "secure": "198.18.2.7" },
+          { "tenant": 100, "user": "fd00::5", "secure": "2001:db8::5" },
+          { "tenant": 100, "user": "fd00::6", "secure": "2001:db8::6" },
+          { "tenant": 0, "user": "fd00:1::7", "secure": "2001:db8:1::7" } ] }
+        """;
+
+    private static readonly string[] s_checksumOptions = ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE", "tcp.check_checksum:TRUE"];
+
+    private readonly TempDirectory _dir = new();
+    private readonly IReadOnlyList<MapEntry> _maps = MapsFile.Parse(System.Text.Encoding.UTF8.GetBytes(Maps), "maps.json");
+
+    public CaptureTranslatorTests()
+    {
+        string script = Path.Combine(AppContext.BaseDirectory, "Offline", "translate_cases.py");
+        ProcessRunner.Run(Scapy.Python, [script, _dir.Path], TimeSpan.FromMinutes(2)).EnsureSuccess();
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData("user", TranslationDirection.UserToSecure)]
+    [InlineData("secure", TranslationDirection.SecureToUser)]
+    public void Translated_packets_equal_scapys_full_recomputation(string side, TranslationDirection direction)
+    {
+        string output = _dir.File($"{side}-out.pcap");
+        TranslationCounts counts = CaptureTranslator.Run(_maps, direction, _dir.File($"{side}-in.pcap"), output);
+
+        List<byte[]> expected = ReadAll(_dir.File($"{side}-expected.pcap"));
+        List<byte[]> actual = ReadAll(output);
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++)
+        {
+            Assert.True(expected[i].AsSpan().SequenceEqual(actual[i]),
+                $"packet {i}: expected {Convert.ToHexString(expected[i])}\n            actual   {Convert.ToHexString(actual[i])}");
+        }
+
+        AssertCountsMatchVerdicts(counts, _dir.File($"{side}-verdicts.txt"));
+    }
+
+    [Theory]
+    [InlineData("user", TranslationDirection.UserToSecure)]
+    [InlineData("secure", TranslationDirection.SecureToUser)]
+    public void Tshark_validates_every_checksum_of_the_output(string side, TranslationDirection direction)
+    {
+        string output = _dir.File($"{side}-checked.pcap");
+        CaptureTranslator.Run(_maps, direction, _dir.File($"{side}-in.pcap"), output);
+
+        IReadOnlyList<string[]> rows = Tshark.Fields(output,
+            ["frame.number", "ip.checksum.status", "udp.checksum.status", "tcp.checksum.status", "icmp.checksum_status", "icmpv6.checksum.status", "_ws.malformed"],
+            s_checksumOptions);
+        Assert.NotEmpty(rows);
+        foreach (string[] row in rows)
+        {
+            // Status 1 is "Good"; 2 ("Unverified") and 3 ("Not present", a UDP checksum of 0) are allowed, 0 ("Bad") is not.
+            for (int field = 1; field <= 5; field++)
+            {
+                foreach (string status in row[field].Split(',', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    Assert.True(status != "0", $"frame {row[0]}: checksum field {field} is bad");
+                }
+            }
+
+            Assert.True(row.Length < 7 || string.IsNullOrEmpty(row[6]), $"frame {row[0]} is malformed");
+        }
+    }
+
+    [Fact]
+    public void A_pcapng_input_gives_a_pcapng_output_with_the_same_packets()
+    {
+        string pcapng = _dir.File("user-in.pcapng");
+        Tshark.Convert(_dir.File("user-in.pcap"), pcapng, "pcapng");
+        string fromPcap = _dir.File("a.pcap");
+        string fromPcapng = _dir.File("b.pcapng");
+        CaptureTranslator.Run(_maps, TranslationDirection.UserToSecure, _dir.File("user-in.pcap"), fromPcap);
+        CaptureTranslator.Run(_maps, TranslationDirection.UserToSecure, pcapng, fromPcapng);
+
+        Assert.Equal("pcapng", Tshark.FileType(fromPcapng));
+        List<byte[]> a = ReadAll(fromPcap);
+        List<byte[]> b = ReadAll(fromPcapng);
+        Assert.Equal(a.Count, b.Count);
+        for (int i = 0; i < a.Count; i++)
+        {
+            Assert.Equal(a[i], b[i]);
+        }
+    }
+
+    [Fact]
+    public void Translating_back_restores_the_user_side_addresses()
+    {
+        string secure = _dir.File("round-secure.pcap");
+        string back = _dir.File("round-back.pcap");
+        CaptureTranslator.Run(_maps, TranslationDirection.UserToSecure, _dir.File("user-in.pcap"), secure);
+        CaptureTranslator.Run(_maps, TranslationDirection.SecureToUser, secure, back);
+
+        IReadOnlyList<string[]> before = Tshark.Fields(secure, ["ip.src", "ipv6.src"]);
+        IReadOnlyList<string[]> after = Tshark.Fields(back, ["ip.dst", "ipv6.dst", "vlan.id"]);
+        Assert.Equal(before.Count, after.Count);
+        Assert.Contains(after, row => row[0] == "10.1.0.6" && row[2] == "100");
+        Assert.Contains(after, row => row[1] == "fd00::6" && row[2] == "100");
+    }
+
+    [Fact]
+    public void The_json_report_has_every_verdict_and_the_totals()
+    {
+        TranslationCounts counts = CaptureTranslator.Run(_maps, TranslationDirection.UserToSecure, _dir.File("user-in.pcap"), _dir.File("r.pcap"));
+        var text = new StringWriter();
+        CaptureTranslator.Report(counts, json: true, text);
+        using var document = System.Text.Json.JsonDocument.Parse(text.ToString());
+        var root = document.RootElement;
+        Assert.Equal(counts.Total, root.GetProperty("packets").GetInt64());
+        Assert.Equal(counts[DropReason.None], root.GetProperty("written").GetInt64());
+        Assert.Equal(1, root.GetProperty("verdicts").GetProperty("not-ip").GetInt64());
+        Assert.Equal(DropReasons.Count, root.GetProperty("verdicts").EnumerateObject().Count());
+    }
+
+    private static void AssertCountsMatchVerdicts(TranslationCounts counts, string verdictsFile)
+    {
+        string[] verdicts = File.ReadAllLines(verdictsFile).Where(line => line.Length > 0).ToArray();
+        Assert.Equal(verdicts.Length, counts.Total);
+        foreach (IGrouping<string, string> group in verdicts.GroupBy(v => v))
+        {
+            Assert.True(DropReasons.TryParse(group.Key, out DropReason reason), group.Key);
+            Assert.Equal(group.Count(), counts[reason]);
+        }
+    }
+
+    private static List<byte[]> ReadAll(string path)
+    {
+        var packets = new List<byte[]>();
+        using CaptureReader reader = CaptureReader.Open(path);
+        while (reader.TryReadNext(out CapturedPacket packet))
+        {
+            packets.Add(packet.Data.ToArray());
+        }
+
+        return packets;
+    }
+}
