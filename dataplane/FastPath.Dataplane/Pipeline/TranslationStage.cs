@@ -1,0 +1,234 @@
+using System.Runtime.CompilerServices;
+using FastPath.Dataplane.Mapping;
+using FastPath.Dataplane.Parsing;
+using FastPath.Dataplane.Rewrite;
+
+namespace FastPath.Dataplane.Pipeline;
+
+/// <summary>
+/// The per-batch work of a worker, shared with offline translation: parse the batch, drop what cannot be
+/// translated, look up every key of the batch in two bulk calls, then rewrite each packet by the
+/// ARCHITECTURE.md contract. A frame's start moves by 4 bytes when its VLAN tag is popped or pushed.
+/// </summary>
+/// <remarks>
+/// Order of checks: parser verdict, then TTL (a packet that would expire is dropped before it costs a lookup),
+/// then the mapping. Secure→user frames that arrive tagged have their tag replaced by the tenant's, because the
+/// tenant, not the substrate, decides the user-side VLAN.
+/// Concurrency: one instance per worker thread; the mapping table it reads may be updated concurrently by the
+/// control plane (the table's contract). Steady state allocates nothing: all scratch space is sized at construction.
+/// </remarks>
+public sealed unsafe class TranslationStage
+{
+    /// <summary>Largest batch <see cref="Process"/> accepts.</summary>
+    public const int MaxBatch = 256;
+
+    private const ushort MaxTenant = 4094;
+
+    private readonly MappingTable _table;
+    private readonly TranslationDirection _direction;
+    private readonly bool _setMacs;
+    private EgressMacs _egress; // not readonly: Finish takes its address
+    private readonly MappingKey[] _primaryKeys = new MappingKey[MaxBatch];
+    private readonly MappingKey[] _secondaryKeys = new MappingKey[MaxBatch];
+    private readonly MappingResult[] _primary = new MappingResult[MaxBatch];
+    private readonly MappingResult[] _secondary = new MappingResult[MaxBatch];
+    private readonly int[] _pending = new int[MaxBatch];
+
+    /// <summary>A stage translating packets that arrive from <paramref name="direction"/>'s side.</summary>
+    /// <param name="table">The mapping table to read.</param>
+    /// <param name="direction">Which side the packets arrive on.</param>
+    /// <param name="egress">MACs to write on translated frames; null keeps the frames' MACs (offline translation).</param>
+    public TranslationStage(MappingTable table, TranslationDirection direction, EgressMacs? egress)
+    {
+        _table = table;
+        _direction = direction;
+        _setMacs = egress.HasValue;
+        _egress = egress.GetValueOrDefault();
+    }
+
+    /// <summary>The side packets arrive on.</summary>
+    public TranslationDirection Direction => _direction;
+
+    /// <summary>
+    /// Translates a batch in place: on return <c>meta[i].Verdict</c> says whether frame <c>i</c> may be sent, and
+    /// <c>frames[i]</c> holds its new start and length (4 bytes of headroom before each frame are required).
+    /// For secure→user packets <c>meta[i].VlanId</c> is the tenant.
+    /// </summary>
+    public void Process(Span<FrameView> frames, Span<PacketMeta> meta)
+    {
+        if ((uint)frames.Length > MaxBatch || meta.Length < frames.Length)
+        {
+            ThrowBadBatch(frames.Length, meta.Length);
+        }
+
+        if (frames.IsEmpty)
+        {
+            return;
+        }
+
+        HeaderParser.Parse(frames, meta);
+
+        ref FrameView frame0 = ref frames[0];
+        ref PacketMeta meta0 = ref meta[0];
+        int pending = CollectKeys(ref frame0, ref meta0, frames.Length);
+        if (pending == 0)
+        {
+            return;
+        }
+
+        if (_direction == TranslationDirection.UserToSecure)
+        {
+            _table.LookupUserBulk(_primaryKeys.AsSpan(0, pending), _primary.AsSpan(0, pending));
+            _table.LookupUserBulk(_secondaryKeys.AsSpan(0, pending), _secondary.AsSpan(0, pending));
+            RewriteToSecure(ref frame0, ref meta0, pending);
+        }
+        else
+        {
+            _table.LookupSecureBulk(_primaryKeys.AsSpan(0, pending), _primary.AsSpan(0, pending));
+            _table.LookupSecureBulk(_secondaryKeys.AsSpan(0, pending), _secondary.AsSpan(0, pending));
+            RewriteToUser(ref frame0, ref meta0, pending);
+        }
+    }
+
+    private int CollectKeys(ref FrameView frame0, ref PacketMeta meta0, int count)
+    {
+        ref int pending0 = ref _pending[0];
+        ref MappingKey primary0 = ref _primaryKeys[0];
+        ref MappingKey secondary0 = ref _secondaryKeys[0];
+        bool toSecure = _direction == TranslationDirection.UserToSecure;
+        int pending = 0;
+        for (int i = 0; i < count; i++)
+        {
+            ref PacketMeta m = ref Unsafe.Add(ref meta0, i);
+            if (m.Verdict != DropReason.None)
+            {
+                continue;
+            }
+
+            byte* data = Unsafe.Add(ref frame0, i).Data;
+            if (data[m.TtlOffset] <= 1)
+            {
+                m.Verdict = DropReason.TtlExceeded;
+                continue;
+            }
+
+            // Secure addresses are unique across tenants, so the reverse keys carry tenant 0.
+            ushort tenant = toSecure && (m.Flags & PacketFlags.Vlan) != 0 ? m.VlanId : (ushort)0;
+            if (tenant > MaxTenant)
+            {
+                m.Verdict = DropReason.NoMapping;
+                continue;
+            }
+
+            byte family = m.IpVersion;
+            Unsafe.Add(ref primary0, pending) = MappingKey.FromPacket(tenant, data + (toSecure ? m.SourceOffset : m.DestinationOffset), family);
+            Unsafe.Add(ref secondary0, pending) = MappingKey.FromPacket(tenant, data + (toSecure ? m.DestinationOffset : m.SourceOffset), family);
+            Unsafe.Add(ref pending0, pending) = i;
+            pending++;
+        }
+
+        return pending;
+    }
+
+    private void RewriteToSecure(ref FrameView frame0, ref PacketMeta meta0, int pending)
+    {
+        byte* addresses = stackalloc byte[32];
+        ref int pending0 = ref _pending[0];
+        ref MappingResult primary0 = ref _primary[0];
+        ref MappingResult secondary0 = ref _secondary[0];
+        for (int k = 0; k < pending; k++)
+        {
+            int i = Unsafe.Add(ref pending0, k);
+            ref PacketMeta m = ref Unsafe.Add(ref meta0, i);
+            ref MappingResult source = ref Unsafe.Add(ref primary0, k);
+            if (!source.Found)
+            {
+                m.Verdict = DropReason.NoMapping;
+                continue;
+            }
+
+            ref FrameView frame = ref Unsafe.Add(ref frame0, i);
+            byte* data = frame.Data;
+            int length = frame.Length;
+            source.WriteAddress(addresses);
+            ref MappingResult destination = ref Unsafe.Add(ref secondary0, k);
+            byte* newDestination = null;
+            if (destination.Found)
+            {
+                destination.WriteAddress(addresses + 16);
+                newDestination = addresses + 16;
+            }
+
+            HeaderRewriter.Apply(data, m, addresses, newDestination);
+            if ((m.Flags & PacketFlags.Vlan) != 0)
+            {
+                data = VlanTag.Pop(data, ref length, ref m);
+            }
+
+            Finish(ref frame, data, length);
+        }
+    }
+
+    private void RewriteToUser(ref FrameView frame0, ref PacketMeta meta0, int pending)
+    {
+        byte* addresses = stackalloc byte[32];
+        ref int pending0 = ref _pending[0];
+        ref MappingResult primary0 = ref _primary[0];
+        ref MappingResult secondary0 = ref _secondary[0];
+        for (int k = 0; k < pending; k++)
+        {
+            int i = Unsafe.Add(ref pending0, k);
+            ref PacketMeta m = ref Unsafe.Add(ref meta0, i);
+            ref MappingResult destination = ref Unsafe.Add(ref primary0, k);
+            if (!destination.Found)
+            {
+                m.Verdict = DropReason.NoMapping;
+                continue;
+            }
+
+            ref FrameView frame = ref Unsafe.Add(ref frame0, i);
+            byte* data = frame.Data;
+            int length = frame.Length;
+            ushort tenant = destination.Tenant;
+            destination.WriteAddress(addresses + 16);
+            ref MappingResult source = ref Unsafe.Add(ref secondary0, k);
+            byte* newSource = null;
+            if (source.Found && source.Tenant == tenant)
+            {
+                source.WriteAddress(addresses);
+                newSource = addresses;
+            }
+
+            HeaderRewriter.Apply(data, m, newSource, addresses + 16);
+            if ((m.Flags & PacketFlags.Vlan) != 0)
+            {
+                data = VlanTag.Pop(data, ref length, ref m);
+            }
+
+            if (tenant != 0)
+            {
+                data = VlanTag.Push(data, ref length, ref m, tenant);
+            }
+
+            Finish(ref frame, data, length);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Finish(ref FrameView frame, byte* data, int length)
+    {
+        if (_setMacs)
+        {
+            fixed (EgressMacs* egress = &_egress)
+            {
+                HeaderRewriter.SetMacs(data, egress->Source, egress->Destination);
+            }
+        }
+
+        frame = new FrameView(data, length);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowBadBatch(int frames, int meta) =>
+        throw new ArgumentException($"a batch holds 1-{MaxBatch} frames and as many metadata records (got {frames} frames, {meta} records)");
+}

@@ -1,0 +1,187 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using FastPath.Dataplane.Parsing;
+using FastPath.Dataplane.Rewrite;
+
+namespace FastPath.Dataplane.Ports;
+
+/// <summary>
+/// An in-memory traffic source for benchmarks: every receive writes fresh frames of this worker's share of the
+/// flows into the caller's buffers, as a NIC with RSS would deliver them to one queue.
+/// </summary>
+/// <remarks>
+/// Each frame is a copy of one template (in L1) with the flow's source address and port patched in and both
+/// checksums updated incrementally, so building a frame costs a few nanoseconds, like a NIC's DMA write that the
+/// worker then reads. Flows are assigned to workers by <see cref="RssHash"/> of their 5-tuple.
+/// Concurrency: one worker thread calls <see cref="Receive"/>; <see cref="Transmit"/> is not supported.
+/// </remarks>
+public sealed unsafe class GeneratorPort : PacketPort
+{
+    private const int FcsBytes = 4;
+    private const int TemplateBytes = 14 + 4 + 20 + 8;
+    private const int SourceOffset = 18 + 12;
+    private const int SourcePortOffset = 18 + 20;
+    private const int IpChecksumOffset = 18 + 10;
+    private const int UdpChecksumOffset = 18 + 20 + 6;
+
+    private readonly byte* _template;
+    private readonly int _length;
+    private readonly uint[] _flows;
+    private readonly int _mappings;
+    private readonly ushort _ipChecksum;
+    private readonly ushort _udpChecksum;
+    private readonly uint _templateSource;
+    private long _remaining;
+    private int _cursor;
+
+    /// <summary>Creates the generator for worker <paramref name="worker"/> of <paramref name="workers"/>, producing <paramref name="packets"/> frames.</summary>
+    public GeneratorPort(string name, GeneratorSpec spec, int worker, int workers, long packets)
+        : base(name)
+    {
+        int length = spec.FrameSize - FcsBytes;
+        if (length < TemplateBytes + 14 || length > 9000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(spec), spec.FrameSize, $"frame size must be {TemplateBytes + 14 + FcsBytes}-{9000 + FcsBytes} bytes");
+        }
+
+        if (spec.Mappings is <= 0 or > GeneratorSpec.MaxMappings || spec.Flows <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(spec), $"flows must be positive and mappings 1-{GeneratorSpec.MaxMappings}");
+        }
+
+        _length = length;
+        _mappings = spec.Mappings;
+        _remaining = packets;
+        _template = (byte*)NativeMemory.AlignedAlloc((nuint)length, 64);
+        Span<byte> frame = new(_template, length);
+        frame.Clear();
+        WriteTemplate(frame, spec.Tenant, length);
+        _templateSource = GeneratorSpec.UserAddress(0);
+        _ipChecksum = Unsafe.ReadUnaligned<ushort>(_template + IpChecksumOffset);
+        _udpChecksum = Unsafe.ReadUnaligned<ushort>(_template + UdpChecksumOffset);
+        _flows = AssignFlows(spec, worker, workers);
+        if (_flows.Length == 0)
+        {
+            throw new ArgumentException($"worker {worker} of {workers} received no flows; use more flows than workers", nameof(spec));
+        }
+    }
+
+    /// <summary>Flows this generator cycles through.</summary>
+    public int FlowCount => _flows.Length;
+
+    /// <summary>Frames still to produce.</summary>
+    public long Remaining => _remaining;
+
+    /// <inheritdoc />
+    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths)
+    {
+        int count = (int)Math.Min(buffers.Length, _remaining);
+        if (count <= 0 || lengths.Length < count)
+        {
+            return 0;
+        }
+
+        ref RxBuffer buffer0 = ref MemoryMarshal.GetReference(buffers);
+        ref int length0 = ref MemoryMarshal.GetReference(lengths);
+        ref uint flow0 = ref MemoryMarshal.GetArrayDataReference(_flows);
+        int cursor = _cursor;
+        int produced = 0;
+        for (int i = 0; i < count; i++)
+        {
+            RxBuffer buffer = Unsafe.Add(ref buffer0, i);
+            if (buffer.Capacity < _length)
+            {
+                continue;
+            }
+
+            uint flow = Unsafe.Add(ref flow0, cursor);
+            if (++cursor == _flows.Length)
+            {
+                cursor = 0;
+            }
+
+            Build(buffer.Data, flow);
+            Unsafe.Add(ref length0, produced++) = _length;
+        }
+
+        _cursor = cursor;
+        _remaining -= produced;
+        return produced;
+    }
+
+    /// <inheritdoc />
+    public override int Transmit(ReadOnlySpan<FrameView> frames) => 0;
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing) => NativeMemory.AlignedFree(_template);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Build(byte* data, uint flow)
+    {
+        Unsafe.CopyBlockUnaligned(data, _template, (uint)_length);
+        uint source = BinaryPrimitives.ReverseEndianness(GeneratorSpec.UserAddress((int)(flow % (uint)_mappings)));
+        ushort port = BinaryPrimitives.ReverseEndianness(SourcePort(flow, _mappings));
+        Unsafe.WriteUnaligned(data + SourceOffset, source);
+        Unsafe.WriteUnaligned(data + SourcePortOffset, port);
+
+        // Template fields are 0 for the port and mapping 0's address, so the deltas are against those words.
+        uint templateSource = BinaryPrimitives.ReverseEndianness(_templateSource);
+        ulong addressDelta = (ulong)(uint)~templateSource + source;
+        Unsafe.WriteUnaligned(data + IpChecksumOffset, IncrementalChecksum.Apply(_ipChecksum, addressDelta));
+        ushort udp = IncrementalChecksum.Apply(_udpChecksum, addressDelta + IncrementalChecksum.Delta(0, port));
+        Unsafe.WriteUnaligned(data + UdpChecksumOffset, udp == 0 ? (ushort)0xFFFF : udp);
+    }
+
+    private static ushort SourcePort(uint flow, int mappings) => (ushort)(1024 + (flow / (uint)mappings % 64000));
+
+    private static uint[] AssignFlows(GeneratorSpec spec, int worker, int workers)
+    {
+        var mine = new List<uint>(spec.Flows / Math.Max(1, workers) + 16);
+        for (uint flow = 0; flow < (uint)spec.Flows; flow++)
+        {
+            uint hash = RssHash.Compute(GeneratorSpec.UserAddress((int)(flow % (uint)spec.Mappings)), GeneratorSpec.Destination,
+                SourcePort(flow, spec.Mappings), 9, 17);
+            if (workers == 1 || hash % (uint)workers == (uint)worker)
+            {
+                mine.Add(flow);
+            }
+        }
+
+        return [.. mine];
+    }
+
+    private static void WriteTemplate(Span<byte> frame, ushort tenant, int length)
+    {
+        // Ethernet: destination 02:00:00:00:00:02, source 02:00:00:00:00:01 (locally administered), then 802.1Q.
+        frame[0] = 0x02; frame[5] = 0x02;
+        frame[6] = 0x02; frame[11] = 0x01;
+        BinaryPrimitives.WriteUInt16BigEndian(frame[12..], 0x8100);
+        BinaryPrimitives.WriteUInt16BigEndian(frame[14..], tenant);
+        BinaryPrimitives.WriteUInt16BigEndian(frame[16..], 0x0800);
+        Span<byte> ip = frame[18..];
+        int ipLength = length - 18;
+        ip[0] = 0x45;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)ipLength);
+        ip[8] = 64;
+        ip[9] = 17;
+        BinaryPrimitives.WriteUInt32BigEndian(ip[12..], GeneratorSpec.UserAddress(0));
+        BinaryPrimitives.WriteUInt32BigEndian(ip[16..], GeneratorSpec.Destination);
+        Span<byte> udp = ip[20..];
+        BinaryPrimitives.WriteUInt16BigEndian(udp[2..], 9);
+        BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)(ipLength - 20));
+        for (int i = 8; i < udp.Length; i++)
+        {
+            udp[i] = (byte)i;
+        }
+
+        fixed (byte* p = ip)
+        {
+            Unsafe.WriteUnaligned(p + 10, IncrementalChecksum.Compute(p, 20));
+            ulong pseudo = Unsafe.ReadUnaligned<uint>(p + 12) + (ulong)Unsafe.ReadUnaligned<uint>(p + 16)
+                + BinaryPrimitives.ReverseEndianness((ushort)17) + BinaryPrimitives.ReverseEndianness((ushort)(ipLength - 20));
+            ushort checksum = IncrementalChecksum.Compute(p + 20, ipLength - 20, pseudo);
+            Unsafe.WriteUnaligned(p + 26, checksum == 0 ? (ushort)0xFFFF : checksum);
+        }
+    }
+}
