@@ -40,6 +40,13 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "dup", SetLastError = true)]
     internal static partial int Dup(int fd);
 
+    // Packet memory: duplicate a memfd keeping FD_CLOEXEC (dup drops it), read its size before mapping it.
+    [LibraryImport(LibraryName, EntryPoint = "fcntl", SetLastError = true)]
+    internal static partial int Fcntl(int fd, int command, int argument);
+
+    [LibraryImport(LibraryName, EntryPoint = "lseek", SetLastError = true)]
+    internal static partial long Lseek(int fd, long offset, int whence);
+
     [LibraryImport(LibraryName, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Open(string path, int flags, int mode);
 

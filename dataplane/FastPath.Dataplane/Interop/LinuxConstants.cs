@@ -31,6 +31,8 @@ internal static class LinuxConstants
     internal const int OCloexec = 0x80000;
     internal const int ODirectory = 0x10000;
     internal const int ONonBlock = 0x800;
+    internal const int FDupFdCloexec = 1030;
+    internal const int SeekEnd = 2;
 
     // unistd.h sysconf names
     internal const int ScPageSize = 30;

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 
 namespace FastPath.Dataplane.Parsing;
 
@@ -34,11 +35,24 @@ public static unsafe partial class HeaderParser
             case ParserPath.Scalar:
                 ParseScalar(frames, meta);
                 break;
+            case ParserPath.Vector128:
+                ParseVector<Vector128Kernel>(frames, meta);
+                break;
+            case ParserPath.Vector256:
+                ParseVector<Vector256Kernel>(frames, meta);
+                break;
+            case ParserPath.Vector512:
+                ParseVector<Vector512Kernel>(frames, meta);
+                break;
             default:
                 ParserThrowHelper.ThrowUnknownPath(path);
                 break;
         }
     }
 
-    private static ParserPath DetectBest() => ParserPath.Scalar;
+    private static ParserPath DetectBest() =>
+        Vector512.IsHardwareAccelerated ? ParserPath.Vector512
+        : Vector256.IsHardwareAccelerated ? ParserPath.Vector256
+        : Vector128.IsHardwareAccelerated ? ParserPath.Vector128
+        : ParserPath.Scalar;
 }

@@ -3,15 +3,6 @@ using FastPath.Dataplane.Parsing;
 
 namespace FastPath.Dataplane.Tests.Parsing;
 
-/// <summary>How a test frame is tagged in front of its EtherType.</summary>
-internal enum TagMode
-{
-    None,
-    Vlan,
-    QinQ,
-    DoubleVlan,
-}
-
 /// <summary>
 /// Describes one frame layer by layer and builds its bytes with a valid IPv4 header checksum; the layers the
 /// parser checks are exact, the transport checksums are left arbitrary because the parser does not verify them.
