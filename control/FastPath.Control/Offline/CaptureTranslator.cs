@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FastPath.Control.Maps;
 using FastPath.Dataplane;
+using FastPath.Dataplane.Mapping;
 using FastPath.Dataplane.Parsing;
 using FastPath.Dataplane.Pipeline;
 using FastPath.Dataplane.Ports;

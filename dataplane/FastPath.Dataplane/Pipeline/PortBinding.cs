@@ -6,4 +6,4 @@ namespace FastPath.Dataplane.Pipeline;
 /// <param name="Rx">Port (or port queue) this worker polls.</param>
 /// <param name="Stage">Translation for the side <paramref name="Rx"/> is on; its egress MACs are <paramref name="Tx"/>'s.</param>
 /// <param name="Tx">Port translated frames leave through.</param>
-public sealed record PortBinding(PacketPort Rx, TranslationStage Stage, PacketPort Tx);
+internal sealed record PortBinding(PacketPort Rx, TranslationStage Stage, PacketPort Tx);

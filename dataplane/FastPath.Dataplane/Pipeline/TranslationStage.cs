@@ -46,6 +46,9 @@ public sealed unsafe class TranslationStage
         _egress = egress.GetValueOrDefault();
     }
 
+    /// <summary>The table this stage reads; workers register with its epoch.</summary>
+    public MappingTable Table => _table;
+
     /// <summary>The side packets arrive on.</summary>
     public TranslationDirection Direction => _direction;
 

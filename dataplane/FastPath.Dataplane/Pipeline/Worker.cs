@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using FastPath.Dataplane.Mapping;
 using FastPath.Dataplane.Memory;
 using FastPath.Dataplane.Parsing;
 using FastPath.Dataplane.Ports;
@@ -18,7 +19,7 @@ namespace FastPath.Dataplane.Pipeline;
 /// Concurrency: <see cref="Start"/>, <see cref="Stop"/> and <see cref="Dispose"/> are for one controlling thread;
 /// the counters are read from anywhere (<see cref="Counters"/>).
 /// </remarks>
-public sealed unsafe class Worker : IDisposable
+internal sealed unsafe class Worker : IDisposable
 {
     /// <summary>Default frames per batch: enough to amortise dispatch and overlap lookups, small enough for L1.</summary>
     public const int DefaultBatchSize = 64;
@@ -50,6 +51,7 @@ public sealed unsafe class Worker : IDisposable
     private volatile bool _stop;
     private Exception? _failure;
     private long _baseline = -1;
+    private int _reader;
 
     /// <summary>Creates a worker; nothing runs until <see cref="Start"/>.</summary>
     /// <param name="id">Worker number: its counters' index.</param>
@@ -66,6 +68,14 @@ public sealed unsafe class Worker : IDisposable
         if (bindings.Count == 0)
         {
             throw new ArgumentException("a worker needs at least one RX port", nameof(bindings));
+        }
+
+        foreach (PortBinding binding in bindings)
+        {
+            if (binding.Stage.Table.Epoch != bindings[0].Stage.Table.Epoch)
+            {
+                throw new ArgumentException("all of a worker's stages must read tables of one epoch", nameof(bindings));
+            }
         }
 
         if (pool.PayloadSlotSize <= RxHeadroom + 64)
@@ -149,7 +159,17 @@ public sealed unsafe class Worker : IDisposable
                 CorePinning.PinCurrentThread(_cpu);
             }
 
-            Loop();
+            MappingEpoch epoch = _bindings[0].Stage.Table.Epoch;
+            _reader = epoch.RegisterReader();
+            try
+            {
+                Loop(epoch);
+            }
+            finally
+            {
+                epoch.UnregisterReader(_reader);
+            }
+
             AllocatedBytesInLoop = _baseline < 0 ? 0 : GC.GetAllocatedBytesForCurrentThread() - _baseline;
         }
         catch (Exception error) when (error is not OutOfMemoryException)
@@ -159,8 +179,9 @@ public sealed unsafe class Worker : IDisposable
         }
     }
 
-    private void Loop()
+    private void Loop(MappingEpoch epoch)
     {
+        int reader = _reader;
         WorkerCounters* counters = _counters;
         int idle = 0;
         long idleSince = 0;
@@ -191,6 +212,8 @@ public sealed unsafe class Worker : IDisposable
 
             if (busy)
             {
+                // Between batches the worker holds no pointer into any mapping table: the writer may free a swapped-out one.
+                epoch.Quiescent(reader);
                 if (idle != 0)
                 {
                     counters->IdleTicks += Stopwatch.GetTimestamp() - idleSince;
@@ -203,6 +226,7 @@ public sealed unsafe class Worker : IDisposable
             if (idle++ == 0)
             {
                 idleSince = Stopwatch.GetTimestamp();
+                epoch.Quiescent(reader);
             }
 
             counters->IdlePolls++;

@@ -14,7 +14,7 @@ namespace FastPath.Dataplane.Ports;
 /// </remarks>
 public static class RssHash
 {
-    private static readonly ulong s_key = RandomNumberGenerator.GetInt32(int.MaxValue) * 0x9E37_79B9_7F4A_7C15UL | 1;
+    private static readonly ulong s_key = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) | 1;
 
     /// <summary>Hash of (source, destination, source port, destination port, protocol).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -114,7 +114,7 @@ def force_zero_ipv4_header(ip, src, dst):
 def user_cases():
     c = []
     data = bytes(range(48))
-    user_case(c, 100, IP(src="10.1.0.5", dst="10.1.0.6", ttl=64) / UDP(sport=1234, dport=53) / Raw(data))
+    user_case(c, 100, IP(src="10.1.0.5", dst="10.1.0.6", ttl=64) / UDP(sport=1234, dport=4000) / Raw(data))
     user_case(c, 100, IP(src="10.1.0.5", dst="192.0.2.9", ttl=64, options=b"\x94\x04\x00\x00\x01\x01\x01\x00")
               / TCP(sport=40000, dport=443, flags="S", seq=7, options=[("MSS", 1460), ("NOP", None)]) / Raw(data))
     user_case(c, 100, IP(src="10.1.0.5", dst="192.0.2.9", ttl=9) / ICMP(type=8, id=3, seq=4) / Raw(data))
@@ -152,7 +152,7 @@ def user_cases():
 def secure_cases():
     c = []
     data = bytes(range(40))
-    secure_case(c, IP(src="192.0.2.9", dst="198.18.0.5", ttl=64) / UDP(sport=53, dport=1234) / Raw(data))
+    secure_case(c, IP(src="192.0.2.9", dst="198.18.0.5", ttl=64) / UDP(sport=4000, dport=1234) / Raw(data))
     secure_case(c, IP(src="198.18.0.6", dst="198.18.0.5") / TCP(sport=80, dport=40000, flags="SA") / Raw(data))
     secure_case(c, IP(src="198.18.2.7", dst="198.18.0.5") / ICMP(type=0) / Raw(data))
     secure_case(c, IP(src="192.0.2.9", dst="198.18.2.7") / UDP(sport=1, dport=2, chksum=0) / Raw(data))
