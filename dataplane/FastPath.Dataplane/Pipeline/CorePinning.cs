@@ -28,6 +28,57 @@ public static unsafe class CorePinning
         Errno.Check(Libc.SchedSetaffinity(0, MaskWords * sizeof(ulong), mask), "sched_setaffinity");
     }
 
+    /// <summary>
+    /// Moves every thread of the process that exists now (GC, JIT, finalizer, timers, the caller) off
+    /// <paramref name="workerCores"/>, so only the workers run there. Threads created later inherit their creator's
+    /// mask. Does nothing when no other core would be left.
+    /// </summary>
+    public static void MoveOtherThreadsOff(ReadOnlySpan<int> workerCores)
+    {
+        int[] allowed = AllowedCpus();
+        ulong* mask = stackalloc ulong[MaskWords];
+        new Span<ulong>(mask, MaskWords).Clear();
+        int left = 0;
+        foreach (int cpu in allowed)
+        {
+            if (!workerCores.Contains(cpu))
+            {
+                mask[cpu / 64] |= 1UL << (cpu % 64);
+                left++;
+            }
+        }
+
+        if (left != 0)
+        {
+            SetAll(mask);
+        }
+    }
+
+    /// <summary>Gives every thread of the process all of <paramref name="cpus"/> again (undoes <see cref="MoveOtherThreadsOff"/>).</summary>
+    public static void ReleaseAll(ReadOnlySpan<int> cpus)
+    {
+        ulong* mask = stackalloc ulong[MaskWords];
+        new Span<ulong>(mask, MaskWords).Clear();
+        foreach (int cpu in cpus)
+        {
+            mask[cpu / 64] |= 1UL << (cpu % 64);
+        }
+
+        SetAll(mask);
+    }
+
+    private static void SetAll(ulong* mask)
+    {
+        foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            if (int.TryParse(Path.GetFileName(task), out int tid))
+            {
+                // A thread may exit between the listing and the call (ESRCH); that one needs no moving.
+                Libc.SchedSetaffinity(tid, MaskWords * sizeof(ulong), mask);
+            }
+        }
+    }
+
     /// <summary>The CPUs the calling thread may run on.</summary>
     public static int[] AllowedCpus()
     {

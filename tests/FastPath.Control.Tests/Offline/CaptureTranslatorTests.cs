@@ -1,6 +1,7 @@
 using FastPath.Control.Maps;
 using FastPath.Control.Offline;
 using FastPath.Dataplane;
+using FastPath.Dataplane.Pipeline;
 using FastPath.Dataplane.Ports;
 using FastPath.Dataplane.Rewrite;
 using FastPath.Testing;
@@ -87,6 +88,31 @@ public sealed class CaptureTranslatorTests : IDisposable
 
         // Every IPv4 header and most transport checksums were verified, not skipped.
         Assert.True(good >= rows.Count, $"only {good} checksums verified in {rows.Count} frames");
+    }
+
+    [Theory]
+    [InlineData("user", TranslationDirection.UserToSecure)]
+    [InlineData("secure", TranslationDirection.SecureToUser)]
+    public void Replaying_through_a_worker_thread_equals_offline_translation(string side, TranslationDirection direction)
+    {
+        string offline = _dir.File($"{side}-offline.pcap");
+        string replayed = _dir.File($"{side}-replayed.pcap");
+        TranslationCounts counts = CaptureTranslator.Run(_maps, direction, _dir.File($"{side}-in.pcap"), offline);
+        using (var table = MapsPublisher.Build(_maps))
+        {
+            var worker = PcapReplay.Run(table, direction, _dir.File($"{side}-in.pcap"), replayed);
+            Assert.Equal(counts.Total, worker.RxPackets);
+            Assert.Equal(counts[DropReason.None], worker.TxPackets);
+            Assert.Equal(counts[DropReason.NoMapping], Counters.Dropped(worker, DropReason.NoMapping));
+        }
+
+        List<byte[]> a = ReadAll(offline);
+        List<byte[]> b = ReadAll(replayed);
+        Assert.Equal(a.Count, b.Count);
+        for (int i = 0; i < a.Count; i++)
+        {
+            Assert.Equal(a[i], b[i]);
+        }
     }
 
     [Fact]

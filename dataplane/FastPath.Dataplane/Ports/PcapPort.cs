@@ -1,0 +1,107 @@
+using FastPath.Dataplane.Parsing;
+
+namespace FastPath.Dataplane.Ports;
+
+/// <summary>
+/// A port over capture files, for replay: RX reads frames from a pcap/pcapng file in order, TX appends frames to
+/// another (in the input's format when there is an input, else pcapng).
+/// </summary>
+/// <remarks>
+/// TX timestamps are the RX timestamp of the last frame received (replay keeps the capture's clock), or the
+/// wall clock when the port has no input. Concurrency: one worker thread calls <see cref="Receive"/> and
+/// <see cref="Transmit"/>; the counters are read anywhere.
+/// </remarks>
+public sealed unsafe class PcapPort : PacketPort
+{
+    private readonly CaptureReader? _reader;
+    private readonly CaptureWriter? _writer;
+    private long _timestamp;
+    private long _tooBig;
+    private bool _exhausted;
+
+    /// <summary>Opens <paramref name="input"/> for RX and/or creates <paramref name="output"/> for TX (either may be null).</summary>
+    /// <exception cref="CaptureFileException">The input is not a valid capture.</exception>
+    public PcapPort(string name, string? input, string? output)
+        : base(name)
+    {
+        if (input is null && output is null)
+        {
+            throw new ArgumentException("a pcap port needs an input file, an output file, or both");
+        }
+
+        _reader = input is null ? null : CaptureReader.Open(input);
+        _writer = output is null ? null : CaptureWriter.Create(output, _reader?.Format ?? new CaptureFormat(CaptureFileKind.PcapNg, Nanoseconds: true));
+        _exhausted = _reader is null;
+    }
+
+    /// <summary>True once every frame of the input has been received (always true without an input).</summary>
+    public bool Exhausted => Volatile.Read(ref _exhausted);
+
+    /// <summary>Input frames that did not fit the receive buffer and were dropped.</summary>
+    public long RxTooBig => Volatile.Read(ref _tooBig);
+
+    /// <summary>Frames written to the output.</summary>
+    public long Written => _writer?.PacketsWritten ?? 0;
+
+    /// <inheritdoc />
+    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths)
+    {
+        if (_exhausted)
+        {
+            return 0;
+        }
+
+        int count = 0;
+        while (count < buffers.Length && count < lengths.Length)
+        {
+            if (!_reader!.TryReadNext(out CapturedPacket packet))
+            {
+                Volatile.Write(ref _exhausted, true);
+                break;
+            }
+
+            RxBuffer buffer = buffers[count];
+            if (packet.Data.Length > buffer.Capacity)
+            {
+                Volatile.Write(ref _tooBig, _tooBig + 1);
+                continue;
+            }
+
+            packet.Data.CopyTo(new Span<byte>(buffer.Data, buffer.Capacity));
+            lengths[count++] = packet.Data.Length;
+            _timestamp = packet.TimestampNanoseconds;
+        }
+
+        return count;
+    }
+
+    /// <inheritdoc />
+    public override int Transmit(ReadOnlySpan<FrameView> frames)
+    {
+        if (_writer is null)
+        {
+            return 0;
+        }
+
+        long timestamp = _reader is null ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 : _timestamp;
+        foreach (FrameView frame in frames)
+        {
+            _writer.Write(new ReadOnlySpan<byte>(frame.Data, frame.Length), timestamp);
+        }
+
+        return frames.Length;
+    }
+
+    /// <summary>Flushes the output to the file.</summary>
+    public void Flush() => _writer?.Flush();
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _reader?.Dispose();
+            _writer?.Dispose();
+        }
+    }
+}
