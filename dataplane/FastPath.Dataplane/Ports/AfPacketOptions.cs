@@ -1,8 +1,9 @@
 namespace FastPath.Dataplane.Ports;
 
 /// <summary>
-/// Geometry and behaviour of an <see cref="AfPacketPort"/>'s socket and rings. The defaults match the C anchor
-/// (<c>shared/anchors/afp_rx_v3.c</c>: 64 blocks of 1 MiB, 2 KiB frames) so the two are compared like for like.
+/// Geometry and behaviour of an <see cref="AfPacketPort"/>'s socket and rings. The RX ring holds 64 MiB like the C
+/// anchor's (<c>shared/anchors/afp_rx_v3.c</c>: 64 blocks of 1 MiB), cut into more, smaller blocks (see
+/// <see cref="BlockCount"/>).
 /// </summary>
 /// <remarks>Immutable once built; validated when the port opens.</remarks>
 public sealed class AfPacketOptions
@@ -11,10 +12,14 @@ public sealed class AfPacketOptions
     /// Bytes per RX block (a power of two, at least one page). The kernel fills a block with variable-sized frames
     /// and hands the whole block over at once, so one block-status check covers many frames.
     /// </summary>
-    public int BlockSize { get; init; } = 1 << 20;
+    public int BlockSize { get; init; } = 1 << 18;
 
-    /// <summary>RX blocks in the ring. 64 × 1 MiB holds about half a million 64-byte frames (≈ 0.4 s at the veth ceiling).</summary>
-    public int BlockCount { get; init; } = 64;
+    /// <summary>
+    /// RX blocks in the ring. Under sparse traffic every retire timeout hands over a nearly empty block, so the
+    /// ring then buffers <c>BlockCount × RetireTimeoutMilliseconds</c> (256 ms) of a stalled reader; under load it
+    /// buffers by bytes: 64 MiB holds about half a million 64-byte frames (≈ 0.4 s at the veth ceiling).
+    /// </summary>
+    public int BlockCount { get; init; } = 256;
 
     /// <summary>
     /// TX slot size in bytes (a multiple of 16): a frame may be at most this minus the 48-byte slot header, so 2048
