@@ -131,6 +131,10 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "sysconf", SetLastError = true)]
     internal static partial long Sysconf(int name);
 
+    // Ports (issue 6): TAP reads a frame into the caller's buffer plus an overflow buffer to learn its true length.
+    [LibraryImport(LibraryName, EntryPoint = "readv", SetLastError = true)]
+    internal static partial nint Readv(int fd, IoVec* vectors, int count);
+
     /// <summary><c>struct pollfd</c>.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct PollFd

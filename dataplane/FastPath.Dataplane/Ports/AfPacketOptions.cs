@@ -1,0 +1,88 @@
+namespace FastPath.Dataplane.Ports;
+
+/// <summary>
+/// Geometry and behaviour of an <see cref="AfPacketPort"/>'s socket and rings. The RX ring holds 64 MiB like the C
+/// anchor's (<c>shared/anchors/afp_rx_v3.c</c>: 64 blocks of 1 MiB), cut into more, smaller blocks (see
+/// <see cref="BlockCount"/>).
+/// </summary>
+/// <remarks>Immutable once built; validated when the port opens.</remarks>
+public sealed class AfPacketOptions
+{
+    /// <summary>
+    /// Bytes per RX block (a power of two, at least one page). The kernel fills a block with variable-sized frames
+    /// and hands the whole block over at once, so one block-status check covers many frames.
+    /// </summary>
+    public int BlockSize { get; init; } = 1 << 18;
+
+    /// <summary>
+    /// RX blocks in the ring. Under sparse traffic every retire timeout hands over a nearly empty block, so the
+    /// ring then buffers <c>BlockCount × RetireTimeoutMilliseconds</c> (256 ms) of a stalled reader; under load it
+    /// buffers by bytes: 64 MiB holds about half a million 64-byte frames (≈ 0.4 s at the veth ceiling).
+    /// </summary>
+    public int BlockCount { get; init; } = 256;
+
+    /// <summary>
+    /// TX slot size in bytes (a multiple of 16): a frame may be at most this minus the 48-byte slot header, so 2048
+    /// carries a 1500-byte MTU frame with a VLAN tag. The RX ring's frame size is the same; TPACKET_V3 packs RX
+    /// frames by their real length, so it only sets the ring's nominal frame count.
+    /// </summary>
+    public int FrameSize { get; init; } = 2048;
+
+    /// <summary>
+    /// How long the kernel keeps a partly filled RX block before handing it over anyway: the worst-case latency
+    /// of a lone frame at a low rate. At high rates blocks fill long before this.
+    /// </summary>
+    public int RetireTimeoutMilliseconds { get; init; } = 1;
+
+    /// <summary>TX slots in the ring (a multiple of the slots per 64 KiB block); frames wait here until the kernel sends them.</summary>
+    public int TxFrameCount { get; init; } = 4096;
+
+    /// <summary>Whether the port receives. A send-only port (the traffic generator) has no RX ring and costs the kernel nothing per received frame.</summary>
+    public bool Receive { get; init; } = true;
+
+    /// <summary>Whether to put the interface in promiscuous mode for this socket: frames are addressed to the peer's MAC, not the interface's.</summary>
+    public bool Promiscuous { get; init; } = true;
+
+    /// <summary>
+    /// A PACKET_FANOUT group (0–65535) to join in hash mode, so several ports (one per worker) share the
+    /// interface's traffic by flow; null for none. Every socket in a group must use the same options.
+    /// </summary>
+    public int? FanoutGroup { get; init; }
+
+    internal void Validate(string interfaceName)
+    {
+        if (BlockSize < 4096 || (BlockSize & (BlockSize - 1)) != 0)
+        {
+            throw new ArgumentException($"{interfaceName}: block size {BlockSize} must be a power of two of at least 4096 bytes");
+        }
+
+        if (BlockCount < 2 || (long)BlockSize * BlockCount > 1L << 32)
+        {
+            throw new ArgumentException($"{interfaceName}: block count {BlockCount} must be at least 2 and the ring at most 4 GiB");
+        }
+
+        if (FrameSize < 128 || FrameSize % 16 != 0 || FrameSize > BlockSize || FrameSize > TxBlockSize)
+        {
+            throw new ArgumentException($"{interfaceName}: frame size {FrameSize} must be a multiple of 16 between 128 and the RX block size (at most 65536)");
+        }
+
+        if (RetireTimeoutMilliseconds is < 1 or > 1000)
+        {
+            throw new ArgumentException($"{interfaceName}: block retire timeout {RetireTimeoutMilliseconds} ms must be between 1 and 1000");
+        }
+
+        int perBlock = TxBlockSize / FrameSize;
+        if (TxFrameCount < perBlock || TxFrameCount % perBlock != 0 || TxFrameCount > 1 << 20)
+        {
+            throw new ArgumentException($"{interfaceName}: TX frame count {TxFrameCount} must be a positive multiple of {perBlock} (slots per 64 KiB block), at most 1048576");
+        }
+
+        if (FanoutGroup is < 0 or > 0xFFFF)
+        {
+            throw new ArgumentException($"{interfaceName}: fanout group {FanoutGroup} must be between 0 and 65535");
+        }
+    }
+
+    /// <summary>TX ring block: 64 KiB is an order-4 allocation the kernel finds easily, and holds 32 default slots.</summary>
+    internal const int TxBlockSize = 1 << 16;
+}

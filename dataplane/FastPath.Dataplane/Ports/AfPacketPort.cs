@@ -1,0 +1,241 @@
+using System.Runtime.InteropServices;
+using FastPath.Dataplane.Interop;
+using static FastPath.Dataplane.Interop.LinuxConstants;
+
+namespace FastPath.Dataplane.Ports;
+
+/// <summary>
+/// A port on a Linux interface through one AF_PACKET socket: a TPACKET_V3 memory-mapped RX ring (the kernel fills
+/// whole blocks, user space copies frames out and hands each block back) and a TPACKET_V3 memory-mapped TX ring
+/// kicked with a non-blocking send. PACKET_QDISC_BYPASS skips the qdisc layer; PACKET_IGNORE_OUTGOING keeps the
+/// port from reading its own transmissions; PACKET_FANOUT (hash) lets one port per worker share an interface.
+/// </summary>
+/// <remarks>
+/// Concurrency: one owner thread calls <see cref="Receive"/>, <see cref="Transmit"/> and <see cref="Flush"/>;
+/// <see cref="Counters"/> and <see cref="ReadKernelStatistics"/> may be used from any thread.
+/// The ring hand-over words are the only memory shared with the kernel: see AfPacketPort.Receive.cs and
+/// AfPacketPort.Transmit.cs for the orderings.
+/// </remarks>
+public sealed unsafe partial class AfPacketPort : PacketPort
+{
+    private static readonly byte[] s_broadcast = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
+
+    private readonly Lock _statisticsLock = new();
+    private readonly AfPacketOptions _options;
+    private int _fd = -1;
+    private byte* _map;
+    private nuint _mapLength;
+
+    /// <summary>
+    /// Opens a port on <paramref name="interfaceName"/>. The port's MAC starts as the interface's address and its
+    /// peer MAC as broadcast; <see cref="PacketPort.SetMacs"/> sets the configured ones.
+    /// </summary>
+    /// <exception cref="ErrnoException">A socket call failed; the message names the call and the interface.</exception>
+    public AfPacketPort(string name, string interfaceName, AfPacketOptions? options = null)
+        : base(name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(interfaceName);
+        if (interfaceName.Length >= IfReq.NameSize)
+        {
+            throw new ArgumentException($"interface name '{interfaceName}' is longer than {IfReq.NameSize - 1} characters", nameof(interfaceName));
+        }
+
+        _options = options ?? new AfPacketOptions();
+        _options.Validate(interfaceName);
+        InterfaceName = interfaceName;
+        try
+        {
+            Open();
+        }
+        catch (Exception)
+        {
+            Release();
+            throw;
+        }
+    }
+
+    ~AfPacketPort() => Dispose(disposing: false);
+
+    /// <summary>The Linux interface the socket is bound to.</summary>
+    public string InterfaceName { get; }
+
+    /// <summary>The interface index the socket is bound to.</summary>
+    public int InterfaceIndex { get; private set; }
+
+    /// <summary>Traffic and drop counters.</summary>
+    public PortCounters Counters { get; } = new();
+
+    /// <inheritdoc />
+    public override int PollHandle => _fd;
+
+    /// <summary>
+    /// Adds the kernel's PACKET_STATISTICS since the last call (the kernel resets them on every read) to
+    /// <see cref="Counters"/>. Any thread; not per packet.
+    /// </summary>
+    public void ReadKernelStatistics()
+    {
+        lock (_statisticsLock)
+        {
+            if (_fd < 0 || !_options.Receive)
+            {
+                return;
+            }
+
+            TPacketStatsV3 stats;
+            uint length = (uint)sizeof(TPacketStatsV3);
+            if (Libc.Getsockopt(_fd, SolPacket, PacketStatistics, &stats, &length) < 0)
+            {
+                Errno.Throw("getsockopt(PACKET_STATISTICS)", Where);
+            }
+
+            Counters._kernelPackets += stats.Packets;
+            Counters._kernelDrops += stats.Drops;
+            Counters._kernelFreezes += stats.FreezeQueueCount;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        lock (_statisticsLock)
+        {
+            Release();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private string Where => $"interface {InterfaceName}";
+
+    private void Open()
+    {
+        InterfaceIndex = (int)Libc.IfNametoindex(InterfaceName);
+        if (InterfaceIndex == 0)
+        {
+            Errno.Throw("if_nametoindex", Where);
+        }
+
+        // Protocol 0 receives nothing until bind names the interface: a socket opened with ETH_P_ALL would take
+        // frames from every interface into its ring between socket() and bind().
+        _fd = Libc.Socket(AfPacket, SockRaw | SockCloexec, 0);
+        if (_fd < 0)
+        {
+            Errno.Throw("socket(AF_PACKET)", Where);
+        }
+
+        SetOption(SolPacket, PacketVersion, TPacketV3, "setsockopt(PACKET_VERSION)");
+        SetOption(SolPacket, PacketQdiscBypass, 1, "setsockopt(PACKET_QDISC_BYPASS)");
+
+        // A malformed TX slot is skipped and handed back instead of stopping the ring for good.
+        SetOption(SolPacket, PacketLoss, 1, "setsockopt(PACKET_LOSS)");
+
+        // Each TX ring frame in flight holds an skb charged to the send buffer: room for a full ring of
+        // 64-byte frames, so a kick is not cut short by EAGAIN. FORCE needs CAP_NET_ADMIN, which AF_PACKET needs anyway.
+        SetOption(SolSocket, SoSndBufForce, 16 << 20, "setsockopt(SO_SNDBUFFORCE)");
+        if (_options.Receive)
+        {
+            SetOption(SolPacket, PacketIgnoreOutgoing, 1, "setsockopt(PACKET_IGNORE_OUTGOING)");
+        }
+
+        nuint rxLength = _options.Receive ? (nuint)_options.BlockSize * (nuint)_options.BlockCount : 0;
+        nuint txLength = (nuint)_options.TxFrameCount / (nuint)(AfPacketOptions.TxBlockSize / _options.FrameSize) * AfPacketOptions.TxBlockSize;
+        if (_options.Receive)
+        {
+            var rx = new TPacketReq3
+            {
+                BlockSize = (uint)_options.BlockSize,
+                BlockCount = (uint)_options.BlockCount,
+                FrameSize = (uint)_options.FrameSize,
+                FrameCount = (uint)(_options.BlockSize / _options.FrameSize * _options.BlockCount),
+                RetireBlockTimeoutMilliseconds = (uint)_options.RetireTimeoutMilliseconds,
+            };
+            SetOption(SolPacket, PacketRxRing, &rx, (uint)sizeof(TPacketReq3), "setsockopt(PACKET_RX_RING)");
+        }
+
+        // TPACKET_V3 TX slots are fixed-size frames (the kernel refuses a retire timeout or private area for TX).
+        var tx = new TPacketReq3
+        {
+            BlockSize = AfPacketOptions.TxBlockSize,
+            BlockCount = (uint)(txLength / AfPacketOptions.TxBlockSize),
+            FrameSize = (uint)_options.FrameSize,
+            FrameCount = (uint)_options.TxFrameCount,
+        };
+        SetOption(SolPacket, PacketTxRing, &tx, (uint)sizeof(TPacketReq3), "setsockopt(PACKET_TX_RING)");
+
+        // One mapping holds both rings, RX first (the kernel's fixed order).
+        void* map = Libc.Mmap(null, rxLength + txLength, ProtRead | ProtWrite, MapShared | MapPopulate, _fd, 0);
+        if (map == MapFailed)
+        {
+            Errno.Throw("mmap(AF_PACKET rings)", Where);
+        }
+
+        _map = (byte*)map;
+        _mapLength = rxLength + txLength;
+        InitializeReceive(_options.Receive ? _map : null, _options.BlockSize, _options.BlockCount);
+        InitializeTransmit(_map + rxLength, _options.FrameSize, _options.TxFrameCount);
+
+        var address = new SockaddrLl
+        {
+            Family = AfPacket,
+            Protocol = _options.Receive ? NetworkOrder(EthPAll) : (ushort)0,
+            InterfaceIndex = InterfaceIndex,
+        };
+        if (Libc.Bind(_fd, &address, (uint)sizeof(SockaddrLl)) < 0)
+        {
+            Errno.Throw("bind(AF_PACKET)", Where);
+        }
+
+        if (_options.Receive && _options.FanoutGroup is int group)
+        {
+            // Hash mode: the kernel's flow hash (5-tuple) picks the socket, so one flow stays on one worker.
+            // No DEFRAG flag: the data plane forwards fragments as they are, it must not receive reassembled packets.
+            SetOption(SolPacket, PacketFanout, group | (PacketFanoutHash << 16), $"setsockopt(PACKET_FANOUT group {group})");
+        }
+
+        if (_options.Receive && _options.Promiscuous)
+        {
+            var membership = new PacketMreq { InterfaceIndex = InterfaceIndex, Type = PacketMrPromisc };
+            SetOption(SolPacket, PacketAddMembership, &membership, (uint)sizeof(PacketMreq), "setsockopt(PACKET_ADD_MEMBERSHIP promiscuous)");
+        }
+
+        var request = default(IfReq);
+        request.SetName(InterfaceName);
+        if (Libc.Ioctl(_fd, SiocGIfHwAddr, &request) < 0)
+        {
+            Errno.Throw("ioctl(SIOCGIFHWADDR)", Where);
+        }
+
+        SetMacs(new ReadOnlySpan<byte>(request.HardwareAddress, 6), s_broadcast);
+    }
+
+    private void SetOption(int level, int option, int value, string call) =>
+        SetOption(level, option, &value, sizeof(int), call);
+
+    private void SetOption(int level, int option, void* value, uint length, string call)
+    {
+        if (Libc.Setsockopt(_fd, level, option, value, length) < 0)
+        {
+            Errno.Throw(call, Where);
+        }
+    }
+
+    private void Release()
+    {
+        if (_map != null)
+        {
+            Libc.Munmap(_map, _mapLength);
+            _map = null;
+            InitializeReceive(null, 0, 0);
+            InitializeTransmit(null, 0, 0);
+        }
+
+        if (_fd >= 0)
+        {
+            Libc.Close(_fd);
+            _fd = -1;
+        }
+    }
+
+    private static ushort NetworkOrder(ushort value) =>
+        BitConverter.IsLittleEndian ? System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(value) : value;
+}

@@ -1,0 +1,247 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using FastPath.Dataplane.Interop;
+using FastPath.Dataplane.Parsing;
+using static FastPath.Dataplane.Interop.LinuxConstants;
+
+namespace FastPath.Dataplane.Ports;
+
+/// <summary>
+/// A port on a TAP device (<c>/dev/net/tun</c>, IFF_TAP | IFF_NO_PI): what the port sends, the kernel receives on
+/// the TAP interface, and what the kernel sends out of that interface, the port receives. The device is created
+/// (or attached to, if it exists and is persistent) by name and brought up; addresses, routes and moving it into
+/// a namespace are left to the caller (the file descriptor keeps working across a namespace move).
+/// </summary>
+/// <remarks>
+/// Concurrency: one owner thread calls <see cref="Receive"/> and <see cref="Transmit"/>; <see cref="Counters"/>
+/// may be read from any thread. A TAP device has no batch syscall, so each frame is one non-blocking read or write.
+/// </remarks>
+public sealed unsafe class TapPort : PacketPort
+{
+    /// <summary>Overflow room behind the caller's buffer: a frame longer than the buffer is read whole and dropped.</summary>
+    private const int OverflowSize = 1 << 16;
+
+    private readonly Lock _closeLock = new();
+    private int _fd = -1;
+    private byte* _overflow;
+
+    /// <summary>
+    /// Creates or attaches to TAP device <paramref name="interfaceName"/> and brings it up. The port's peer MAC
+    /// starts as the TAP interface's own address (the kernel side receives what the port sends) and the port's
+    /// MAC as that address with its last bit flipped; <see cref="PacketPort.SetMacs"/> sets the configured ones.
+    /// </summary>
+    /// <exception cref="ErrnoException">A call failed; the message names it and the interface.</exception>
+    public TapPort(string name, string interfaceName)
+        : base(name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(interfaceName);
+        if (interfaceName.Length >= IfReq.NameSize)
+        {
+            throw new ArgumentException($"interface name '{interfaceName}' is longer than {IfReq.NameSize - 1} characters", nameof(interfaceName));
+        }
+
+        InterfaceName = interfaceName;
+        try
+        {
+            Open();
+        }
+        catch (Exception)
+        {
+            Release();
+            throw;
+        }
+    }
+
+    ~TapPort() => Dispose(disposing: false);
+
+    /// <summary>The TAP interface's name.</summary>
+    public string InterfaceName { get; private set; }
+
+    /// <summary>Traffic and drop counters.</summary>
+    public PortCounters Counters { get; } = new();
+
+    /// <inheritdoc />
+    public override int PollHandle => _fd;
+
+    /// <inheritdoc />
+    /// <remarks>Frames longer than their buffer are read whole, dropped and counted in <see cref="PortCounters.RxTooBig"/>.</remarks>
+    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths)
+    {
+        if (lengths.Length < buffers.Length)
+        {
+            PortThrowHelper.ThrowLengthsShorterThanBuffers();
+        }
+
+        ref RxBuffer buffer0 = ref MemoryMarshal.GetReference(buffers);
+        ref int length0 = ref MemoryMarshal.GetReference(lengths);
+        Libc.IoVec* vectors = stackalloc Libc.IoVec[2];
+        vectors[1].Base = _overflow;
+        vectors[1].Length = OverflowSize;
+        int count = 0;
+        long bytes = 0;
+        int tooBig = 0;
+        while (count < buffers.Length)
+        {
+            RxBuffer target = Unsafe.Add(ref buffer0, count);
+            vectors[0].Base = target.Data;
+            vectors[0].Length = (nuint)target.Capacity;
+            nint read = Libc.Readv(_fd, vectors, 2);
+            if (read < 0)
+            {
+                // EAGAIN: nothing queued. EINTR and anything else: stop this batch; the next call retries.
+                break;
+            }
+
+            if (read > target.Capacity)
+            {
+                tooBig++;
+                continue;
+            }
+
+            Unsafe.Add(ref length0, count) = (int)read;
+            bytes += read;
+            count++;
+        }
+
+        Counters._rxPackets += count;
+        Counters._rxBytes += bytes;
+        Counters._rxTooBig += tooBig;
+        return count;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Returns how many frames from the front were consumed: written to the device, or refused because they are
+    /// shorter than an Ethernet header or the kernel rejected them (counted in <see cref="PortCounters.TxInvalid"/>).
+    /// It stops when the kernel has no room (EAGAIN).
+    /// </remarks>
+    public override int Transmit(ReadOnlySpan<FrameView> frames)
+    {
+        ref FrameView frame0 = ref MemoryMarshal.GetReference(frames);
+        int done = 0;
+        int sent = 0;
+        long bytes = 0;
+        int invalid = 0;
+        for (; done < frames.Length; done++)
+        {
+            FrameView frame = Unsafe.Add(ref frame0, done);
+            if (frame.Length < EthHeaderLength)
+            {
+                invalid++;
+                continue;
+            }
+
+            if (Libc.Write(_fd, frame.Data, (nuint)frame.Length) < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EAgain || errno == ENoBufs)
+                {
+                    break;
+                }
+
+                invalid++;
+                Counters._txLastErrno = errno;
+                continue;
+            }
+
+            sent++;
+            bytes += frame.Length;
+        }
+
+        Counters._txPackets += sent;
+        Counters._txBytes += bytes;
+        Counters._txInvalid += invalid;
+        return done;
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        lock (_closeLock)
+        {
+            Release();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private string Where => $"interface {InterfaceName}";
+
+    private void Open()
+    {
+        _fd = Libc.Open("/dev/net/tun", ORdWr | ONonBlock | OCloexec, 0);
+        if (_fd < 0)
+        {
+            Errno.Throw("open(/dev/net/tun)", Where);
+        }
+
+        var request = default(IfReq);
+        request.SetName(InterfaceName);
+        request.Flags = IffTap | IffNoPi;
+        if (Libc.Ioctl(_fd, TunSetIff, &request) < 0)
+        {
+            Errno.Throw("ioctl(TUNSETIFF)", Where);
+        }
+
+        InterfaceName = request.GetName();
+        var hardware = default(IfReq);
+        hardware.SetName(InterfaceName);
+        if (Libc.Ioctl(_fd, SiocGIfHwAddr, &hardware) < 0)
+        {
+            Errno.Throw("ioctl(SIOCGIFHWADDR)", Where);
+        }
+
+        var peer = new ReadOnlySpan<byte>(hardware.HardwareAddress, 6);
+        Span<byte> own = stackalloc byte[6];
+        peer.CopyTo(own);
+        own[5] ^= 0x01;
+        SetMacs(own, peer);
+        BringUp();
+        _overflow = (byte*)NativeMemory.Alloc(OverflowSize);
+    }
+
+    /// <summary>SIOCSIFFLAGS needs a socket of any family; the TAP file descriptor does not take it.</summary>
+    private void BringUp()
+    {
+        int control = Libc.Socket(AfInet, SockDgram | SockCloexec, 0);
+        if (control < 0)
+        {
+            Errno.Throw("socket(AF_INET)", Where);
+        }
+
+        try
+        {
+            var flags = default(IfReq);
+            flags.SetName(InterfaceName);
+            if (Libc.Ioctl(control, SiocGIfFlags, &flags) < 0)
+            {
+                Errno.Throw("ioctl(SIOCGIFFLAGS)", Where);
+            }
+
+            flags.Flags |= IffUp;
+            if (Libc.Ioctl(control, SiocSIfFlags, &flags) < 0)
+            {
+                Errno.Throw("ioctl(SIOCSIFFLAGS up)", Where);
+            }
+        }
+        finally
+        {
+            Libc.Close(control);
+        }
+    }
+
+    private void Release()
+    {
+        if (_fd >= 0)
+        {
+            Libc.Close(_fd);
+            _fd = -1;
+        }
+
+        if (_overflow != null)
+        {
+            NativeMemory.Free(_overflow);
+            _overflow = null;
+        }
+    }
+}

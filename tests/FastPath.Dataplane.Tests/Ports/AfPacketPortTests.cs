@@ -1,0 +1,166 @@
+using FastPath.Dataplane.Interop;
+using FastPath.Dataplane.Ports;
+using FastPath.Testing;
+
+namespace FastPath.Dataplane.Tests.Ports;
+
+/// <summary>
+/// AF_PACKET port against the real kernel: config (veth pair, one end in a test namespace) → send (scapy, or the
+/// port) → verify (the port's buffers, or a tshark capture in the namespace) byte for byte.
+/// </summary>
+public sealed class AfPacketPortTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+
+    /// <summary>Small rings: tests open several ports at once.</summary>
+    private static readonly AfPacketOptions SmallRings = new() { BlockSize = 1 << 16, BlockCount = 8, TxFrameCount = 256 };
+
+    [Fact]
+    public async Task Receives_exactly_the_frames_scapy_sends_with_vlan_tags_restored_and_drops_what_does_not_fit()
+    {
+        using VethLab lab = VethLab.Create();
+        using var port = new AfPacketPort("u0", lab.RootLink, SmallRings);
+        using var harness = new PortHarness(capacity: 1024);
+
+        Task<string> scapy = lab.ScapyInBackground(VethLab.MixedFramesScript + "\n" + """
+            for f in frames: print(bytes(f).hex(), flush=True)
+            sendp(frames, iface='IFACE', verbose=0)
+            """.Replace("IFACE", lab.PeerLink, StringComparison.Ordinal));
+        List<byte[]> received = harness.ReceiveUntil(port, 7, Bound, f => PortHarness.FromMac(f, VethLab.PeerMac));
+        string[] sent = (await scapy).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        received.AddRange(harness.ReceiveFor(port, TimeSpan.FromMilliseconds(300), f => PortHarness.FromMac(f, VethLab.PeerMac)));
+        byte[][] expected = sent.Select(PortHarness.Hex).Where(f => f.Length <= 1024).ToArray();
+
+        Assert.Equal(8, sent.Length);
+        Assert.Equal(7, expected.Length);
+        Assert.Equal(expected.Select(Convert.ToHexString), received.Select(Convert.ToHexString));
+        Assert.Equal(1, port.Counters.RxTooBig); // The 1322-byte frame does not fit a 1024-byte buffer.
+        Assert.True(port.Counters.RxPackets >= expected.Length);
+
+        port.ReadKernelStatistics();
+        Assert.True(port.Counters.KernelPackets >= sent.Length, $"kernel saw {port.Counters.KernelPackets}");
+        Assert.Equal(0, port.Counters.KernelDrops);
+    }
+
+    [Fact]
+    public void Transmitted_frames_reach_the_peer_byte_for_byte_and_never_come_back_to_the_port()
+    {
+        using VethLab lab = VethLab.Create();
+        using var port = new AfPacketPort("s0", lab.RootLink, SmallRings);
+        using var harness = new PortHarness();
+        using var dir = new TempDirectory();
+
+        // The same mix, built by scapy but sent by the port: swap the MACs so the port is the source.
+        byte[][] frames = lab.Scapy(VethLab.MixedFramesScript + "\n" + """
+            for f in frames:
+                f.src, f.dst = '02:00:5c:a9:00:02', '02:00:5c:a9:00:01'
+                print(bytes(f).hex())
+            """).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(PortHarness.Hex).ToArray();
+
+        using (var capture = TsharkCapture.Start(lab.Namespace, lab.PeerLink, dir.File("tx.pcap"), frames.Length, Bound, $"ether src {VethLab.PortMacText}"))
+        {
+            PortHarness.TransmitAll(port, frames, Bound);
+            Assert.True(port.Flush(Bound));
+            capture.Finish(Bound + TimeSpan.FromSeconds(5));
+        }
+
+        var captured = new List<string>();
+        using (CaptureReader reader = CaptureReader.Open(dir.File("tx.pcap")))
+        {
+            while (reader.TryReadNext(out CapturedPacket packet))
+            {
+                captured.Add(Convert.ToHexString(packet.Data));
+            }
+        }
+
+        Assert.Equal(frames.Select(Convert.ToHexString), captured);
+        Assert.Equal(frames.Length, port.Counters.TxPackets);
+        Assert.Equal(frames.Sum(f => (long)f.Length), port.Counters.TxBytes);
+        Assert.Empty(harness.ReceiveFor(port, TimeSpan.FromMilliseconds(300), f => PortHarness.FromMac(f, VethLab.PortMac)));
+    }
+
+    [Fact]
+    public void Frames_the_port_cannot_send_are_refused_and_counted_without_stopping_the_batch()
+    {
+        using VethLab lab = VethLab.Create();
+        using var port = new AfPacketPort("s0", lab.RootLink, SmallRings);
+        byte[] good = new byte[60];
+        VethLab.PeerMac.CopyTo(good, 0);
+        VethLab.PortMac.CopyTo(good, 6);
+        byte[][] frames = [new byte[13], good, new byte[port.MaxTransmitLength + 1], good];
+
+        PortHarness.TransmitAll(port, frames, Bound);
+
+        Assert.Equal(2, port.Counters.TxInvalid);
+        Assert.Equal(2, port.Counters.TxPackets);
+        Assert.True(port.Flush(Bound));
+    }
+
+    [Fact]
+    public async Task Two_ports_in_one_fanout_group_split_the_flows_and_lose_none()
+    {
+        using VethLab lab = VethLab.Create();
+        int group = Random.Shared.Next(1, 0xFFFF);
+        var options = new AfPacketOptions { BlockSize = 1 << 14, BlockCount = 64, TxFrameCount = 256, FanoutGroup = group };
+        using var first = new AfPacketPort("u0", lab.RootLink, options);
+        using var second = new AfPacketPort("u1", lab.RootLink, options);
+        using var harness = new PortHarness();
+
+        const int Flows = 16;
+        const int PerFlow = 8;
+        Task<string> scapy = lab.ScapyInBackground($$"""
+            s, d = '02:00:5c:a9:00:01', '02:00:5c:a9:00:02'
+            frames = [Ether(src=s, dst=d)/IP(src='198.18.2.1', dst='198.18.2.2')/UDP(sport=7000 + f, dport=9)/Raw(bytes([n])) for n in range({{PerFlow}}) for f in range({{Flows}})]
+            sendp(frames, iface='{{lab.PeerLink}}', verbose=0)
+            """);
+
+        var got = new List<(int Port, int Flow, int Sequence)>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (got.Count < Flows * PerFlow && clock.Elapsed < Bound)
+        {
+            int before = got.Count;
+            foreach ((AfPacketPort port, int index) in new[] { (first, 0), (second, 1) })
+            {
+                foreach (byte[] frame in harness.ReceiveOnce(port, f => PortHarness.FromMac(f, VethLab.PeerMac)))
+                {
+                    got.Add((index, ((frame[34] << 8) | frame[35]) - 7000, frame[42]));
+                }
+            }
+
+            if (got.Count == before)
+            {
+                Thread.Sleep(1); // Well within the ring's 64 blocks × 1 ms retire timeout.
+            }
+        }
+
+        await scapy;
+        first.ReadKernelStatistics();
+        second.ReadKernelStatistics();
+        Assert.True(
+            Flows * PerFlow == got.Count,
+            $"received {got.Count}: port 0 rx {first.Counters.RxPackets} kernel {first.Counters.KernelPackets}/{first.Counters.KernelDrops}, port 1 rx {second.Counters.RxPackets} kernel {second.Counters.KernelPackets}/{second.Counters.KernelDrops}");
+        foreach (IGrouping<int, (int Port, int Flow, int Sequence)> flow in got.GroupBy(g => g.Flow))
+        {
+            Assert.Single(flow.Select(g => g.Port).Distinct()); // One flow, one worker...
+            Assert.Equal(Enumerable.Range(0, PerFlow), flow.Select(g => g.Sequence)); // ...in order, none lost.
+        }
+
+        Assert.Equal(Flows, got.Select(g => g.Flow).Distinct().Count());
+        Assert.Equal(2, got.Select(g => g.Port).Distinct().Count()); // 16 flows all on one socket: odds 2^-15.
+    }
+
+    [Fact]
+    public void A_missing_interface_is_an_error_naming_the_call_and_the_interface()
+    {
+        var error = Assert.Throws<ErrnoException>(() => new AfPacketPort("u0", "fpnone0", SmallRings));
+        Assert.Equal("if_nametoindex", error.Call);
+        Assert.Contains("fpnone0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bad_ring_geometry_is_refused_before_any_socket_is_opened()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new AfPacketPort("u0", "lo", new AfPacketOptions { BlockSize = 5000 }));
+        Assert.Contains("block size 5000", error.Message, StringComparison.Ordinal);
+    }
+}
