@@ -9,7 +9,8 @@ public sealed partial class TpmEngine
     private const int MaxCapAlgs = 169;
     private const int MaxTpmProperties = 127;
 
-    /// <summary>(algorithm, TPMA_ALGORITHM) for what the engine implements: the four hashes, HMAC, NULL.</summary>
+    /// <summary>(algorithm, TPMA_ALGORITHM) for what the engine implements: the four hashes and HMAC (TPM_ALG_NULL
+    /// is not listed, as swtpm does not list it).</summary>
     private static ReadOnlySpan<uint> Algorithms =>
     [
         (uint)TpmConstants.AlgSha1 << 16 | 0x4,
@@ -17,7 +18,6 @@ public sealed partial class TpmEngine
         (uint)TpmConstants.AlgSha256 << 16 | 0x4,
         (uint)TpmConstants.AlgSha384 << 16 | 0x4,
         (uint)TpmConstants.AlgSha512 << 16 | 0x4,
-        (uint)TpmConstants.AlgNull << 16 | 0x0,
     ];
 
     private uint GetCapability(ref CommandContext context)

@@ -104,10 +104,23 @@ public sealed partial class TpmEngine
             AuthPolicy = authPolicy.ToArray(),
             DataSize = dataSize,
             Auth = TrimAuth(auth),
-            Data = new byte[dataSize],
+            Data = NewIndexData(type, dataSize),
         };
         _persistentDirty = true;
         return TpmRc.Success;
+    }
+
+    /// <summary>Unwritten ordinary indices read back as 0xFF (erased flash, as the reference implementation
+    /// and swtpm do); extend indices start from zeros, the initial value of an extend chain.</summary>
+    private static byte[] NewIndexData(uint type, ushort size)
+    {
+        byte[] data = new byte[size];
+        if (type == TpmConstants.NtOrdinary)
+        {
+            data.AsSpan().Fill(0xFF);
+        }
+
+        return data;
     }
 
     private uint NvUndefineSpace(ref CommandContext context)
