@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using FastPath.Vtpm.Engine;
 using FastPath.Vtpm.State;
@@ -20,6 +21,11 @@ public sealed class SwtpmServer : IDisposable
     private readonly ControlListener _control;
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TpmEngine _engine;
+
+    /// <summary>A flush returns only once the socket's send loop has taken every byte (pause and resume at 1
+    /// byte): SocketServer disposes the connection as soon as a handler returns, and bytes still in the pipe
+    /// would be lost for a client that half-closed before its response (the malformed-command path).</summary>
+    private static readonly PipeOptions SendOptions = new(pauseWriterThreshold: 1, resumeWriterThreshold: 1, useSynchronizationContext: false);
 
     /// <summary>A server whose state lives in <paramref name="store"/> (null: in memory only, for benchmarks).</summary>
     public SwtpmServer(StateStore? store, RandomSource random)
@@ -45,8 +51,8 @@ public sealed class SwtpmServer : IDisposable
         }
 
         CommandEndPoint = new IPEndPoint(address, port);
-        _commands.Listen(CommandEndPoint);
-        _control.Listen(new IPEndPoint(address, port + 1));
+        _commands.Listen(CommandEndPoint, sendOptions: SendOptions);
+        _control.Listen(new IPEndPoint(address, port + 1), sendOptions: SendOptions);
     }
 
     public void Dispose()

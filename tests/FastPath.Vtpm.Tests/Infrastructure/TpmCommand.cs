@@ -107,8 +107,10 @@ internal sealed class TpmCommand
     public static byte[] NvWriteOwner(uint index, byte[] data, ushort offset) =>
         new TpmCommand(0x137).Handle(0x40000001).Handle(index).Password().Tpm2B(data).U16(offset).Build();
 
-    public static byte[] NvReadOwner(uint index, ushort size, ushort offset) =>
-        new TpmCommand(0x14E).Handle(0x40000001).Handle(index).Password().U16(size).U16(offset).Build();
+    public static byte[] NvReadOwner(uint index, ushort size, ushort offset) => NvReadOwnerWithPassword(index, size, offset, []);
+
+    public static byte[] NvReadOwnerWithPassword(uint index, ushort size, ushort offset, byte[] password) =>
+        new TpmCommand(0x14E).Handle(0x40000001).Handle(index).Password(password).U16(size).U16(offset).Build();
 
     private static void Put(List<byte> list, ushort value)
     {
