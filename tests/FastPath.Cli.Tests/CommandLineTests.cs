@@ -95,5 +95,6 @@ public sealed class CommandLineTests : IDisposable
         Assert.Equal(2, lines.Length);
         Assert.StartsWith("{\"index\":0,", lines[0]);
         Assert.StartsWith("{\"index\":1,", lines[1]);
+        Assert.Contains("\"family\":\"ipv4\",\"src\":\"198.18.0.1\",\"dst\":\"198.18.0.2\",\"proto\":17,\"sport\":53,\"dport\":53,\"fragment\":\"none\",\"verdict\":\"ok\"", lines[0]);
     }
 }

@@ -60,7 +60,7 @@ public sealed partial class MappingTable
 
         lock (_writerLock)
         {
-            var next = new MappingStore(MappingStore.BucketsFor(entries.Length), _hash);
+            var next = new MappingStore(MappingStore.BucketsFor(Math.Max(entries.Length, _minimumCapacity)), _hash);
             for (int i = 0; i < entries.Length; i++)
             {
                 // A fresh store hands out entry indices 0, 1, 2, … in insert order, so the index of the

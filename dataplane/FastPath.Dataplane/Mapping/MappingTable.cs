@@ -18,6 +18,10 @@ public sealed partial class MappingTable : IDisposable
     private readonly object _writerLock = new();
     private readonly KeyedHash _hash;
 
+    // The capacity the owner asked for; imports never build a smaller table, so a table sized for 16M
+    // keeps its buckets (and its lookup cost profile) across reloads of a smaller maps file.
+    private readonly int _minimumCapacity;
+
     // The live generation. Readers load it once per call (acquire, pairs with the writer's release swap).
     private MappingStore? _store;
     private int _rebuilds;
@@ -34,6 +38,7 @@ public sealed partial class MappingTable : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(initialCapacity);
         _hash = hash;
+        _minimumCapacity = initialCapacity;
         Epoch = epoch ?? new MappingEpoch();
         _store = new MappingStore(MappingStore.BucketsFor(initialCapacity), hash);
     }

@@ -128,7 +128,11 @@ public static unsafe partial class HeaderParser
         }
 
         kernel.Store((shape * ParseShapes.TransportCount) + transport, ref meta);
-        meta.PayloadOffset += (ushort)tcpHeaderLength;
+        if (transport == 1)
+        {
+            meta.PayloadOffset += (ushort)tcpHeaderLength;
+        }
+
         return true;
     }
 }

@@ -50,6 +50,19 @@ public static unsafe partial class HeaderParser
         }
     }
 
+    /// <summary>Parses one frame held in managed memory, for tools (<c>fastpath inspect</c>) rather than the per-batch hot path.</summary>
+    public static PacketMeta ParseOne(ReadOnlySpan<byte> frame)
+    {
+        PacketMeta meta = default;
+        fixed (byte* data = frame)
+        {
+            ReadOnlySpan<FrameView> frames = [new FrameView(data, frame.Length)];
+            Parse(frames, new Span<PacketMeta>(ref meta));
+        }
+
+        return meta;
+    }
+
     private static ParserPath DetectBest() =>
         Vector512.IsHardwareAccelerated ? ParserPath.Vector512
         : Vector256.IsHardwareAccelerated ? ParserPath.Vector256

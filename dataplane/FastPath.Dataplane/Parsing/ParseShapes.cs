@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace FastPath.Dataplane.Parsing;
@@ -36,8 +37,10 @@ internal static unsafe class ParseShapes
     /// <summary>Masks VLAN ID to 12 bits (meta byte 9); every other shuffled byte passes.</summary>
     public static readonly byte* AndMask = BuildAndMask();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* MatchTemplate(int shape) => s_match + (shape * MatchStride);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* MatchMask(int shape) => s_match + (shape * MatchStride) + WindowLength;
 
     /// <summary>
@@ -45,11 +48,14 @@ internal static unsafe class ParseShapes
     /// half, a byte of frame chunk c (bytes 16c..16c+15), or 0x80 for zero. Metadata bytes 0–15 come from chunks 0 and 1,
     /// bytes 16–31 from chunks 2 and 3, so one in-lane shuffle per chunk and an OR build the record at every width.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* ShuffleIndices(int template) => s_templates + (template * TemplateStride);
 
     /// <summary>Constant fields of the record, added as 16-bit words (PacketEnd's word holds the bytes before the IP payload).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* Constants(int template) => s_templates + (template * TemplateStride) + WindowLength;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int L3Offset(int shape) => (shape & 1) == 0 ? HeaderParser.EthernetHeaderLength : HeaderParser.EthernetHeaderLength + HeaderParser.VlanTagLength;
 
     private static byte* Build(out byte* templates)

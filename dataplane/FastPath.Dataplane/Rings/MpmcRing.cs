@@ -117,7 +117,15 @@ internal sealed unsafe class MpmcRing<T> : IDisposable
             head = seen;
         }
 
-        RingMemory.CopyIn(_slots, _mask, head, ref source, count);
+        if (requested == 1)
+        {
+            _slots[head & _mask] = source; // Folded away for bulk calls: requested is a constant after inlining.
+        }
+        else
+        {
+            RingMemory.CopyIn(_slots, _mask, head, ref source, count);
+        }
+
         WaitForTurn(ref _cursors->ProducerTail, head);
         Volatile.Write(ref _cursors->ProducerTail, head + count); // R0: publishes the slots; pairs with the consumers' A0.
         return count;
@@ -147,7 +155,15 @@ internal sealed unsafe class MpmcRing<T> : IDisposable
             head = seen;
         }
 
-        RingMemory.CopyOut(_slots, _mask, head, ref destination, count);
+        if (requested == 1)
+        {
+            destination = _slots[head & _mask];
+        }
+        else
+        {
+            RingMemory.CopyOut(_slots, _mask, head, ref destination, count);
+        }
+
         WaitForTurn(ref _cursors->ConsumerTail, head);
         Volatile.Write(ref _cursors->ConsumerTail, head + count); // R1: slots read; pairs with the producers' A1.
         return count;

@@ -49,7 +49,7 @@ public sealed unsafe class HeaderParserDifferentialTests
                 }
 
                 HeaderParser.Parse(ParserPath.Scalar, views.AsSpan(0, n), expected);
-                foreach (ParserPath path in ParserHarness.AcceleratedPaths)
+                foreach (ParserPath path in ParserHarness.VectorPaths)
                 {
                     HeaderParser.Parse(path, views.AsSpan(0, n), actual);
                     for (int j = 0; j < n; j++)
@@ -144,7 +144,7 @@ public sealed unsafe class HeaderParserDifferentialTests
             var expected = new PacketMeta[frames.Count];
             var actual = new PacketMeta[frames.Count];
             HeaderParser.Parse(ParserPath.Scalar, views, expected);
-            foreach (ParserPath path in ParserHarness.AcceleratedPaths)
+            foreach (ParserPath path in ParserHarness.VectorPaths)
             {
                 // Batches of varied size, as a receive burst would deliver them.
                 actual.AsSpan().Clear();

@@ -271,6 +271,39 @@ public sealed class HeaderParserScalarTests
     }
 
     [Fact]
+    public unsafe void The_remainder_checksum_test_agrees_with_the_rfc_1071_fold()
+    {
+        var random = new Random(1071);
+        byte[] header = new byte[60];
+        for (int n = 0; n < 100_000; n++)
+        {
+            int length = 20 + (4 * random.Next(11));
+            random.NextBytes(header);
+            header[0] = (byte)(0x40 | (length / 4));
+            if (n % 2 == 0)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(header.AsSpan(10), TestFrame.Ipv4Checksum(header.AsSpan(0, length)));
+            }
+
+            uint sum = 0;
+            for (int i = 0; i < length; i += 2)
+            {
+                sum += BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(i));
+            }
+
+            while (sum > 0xFFFF)
+            {
+                sum = (sum & 0xFFFF) + (sum >> 16);
+            }
+
+            fixed (byte* p = header)
+            {
+                Assert.Equal(sum == 0xFFFF, HeaderParser.Ipv4ChecksumValid(p, (uint)length));
+            }
+        }
+    }
+
+    [Fact]
     public void A_metadata_span_shorter_than_the_batch_is_refused()
     {
         var error = Assert.Throws<ArgumentException>(() => HeaderParser.Parse(ParserPath.Scalar, new FrameView[2], new PacketMeta[1]));

@@ -8,6 +8,13 @@ internal static class RingStress
 
     internal const ulong ItemsPerProducer = 2_000_000;
 
+    /// <summary>Items every producer passes even on a loaded machine: hundreds of laps of a 64-slot ring and past the 2^32 wrap.</summary>
+    internal const ulong MinimumItemsPerProducer = 20_000;
+
+    /// <summary>Whether a producer that has sent <paramref name="sent"/> items of its <paramref name="quota"/> goes on.</summary>
+    internal static bool KeepProducing(ulong sent, ulong quota, CancellationToken deadline) =>
+        sent < quota && (sent < MinimumItemsPerProducer || !deadline.IsCancellationRequested);
+
     internal const int MaxBatch = 40;
 
     internal enum Op

@@ -1,0 +1,189 @@
+using System.Security.Cryptography;
+
+namespace FastPath.Vtpm.Engine;
+
+/// <summary>Hash, HashSequenceStart, SequenceUpdate, SequenceComplete (Part 3, 15.4, 17).</summary>
+public sealed partial class TpmEngine
+{
+    /// <summary>TPM_GENERATED_VALUE: data starting with it gets no hash-check ticket (Part 3, 15.4.1).</summary>
+    private static ReadOnlySpan<byte> GeneratedValue => [0xFF, 0x54, 0x43, 0x47];
+
+    private uint Hash(ref CommandContext context)
+    {
+        uint rc = context.Parameters.Read2B(TpmConstants.MaxBuffer, out ReadOnlySpan<byte> data);
+        if (rc != TpmRc.Success)
+        {
+            return TpmRc.P(rc, 1);
+        }
+
+        if (!context.Parameters.TryU16(out ushort alg))
+        {
+            return Short(2);
+        }
+
+        if (!context.Parameters.TryU32(out uint hierarchy))
+        {
+            return Short(3);
+        }
+
+        if (!HashAlgorithms.IsSupported(alg))
+        {
+            return TpmRc.P(TpmRc.Value, 2);
+        }
+
+        if (!IsTicketHierarchy(hierarchy))
+        {
+            return TpmRc.P(TpmRc.Value, 3);
+        }
+
+        Span<byte> digest = stackalloc byte[HashAlgorithms.MaxDigestSize];
+        int size = HashAlgorithms.Hash(alg, data, digest);
+        context.Response.Tpm2B(digest[..size]);
+        WriteHashTicket(ref context.Response, hierarchy, digest[..size], data.StartsWith(GeneratedValue));
+        return TpmRc.Success;
+    }
+
+    private static bool IsTicketHierarchy(uint hierarchy) =>
+        hierarchy is TpmConstants.RhOwner or TpmConstants.RhEndorsement or TpmConstants.RhPlatform or TpmConstants.RhNull;
+
+    /// <summary>TPMT_TK_HASHCHECK: HMAC-SHA256(proof(hierarchy), TPM_ST_HASHCHECK || digest), or the NULL ticket.</summary>
+    private void WriteHashTicket(ref TpmWriter writer, uint hierarchy, scoped ReadOnlySpan<byte> digest, bool generated)
+    {
+        writer.U16(TpmConstants.StHashCheck);
+        byte[]? proof = hierarchy switch
+        {
+            TpmConstants.RhOwner => _ownerProof,
+            TpmConstants.RhEndorsement => _endorsementProof,
+            TpmConstants.RhPlatform => _platformProof,
+            _ => null,
+        };
+        if (proof is null || generated)
+        {
+            writer.U32(TpmConstants.RhNull);
+            writer.U16(0);
+            return;
+        }
+
+        writer.U32(hierarchy);
+        Span<byte> message = stackalloc byte[2 + HashAlgorithms.MaxDigestSize];
+        message[0] = TpmConstants.StHashCheck >> 8;
+        message[1] = TpmConstants.StHashCheck & 0xFF;
+        digest.CopyTo(message[2..]);
+        Span<byte> hmac = stackalloc byte[32];
+        HMACSHA256.HashData(proof, message[..(2 + digest.Length)], hmac);
+        writer.Tpm2B(hmac);
+    }
+
+    private uint HashSequenceStart(ref CommandContext context)
+    {
+        uint rc = context.Parameters.Read2B(HashAlgorithms.MaxDigestSize, out ReadOnlySpan<byte> auth);
+        if (rc != TpmRc.Success)
+        {
+            return TpmRc.P(rc, 1);
+        }
+
+        if (!context.Parameters.TryU16(out ushort alg))
+        {
+            return Short(2);
+        }
+
+        if (alg != TpmConstants.AlgNull && !HashAlgorithms.IsSupported(alg))
+        {
+            return TpmRc.P(TpmRc.Value, 2);
+        }
+
+        int slot = Array.IndexOf(_objects, null);
+        if (slot < 0)
+        {
+            return TpmRc.ObjectMemory;
+        }
+
+        // An event sequence (TPM_ALG_NULL) hashes with every PCR bank at once.
+        ReadOnlySpan<ushort> banks = HashAlgorithms.Banks;
+        IncrementalHash[] hashes = alg == TpmConstants.AlgNull ? new IncrementalHash[banks.Length] : new IncrementalHash[1];
+        for (int i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = IncrementalHash.CreateHash(HashAlgorithms.Name(alg == TpmConstants.AlgNull ? banks[i] : alg));
+        }
+
+        uint handle = TpmConstants.TransientFirst + (uint)slot;
+        _objects[slot] = new HashSequence { Handle = handle, Alg = alg, Auth = TrimAuth(auth), Hashes = hashes };
+        context.ResponseHandle = handle;
+        return TpmRc.Success;
+    }
+
+    private uint SequenceUpdate(ref CommandContext context)
+    {
+        HashSequence? sequence = FindObject(context.Handle0);
+        if (sequence is null)
+        {
+            return TpmRc.H(TpmRc.Handle, 1);
+        }
+
+        uint rc = context.Parameters.Read2B(TpmConstants.MaxBuffer, out ReadOnlySpan<byte> data);
+        if (rc != TpmRc.Success)
+        {
+            return TpmRc.P(rc, 1);
+        }
+
+        if (sequence.FirstBytes.Length < 4)
+        {
+            int take = Math.Min(4 - sequence.FirstBytes.Length, data.Length);
+            sequence.FirstBytes = [.. sequence.FirstBytes, .. data[..take]];
+        }
+
+        foreach (IncrementalHash hash in sequence.Hashes)
+        {
+            hash.AppendData(data);
+        }
+
+        return TpmRc.Success;
+    }
+
+    private uint SequenceComplete(ref CommandContext context)
+    {
+        HashSequence? sequence = FindObject(context.Handle0);
+        if (sequence is null)
+        {
+            return TpmRc.H(TpmRc.Handle, 1);
+        }
+
+        uint rc = context.Parameters.Read2B(TpmConstants.MaxBuffer, out ReadOnlySpan<byte> data);
+        if (rc != TpmRc.Success)
+        {
+            return TpmRc.P(rc, 1);
+        }
+
+        if (!context.Parameters.TryU32(out uint hierarchy))
+        {
+            return Short(2);
+        }
+
+        if (sequence.Alg == TpmConstants.AlgNull)
+        {
+            return TpmRc.H(TpmRc.Mode, 1);
+        }
+
+        if (!IsTicketHierarchy(hierarchy))
+        {
+            return TpmRc.P(TpmRc.Value, 2);
+        }
+
+        byte[] first = [.. sequence.FirstBytes, .. data[..Math.Min(4, data.Length)]];
+        IncrementalHash hash = sequence.Hashes[0];
+        hash.AppendData(data);
+        Span<byte> digest = stackalloc byte[HashAlgorithms.MaxDigestSize];
+        int size = hash.GetHashAndReset(digest);
+        context.Response.Tpm2B(digest[..size]);
+        WriteHashTicket(ref context.Response, hierarchy, digest[..size], first.AsSpan().StartsWith(GeneratedValue));
+        FlushObject(sequence.Handle);
+        return TpmRc.Success;
+    }
+
+    private void FlushObject(uint handle)
+    {
+        uint index = handle - TpmConstants.TransientFirst;
+        _objects[index]?.Dispose();
+        _objects[index] = null;
+    }
+}

@@ -1,0 +1,24 @@
+using System.Runtime.InteropServices;
+
+namespace FastPath.Vtpm.Interop;
+
+/// <summary>The few libc calls the state store needs that .NET does not expose: opening a directory and
+/// fsync-ing it, so a rename is durable (rename(2) is atomic, not durable, until the directory is synced).</summary>
+/// <remarks>Stateless P/Invoke; thread-safe.</remarks>
+internal static partial class Posix
+{
+    private const string LibraryName = "libc";
+
+    public const int ORdOnly = 0x0000;
+    public const int ODirectory = 0x10000;
+    public const int OCloexec = 0x80000;
+
+    [LibraryImport(LibraryName, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags);
+
+    [LibraryImport(LibraryName, EntryPoint = "fsync", SetLastError = true)]
+    public static partial int Fsync(int fd);
+
+    [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+}
