@@ -21,6 +21,7 @@ public sealed unsafe partial class AfPacketPort
     /// Frames longer than their buffer, or than the ring could hold, are dropped and counted in
     /// <see cref="PortCounters.RxTooBig"/>. A VLAN tag the kernel moved into the frame's metadata (802.1Q
     /// acceleration on veth and most NICs) is put back, so the caller sees the frame as it was on the wire.
+    /// A transport checksum left to offload by a local sender (veth) is completed (<see cref="ChecksumCompletion"/>).
     /// A block goes back to the kernel as soon as its last frame is copied.
     /// </remarks>
     public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths)
@@ -70,7 +71,12 @@ public sealed unsafe partial class AfPacketPort
                     Unsafe.CopyBlockUnaligned(target.Data, data, (uint)snap);
                 }
 
-                partial += (int)((status & TpStatusCsumNotReady) >> 3);
+                if ((status & TpStatusCsumNotReady) != 0)
+                {
+                    ChecksumCompletion.Complete(target.Data, length);
+                    partial++;
+                }
+
                 Unsafe.Add(ref length0, count) = length;
                 bytes += length;
                 count++;
