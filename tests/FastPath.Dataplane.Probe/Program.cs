@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using FastPath.Dataplane.Interop;
 using FastPath.Dataplane.Memory;
+using Microsoft.Win32.SafeHandles;
 
 namespace FastPath.Dataplane.Probe;
 
@@ -15,9 +17,15 @@ public static unsafe class Program
 
     public static int Main(string[] args)
     {
+        if (args.Length == 6 && args[0] is "process-payload" or "process-header")
+        {
+            return InAnotherProcess(args);
+        }
+
         if (args.Length != 1)
         {
             Console.Error.WriteLine("usage: FastPath.Dataplane.Probe last-byte|past-end|before-start|guest-payload|guest-header|guest-past-end");
+            Console.Error.WriteLine("       FastPath.Dataplane.Probe process-payload|process-header MEMFD-PATH REGION-LENGTH PAYLOAD-OFFSET PAYLOAD-LENGTH TOUCH-OFFSET");
             return 2;
         }
 
@@ -40,8 +48,34 @@ public static unsafe class Program
             return 2;
         }
 
+        return Report(target, args[0].StartsWith("guest", StringComparison.Ordinal) ? guest.Pointer : region.Pointer);
+    }
+
+    /// <summary>
+    /// A guest in its own process: it opens only the payload memfd of the test's pool (through
+    /// /proc/PID/fd, standing in for SCM_RIGHTS), attaches it at its offset, and touches TOUCH-OFFSET.
+    /// </summary>
+    private static int InAnotherProcess(string[] args)
+    {
+        nuint length = nuint.Parse(args[2], CultureInfo.InvariantCulture);
+        nuint payloadOffset = nuint.Parse(args[3], CultureInfo.InvariantCulture);
+        nuint payloadLength = nuint.Parse(args[4], CultureInfo.InvariantCulture);
+        nuint touch = nuint.Parse(args[5], CultureInfo.InvariantCulture);
+        using var memfd = new SafeFileHandle(Libc.Open(args[1], LinuxConstants.ORdWr | LinuxConstants.OCloexec, 0), ownsHandle: true);
+        if (memfd.IsInvalid)
+        {
+            Console.Error.WriteLine($"cannot open {args[1]}: errno {Marshal.GetLastPInvokeError()}");
+            return 1;
+        }
+
+        using GuardedRegion guest = GuardedRegion.Attach(length, [new RegionSegment(memfd, payloadOffset, payloadLength, RegionAccess.ReadWrite)]);
+        return Report(guest.Pointer + touch, guest.Pointer);
+    }
+
+    private static int Report(byte* target, byte* origin)
+    {
         // Announce the access first: a test that sees a signal can then tell it came from this access.
-        Console.Out.WriteLine($"touching offset {(long)(target - (args[0].StartsWith("guest", StringComparison.Ordinal) ? guest.Pointer : region.Pointer))}");
+        Console.Out.WriteLine($"touching offset {(long)(target - origin)}");
         Console.Out.Flush();
         byte value = Touch(target);
         Console.Out.WriteLine(value.ToString(CultureInfo.InvariantCulture));

@@ -13,6 +13,8 @@ namespace FastPath.Bench.Rings;
 /// Channels and ConcurrentQueue have no bulk API, so their burst is a loop of single calls.
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn]
+[MedianColumn]
 public class RingOneCoreBenchmarks
 {
     /// <summary>Elements moved per invocation: enough to hide the harness call, few enough to stay in L1.</summary>

@@ -64,7 +64,7 @@ public sealed unsafe class GuardedRegionTests
     }
 
     [Fact]
-    public void A_read_only_view_maps_without_write_access()
+    public void A_read_only_view_sees_what_the_writable_view_wrote()
     {
         using var region = GuardedRegion.Create("fastpath-test", Page);
         using GuardedRegion view = region.MapView(RegionAccess.Read);
