@@ -9,5 +9,15 @@ namespace FastPath.Bench;
 /// </summary>
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static int Main(string[] args)
+    {
+        // "forward" is the FastPath side of tools/lab/kernel-compare.sh, not a BenchmarkDotNet suite.
+        if (args.Length > 0 && args[0] == "forward")
+        {
+            return Pipeline.ForwardHarness.Run(args[1..]);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

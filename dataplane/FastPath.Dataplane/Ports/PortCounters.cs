@@ -32,8 +32,8 @@ public sealed class PortCounters
 
     /// <summary>
     /// Frames received with a checksum still to be filled in (TP_STATUS_CSUMNOTREADY): a local sender on the other
-    /// end offloaded it. Such frames are passed on as they are; switch off TX checksum offload on the sending veth
-    /// (<c>ethtool -K IF tx off</c>) to get complete checksums.
+    /// end offloaded it. The port completes the checksum in software (<see cref="ChecksumCompletion"/>), which costs a
+    /// pass over the payload; switching off TX checksum offload on the sending veth (<c>ethtool -K IF tx off</c>) avoids it.
     /// </summary>
     public long RxChecksumPartial => Volatile.Read(ref _rxChecksumPartial);
 
