@@ -36,7 +36,7 @@ fi
 crashes=$(find "$work/findings/default/crashes" "$work/findings/default/hangs" -name 'id:*' | wc -l)
 if ((crashes > 0)); then
   for input in "$work"/findings/default/crashes/id:* "$work"/findings/default/hangs/id:*; do
-    [[ -e "$input" ]] && echo "fuzz: $(basename "$input"): $(xxd -p "$input" | tr -d '\n')" >&2
+    [[ -e "$input" ]] && echo "fuzz: $(basename "$input"): $(od -An -tx1 -v "$input" | tr -d " \n")" >&2
   done
   echo "fuzz: $crashes crashing or hanging inputs" >&2
   exit 1
