@@ -49,6 +49,9 @@ public sealed class AfPacketOptions
     /// </summary>
     public int? FanoutGroup { get; init; }
 
+    /// <summary>Send with sendmmsg(2) from the caller's buffers instead of the TX ring (kept for the measurement in bench/RESULTS.md).</summary>
+    internal bool UseSendmmsg { get; init; }
+
     internal void Validate(string interfaceName)
     {
         if (BlockSize < 4096 || (BlockSize & (BlockSize - 1)) != 0)

@@ -26,6 +26,11 @@ public sealed unsafe partial class AfPacketPort
     /// </remarks>
     public override int Transmit(ReadOnlySpan<FrameView> frames)
     {
+        if (_messages != null)
+        {
+            return TransmitSendmmsg(frames);
+        }
+
         if (frames.IsEmpty || _txRing == null)
         {
             return 0;
@@ -81,6 +86,11 @@ public sealed unsafe partial class AfPacketPort
     /// </summary>
     public bool Flush(TimeSpan timeout)
     {
+        if (_txRing == null)
+        {
+            return true;
+        }
+
         long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         while (true)
         {

@@ -138,7 +138,7 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         }
 
         nuint rxLength = _options.Receive ? (nuint)_options.BlockSize * (nuint)_options.BlockCount : 0;
-        nuint txLength = (nuint)_options.TxFrameCount / (nuint)(AfPacketOptions.TxBlockSize / _options.FrameSize) * AfPacketOptions.TxBlockSize;
+        nuint txLength = _options.UseSendmmsg ? 0 : (nuint)_options.TxFrameCount / (nuint)(AfPacketOptions.TxBlockSize / _options.FrameSize) * AfPacketOptions.TxBlockSize;
         if (_options.Receive)
         {
             var rx = new TPacketReq3
@@ -152,27 +152,41 @@ public sealed unsafe partial class AfPacketPort : PacketPort
             SetOption(SolPacket, PacketRxRing, &rx, (uint)sizeof(TPacketReq3), "setsockopt(PACKET_RX_RING)");
         }
 
-        // TPACKET_V3 TX slots are fixed-size frames (the kernel refuses a retire timeout or private area for TX).
-        var tx = new TPacketReq3
+        if (!_options.UseSendmmsg)
         {
-            BlockSize = AfPacketOptions.TxBlockSize,
-            BlockCount = (uint)(txLength / AfPacketOptions.TxBlockSize),
-            FrameSize = (uint)_options.FrameSize,
-            FrameCount = (uint)_options.TxFrameCount,
-        };
-        SetOption(SolPacket, PacketTxRing, &tx, (uint)sizeof(TPacketReq3), "setsockopt(PACKET_TX_RING)");
-
-        // One mapping holds both rings, RX first (the kernel's fixed order).
-        void* map = Libc.Mmap(null, rxLength + txLength, ProtRead | ProtWrite, MapShared | MapPopulate, _fd, 0);
-        if (map == MapFailed)
-        {
-            Errno.Throw("mmap(AF_PACKET rings)", Where);
+            // TPACKET_V3 TX slots are fixed-size frames (the kernel refuses a retire timeout or private area for TX).
+            var tx = new TPacketReq3
+            {
+                BlockSize = AfPacketOptions.TxBlockSize,
+                BlockCount = (uint)(txLength / AfPacketOptions.TxBlockSize),
+                FrameSize = (uint)_options.FrameSize,
+                FrameCount = (uint)_options.TxFrameCount,
+            };
+            SetOption(SolPacket, PacketTxRing, &tx, (uint)sizeof(TPacketReq3), "setsockopt(PACKET_TX_RING)");
         }
 
-        _map = (byte*)map;
-        _mapLength = rxLength + txLength;
+        if (rxLength + txLength > 0)
+        {
+            // One mapping holds both rings, RX first (the kernel's fixed order).
+            void* map = Libc.Mmap(null, rxLength + txLength, ProtRead | ProtWrite, MapShared | MapPopulate, _fd, 0);
+            if (map == MapFailed)
+            {
+                Errno.Throw("mmap(AF_PACKET rings)", Where);
+            }
+
+            _map = (byte*)map;
+            _mapLength = rxLength + txLength;
+        }
+
         InitializeReceive(_options.Receive ? _map : null, _options.BlockSize, _options.BlockCount);
-        InitializeTransmit(_map + rxLength, _options.FrameSize, _options.TxFrameCount);
+        if (_options.UseSendmmsg)
+        {
+            InitializeSendmmsg();
+        }
+        else
+        {
+            InitializeTransmit(_map + rxLength, _options.FrameSize, _options.TxFrameCount);
+        }
 
         var address = new SockaddrLl
         {
@@ -221,6 +235,7 @@ public sealed unsafe partial class AfPacketPort : PacketPort
 
     private void Release()
     {
+        ReleaseSendmmsg();
         if (_map != null)
         {
             Libc.Munmap(_map, _mapLength);
