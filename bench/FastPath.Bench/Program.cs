@@ -17,11 +17,6 @@ public static class Program
             return Ports.AfPacketRxRate.Run(args[1..]);
         }
 
-        if (args.Length > 0 && args[0] == "afpacket-tx")
-        {
-            return Ports.AfPacketTxRate.Run(args[1..]);
-        }
-
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

@@ -6,9 +6,7 @@
 #   rx_c   C afp_tx (TPACKET_V2 TX ring, CPU0) offers 64-byte frames; C afp_rx_v3 reads r0 on CPU1
 #   rx_fp  same offer; `FastPath.Bench afpacket-rx` (AfPacketPort, batches of 64) reads r0 on CPU1
 #   tx_c_ring / tx_c_mmsg   C afp_tx sends COUNT 64-byte frames on g0 (CPU0): TX ring + send kick / sendmmsg
-#   tx_fp_ring / tx_fp_mmsg   `FastPath.Bench afpacket-tx` sends COUNT 64-byte frames on g0 (CPU0) through
-#          AfPacketPort with its TPACKET_V3 TX ring / with sendmmsg (the choice the port had to make)
-#   tx_fp  `fastpath gen --rate max` sends COUNT 64-byte frames on g0 (CPU0): the user-facing generator
+#   tx_fp  `fastpath gen --rate max` sends COUNT 64-byte frames on g0 (CPU0): AfPacketPort (sendmmsg, batches of 64)
 # TX rates are each sender's own count / time; "delivered" is r0's rx_packets delta (frames the veth handed over).
 # Usage: bash tools/anchors/afpacket_ports.sh [RUNS] [SECONDS] [COUNT]   (defaults 3 6 5000000)
 # Needs: gcc, nftables, Release builds of control/FastPath.Cli and bench/FastPath.Bench, the anchors' C sources
@@ -62,7 +60,7 @@ NFT
 rx_run() {  # $1 variant, $2 run
   local log="$OUT/$1.run$2.log" rx
   case $1 in
-    rx_c)  nsx $R timeout -k 3 $((SECS + 8)) "$BUILD/afp_rx_v3" r0 $((SECS + 2)) 1 > "$log.reader" 2>&1 & rx=$! ;;
+    rx_c)  nsx $R /usr/bin/time -f "reader_cpu_s=%U+%S" timeout -k 3 $((SECS + 8)) "$BUILD/afp_rx_v3" r0 $((SECS + 2)) 1 > "$log.reader" 2>&1 & rx=$! ;;
     rx_fp) nsx $R timeout -k 3 $((SECS + 8)) dotnet "$BENCH" afpacket-rx r0 $((SECS + 2)) 1 > "$log.reader" 2>&1 & rx=$! ;;
   esac
   PIDS="$rx"
@@ -73,7 +71,9 @@ rx_run() {  # $1 variant, $2 run
   wait "$rx"
   kill -TERM "$tg" 2>/dev/null; wait "$tg" 2>/dev/null
   PIDS=""
-  echo "RESULT variant=$1 run=$2 $(grep RESULT "$log.reader" | cut -d' ' -f2-)" | tee "$log"
+  local cpu
+  cpu=$(sed -n 's/^reader_cpu_s=\([0-9.]*\)+\([0-9.]*\)$/\1 \2/p' "$log.reader" | awk '{printf "reader_cpu_s=%.3f", $1 + $2}')
+  echo "RESULT variant=$1 run=$2 $(grep RESULT "$log.reader" | cut -d' ' -f2-) $cpu" | tee "$log"
 }
 
 tx_run() {  # $1 variant, $2 run
@@ -82,8 +82,6 @@ tx_run() {  # $1 variant, $2 run
   case $1 in
     tx_c_ring) nsx $G timeout -k 3 60 "$BUILD/afp_tx" g0 "$R0MAC" "$G0MAC" 198.18.0.1 198.18.0.2 1 30 "$COUNT" 0 64 ring > "$log.gen" 2>&1 ;;
     tx_c_mmsg) nsx $G timeout -k 3 60 "$BUILD/afp_tx" g0 "$R0MAC" "$G0MAC" 198.18.0.1 198.18.0.2 1 30 "$COUNT" 0 64 mmsg > "$log.gen" 2>&1 ;;
-    tx_fp_ring) nsx $G timeout -k 3 60 taskset -c 0 dotnet "$BENCH" afpacket-tx g0 "$COUNT" ring "$R0MAC" > "$log.gen" 2>&1 ;;
-    tx_fp_mmsg) nsx $G timeout -k 3 60 taskset -c 0 dotnet "$BENCH" afpacket-tx g0 "$COUNT" mmsg "$R0MAC" > "$log.gen" 2>&1 ;;
     tx_fp)     nsx $G timeout -k 3 60 taskset -c 0 "$FASTPATH" gen --interface g0 --count "$COUNT" --rate max --size 64 \
                  --src 198.18.0.1 --dst 198.18.0.2 --dst-mac "$R0MAC" > "$log.gen" 2>&1 ;;
   esac
@@ -100,7 +98,7 @@ tx_run() {  # $1 variant, $2 run
 for r in $(seq 1 "$RUNS"); do
   for v in rx_c rx_fp; do rx_run $v "$r"; done
   sleep 1  # The RX offer's last queued frames drain before r0's counter is read.
-  for v in tx_c_ring tx_c_mmsg tx_fp_ring tx_fp_mmsg tx_fp; do tx_run $v "$r"; done
+  for v in tx_c_ring tx_c_mmsg tx_fp; do tx_run $v "$r"; done
 done
 
 python3 - "$OUT" <<'PY' | tee "$OUT/summary.txt"
@@ -111,6 +109,8 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.run*.log"))):
     for ln in open(f):
         if ln.startswith("RESULT"):
             kv = dict(x.split("=", 1) for x in ln.split()[1:] if "=" in x)
+            if "reader_cpu_s" in kv and "pkts" in kv:
+                res[kv["variant"]]["reader_ns_per_pkt"].append(float(kv["reader_cpu_s"]) * 1e9 / max(1.0, float(kv["pkts"])))
             for k in ("median_pps", "sender_pps", "delivered", "kernel_tp_drops", "kernel_tp_packets"):
                 if kv.get(k, "") not in ("", "NA"):
                     res[kv["variant"]][k].append(float(kv[k]))

@@ -11,7 +11,8 @@ namespace FastPath.Bench.Ports;
 /// <c>shared/anchors/afp_rx_v3.c</c> (not a BenchmarkDotNet suite: the kernel sets the pace, so this counts
 /// frames per wall-clock second). Receives on an <see cref="AfPacketPort"/> in batches of 64, reads each frame's
 /// IPv4 destination like the anchor does, prints per-second rates on stderr and one RESULT line in the anchor's
-/// format (median of the per-second rates, first second skipped; PACKET_STATISTICS totals).
+/// format (median of the per-second rates, first second skipped; PACKET_STATISTICS totals), plus the CPU time the
+/// receive loop used (startup and JIT excluded), so the user-space cost per frame can be compared.
 /// </summary>
 internal static unsafe class AfPacketRxRate
 {
@@ -48,6 +49,7 @@ internal static unsafe class AfPacketRxRate
         long lastTotal = 0;
         ulong sum = 0;
         long polls = 0;
+        TimeSpan cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         double last = 0;
         while (clock.Elapsed.TotalSeconds < seconds)
@@ -80,11 +82,12 @@ internal static unsafe class AfPacketRxRate
         }
 
         double elapsed = clock.Elapsed.TotalSeconds;
+        double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds;
         port.ReadKernelStatistics();
         double median = perSecond.Count > 1 ? perSecond.Skip(1).Order().ElementAt((perSecond.Count - 1) / 2) : 0;
         Console.Out.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"RESULT iface={args[0]} secs={elapsed:0.00} pkts={total} avg_pps={total / elapsed:0} median_pps={median:0} polls={polls} kernel_tp_packets={port.Counters.KernelPackets} kernel_tp_drops={port.Counters.KernelDrops} freeze_q={port.Counters.KernelFreezes} checksum={sum}"));
+            $"RESULT iface={args[0]} secs={elapsed:0.00} pkts={total} avg_pps={total / elapsed:0} median_pps={median:0} polls={polls} kernel_tp_packets={port.Counters.KernelPackets} kernel_tp_drops={port.Counters.KernelDrops} freeze_q={port.Counters.KernelFreezes} checksum={sum} reader_cpu_s={cpu:0.000}"));
         NativeMemory.AlignedFree(memory);
         return 0;
     }

@@ -105,7 +105,6 @@ internal static class LinuxConstants
     internal const int TpStatusCsumNotReady = 1 << 3;
     internal const int TpStatusVlanValid = 1 << 4;
     internal const int TpStatusVlanTpidValid = 1 << 6;
-    internal const int TPacketV2 = 1;
     internal const int PacketFanoutFlagRollover = 0x1000;
 
     // linux/if_ether.h
@@ -115,6 +114,7 @@ internal static class LinuxConstants
     // linux/sockios.h, net/if.h: bringing a link up.
     internal const nuint SiocGIfFlags = 0x8913;
     internal const nuint SiocSIfFlags = 0x8914;
+    internal const nuint SiocGIfMtu = 0x8921;
     internal const short IffUp = 0x1;
 
     // asm-generic/errno.h values the ports branch on (Errno.Name spells them in messages).
