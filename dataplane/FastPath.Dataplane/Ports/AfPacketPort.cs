@@ -133,10 +133,6 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         if (_options.Receive)
         {
             SetOption(SolPacket, PacketIgnoreOutgoing, 1, "setsockopt(PACKET_IGNORE_OUTGOING)");
-        }
-
-        if (_options.Receive)
-        {
             var rx = new TPacketReq3
             {
                 BlockSize = (uint)_options.BlockSize,

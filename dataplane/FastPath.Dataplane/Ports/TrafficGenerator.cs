@@ -106,7 +106,9 @@ public static unsafe class TrafficGenerator
                 }
                 else if (Stopwatch.GetElapsedTime(lastProgress) > options.StallTimeout)
                 {
-                    throw new IOException($"interface {options.InterfaceName} took no frame for {options.StallTimeout.TotalSeconds:0.#} s after {sent + done} (link down, or errno {port.Counters.TxLastErrno})");
+                    int errno = port.Counters.TxLastErrno;
+                    string why = errno == 0 ? "the kernel kept pushing back" : "last error " + Interop.Errno.Name(errno);
+                    throw new IOException($"interface {options.InterfaceName} took no frame for {options.StallTimeout.TotalSeconds:0.#} s after {sent + done} ({why})");
                 }
                 else
                 {
