@@ -12,8 +12,11 @@ public sealed class AfPacketPortTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
-    /// <summary>Small rings: tests open several ports at once.</summary>
-    private static readonly AfPacketOptions SmallRings = new() { BlockSize = 1 << 16, BlockCount = 8 };
+    /// <summary>
+    /// Small rings (tests open several ports at once) of many blocks: under sparse traffic each 1 ms retire
+    /// timeout uses up a block, so 256 of them let a loaded test machine stall the reader for 256 ms without a drop.
+    /// </summary>
+    private static readonly AfPacketOptions SmallRings = new() { BlockSize = 1 << 12, BlockCount = 256 };
 
     [Fact]
     public async Task Receives_exactly_the_frames_scapy_sends_with_vlan_tags_restored_and_drops_what_does_not_fit()
@@ -104,7 +107,7 @@ public sealed class AfPacketPortTests
     {
         using VethLab lab = VethLab.Create();
         int group = Random.Shared.Next(1, 0xFFFF);
-        var options = new AfPacketOptions { BlockSize = 1 << 14, BlockCount = 64, FanoutGroup = group };
+        var options = new AfPacketOptions { BlockSize = 1 << 12, BlockCount = 256, FanoutGroup = group };
         using var first = new AfPacketPort("u0", lab.RootLink, options);
         using var second = new AfPacketPort("u1", lab.RootLink, options);
         using var harness = new PortHarness();
@@ -132,7 +135,7 @@ public sealed class AfPacketPortTests
 
             if (got.Count == before)
             {
-                Thread.Sleep(1); // Well within the ring's 64 blocks × 1 ms retire timeout.
+                Thread.Sleep(1); // Well within the ring's 256 blocks × 1 ms retire timeout.
             }
         }
 
