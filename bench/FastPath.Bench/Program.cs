@@ -11,10 +11,15 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        // "forward" is the FastPath side of tools/lab/kernel-compare.sh, not a BenchmarkDotNet suite.
+        // Kernel-paced harnesses (not BenchmarkDotNet suites): tools/lab/kernel-compare.sh and tools/anchors/afpacket_ports.sh.
         if (args.Length > 0 && args[0] == "forward")
         {
             return Pipeline.ForwardHarness.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "afpacket-rx")
+        {
+            return Ports.AfPacketRxRate.Run(args[1..]);
         }
 
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

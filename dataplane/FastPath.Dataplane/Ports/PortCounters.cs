@@ -43,10 +43,10 @@ public sealed class PortCounters
     /// <summary>Bytes of the frames the kernel accepted.</summary>
     public long TxBytes => Volatile.Read(ref _txBytes);
 
-    /// <summary>Frames refused before reaching the kernel: shorter than an Ethernet header or longer than a TX slot.</summary>
+    /// <summary>Frames refused before reaching the kernel: shorter than an Ethernet header or longer than the MTU allows.</summary>
     public long TxInvalid => Volatile.Read(ref _txInvalid);
 
-    /// <summary>Send calls the kernel refused for a reason other than a full queue (ENETDOWN: link down); the frames stay queued.</summary>
+    /// <summary>Send calls the kernel refused for a reason other than back-pressure (ENETDOWN: link down); the frames stay the caller's.</summary>
     public long TxErrors => Volatile.Read(ref _txErrors);
 
     /// <summary>The errno of the last counted <see cref="TxErrors"/> failure, 0 if none.</summary>
