@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using FastPath.Vtpm.Engine;
+using FastPath.Vtpm.Protocol;
+using FastPath.Vtpm.State;
+
+namespace FastPath.Bench.Vtpm;
+
+/// <summary>
+/// Commands per second over the swtpm socket protocol, FastPath's vTPM against swtpm (the anchor) in the
+/// same run, with one persistent connection and with a new connection per command (what the tpm2-tss swtpm
+/// TCTI does). FastPath runs in this process with its state store on disk (every NV write fsync'd before the
+/// response); swtpm runs as a child process with its state directory on the same file system.
+/// Run: <c>dotnet run -c Release --project bench/FastPath.Bench -- --filter '*VtpmSocket*'</c>.
+/// </summary>
+[Config(typeof(ShortConfig))]
+public class VtpmSocketBenchmarks
+{
+    private readonly byte[] _response = new byte[8192];
+    private byte[] _getRandom = [];
+    private byte[] _pcrExtend = [];
+    private byte[] _pcrRead = [];
+    private byte[] _nvRead = [];
+    private byte[] _nvWrite = [];
+    private string _stateDirectory = "";
+    private SwtpmServer? _server;
+    private Process? _swtpm;
+    private Socket? _persistent;
+    private int _port;
+    private uint _counter;
+
+    [Params("fastpath", "swtpm")]
+    public string Target { get; set; } = "fastpath";
+
+    [Params("persistent", "per-connection")]
+    public string Connection { get; set; } = "persistent";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _stateDirectory = Directory.CreateTempSubdirectory("fastpath-vtpm-bench-").FullName;
+        _port = FreePort();
+        if (Target == "fastpath")
+        {
+            _server = new SwtpmServer(new StateStore(_stateDirectory), SystemRandomSource.Instance);
+            _server.Start(IPAddress.Loopback, _port);
+        }
+        else
+        {
+            var start = new ProcessStartInfo("swtpm") { UseShellExecute = false, RedirectStandardError = true };
+            foreach (string argument in (string[])["socket", "--tpm2", "--server", $"type=tcp,port={_port},bindaddr=127.0.0.1", "--ctrl", $"type=tcp,port={_port + 1},bindaddr=127.0.0.1", "--tpmstate", $"dir={_stateDirectory}", "--flags", "not-need-init"])
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            _swtpm = Process.Start(start) ?? throw new InvalidOperationException("could not start swtpm");
+        }
+
+        WaitForListener(_port);
+        _getRandom = TpmWire.GetRandom(32);
+        _pcrExtend = TpmWire.PcrExtendSha256(16);
+        _pcrRead = TpmWire.PcrReadSha256(16);
+        _nvRead = TpmWire.NvRead(32);
+        _nvWrite = TpmWire.NvWrite(new byte[32]);
+        using (Socket socket = TpmWire.Connect(_port))
+        {
+            Expect(TpmWire.RoundTrip(socket, TpmWire.StartupClear(), _response), 0);
+            Expect(TpmWire.RoundTrip(socket, TpmWire.NvDefine(32), _response), 0);
+            Expect(TpmWire.RoundTrip(socket, _nvWrite, _response), 0);
+        }
+
+        if (Connection == "persistent")
+        {
+            _persistent = TpmWire.Connect(_port);
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _persistent?.Dispose();
+        _server?.Dispose();
+        if (_swtpm is not null)
+        {
+            _swtpm.Kill();
+            _swtpm.WaitForExit();
+            _swtpm.Dispose();
+        }
+
+        Directory.Delete(_stateDirectory, recursive: true);
+    }
+
+    [Benchmark]
+    public uint GetRandom32() => Send(_getRandom);
+
+    [Benchmark]
+    public uint PcrExtendSha256() => Send(_pcrExtend);
+
+    [Benchmark]
+    public uint PcrRead() => Send(_pcrRead);
+
+    [Benchmark]
+    public uint NvRead32() => Send(_nvRead);
+
+    /// <summary>Changing data each time, so neither side can skip an unchanged write.</summary>
+    [Benchmark]
+    public uint NvWrite32()
+    {
+        _counter++;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(_nvWrite.AsSpan(TpmWire.NvWriteDataOffset), _counter);
+        return Send(_nvWrite);
+    }
+
+    private uint Send(byte[] command)
+    {
+        if (_persistent is not null)
+        {
+            return TpmWire.RoundTrip(_persistent, command, _response);
+        }
+
+        using Socket socket = TpmWire.Connect(_port);
+        return TpmWire.RoundTrip(socket, command, _response);
+    }
+
+    private static void Expect(uint code, uint expected)
+    {
+        if (code != expected)
+        {
+            throw new InvalidOperationException($"setup command answered 0x{code:x}, expected 0x{expected:x}");
+        }
+    }
+
+    private static int FreePort()
+    {
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            using var first = new TcpListener(IPAddress.Loopback, 0);
+            first.Start();
+            int port = ((IPEndPoint)first.LocalEndpoint).Port;
+            try
+            {
+                using var second = new TcpListener(IPAddress.Loopback, port + 1);
+                second.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // P+1 taken: try another.
+            }
+        }
+
+        throw new InvalidOperationException("no free loopback port pair");
+    }
+
+    private static void WaitForListener(int port)
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            try
+            {
+                using Socket socket = TpmWire.Connect(port);
+                return;
+            }
+            catch (SocketException)
+            {
+                Thread.Sleep(50);
+            }
+        }
+
+        throw new TimeoutException($"nothing listens on 127.0.0.1:{port}");
+    }
+
+    /// <summary>A short run (the machine is shared): one launch, one warm-up, five measured iterations.</summary>
+    private sealed class ShortConfig : ManualConfig
+    {
+        public ShortConfig()
+        {
+            AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5).WithId("Short"));
+        }
+    }
+}
