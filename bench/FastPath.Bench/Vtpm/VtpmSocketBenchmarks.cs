@@ -124,6 +124,13 @@ public class VtpmSocketBenchmarks
     [Benchmark(OperationsPerInvoke = ConcurrentClients * WritesPerClient)]
     public void NvWrite32Concurrent16()
     {
+        if (Target == "swtpm" && Connection == "persistent")
+        {
+            // Measured once: swtpm serves one connection at a time, and sixteen clients that keep their
+            // connections open queued behind each other for more than five minutes (see RESULTS.md).
+            throw new NotSupportedException("swtpm serves one connection at a time; 16 persistent clients stall");
+        }
+
         Parallel.For(0, ConcurrentClients, new ParallelOptions { MaxDegreeOfParallelism = ConcurrentClients }, client =>
         {
             byte[] command = TpmWire.NvWrite(new byte[32]);
