@@ -38,6 +38,8 @@ public static class BenchRunner
             string cores = string.Join(',', result.WorkerCores);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{result.Mpps:F2} Mpps  {result.NanosecondsPerPacket:F2} ns/packet  ({result.Packets:N0} packets in {result.Seconds:F3} s, {result.Drops:N0} dropped, workers on cores {cores}; table built in {result.TableBuildSeconds:F2} s)"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"worker CPU: {result.CpuNanosecondsPerPacket:F2} ns/packet = {result.MppsPerCore:F2} Mpps per core; workers had {result.WorkerCpuShare:P0} of their cores (less means other processes shared them)"));
         }
 
         return result;
@@ -55,6 +57,9 @@ public static class BenchRunner
             writer.WriteNumber("drops", result.Drops);
             writer.WriteNumber("transmitted", result.Transmitted);
             writer.WriteNumber("seconds", Math.Round(result.Seconds, 6));
+            writer.WriteNumber("cpu_ns_per_packet", Math.Round(result.CpuNanosecondsPerPacket, 3));
+            writer.WriteNumber("mpps_per_core", Math.Round(result.MppsPerCore, 3));
+            writer.WriteNumber("worker_cpu_share", Math.Round(result.WorkerCpuShare, 3));
             writer.WriteNumber("workers", result.Options.Workers);
             writer.WriteNumber("mappings", result.Options.Mappings);
             writer.WriteNumber("flows", result.Options.Flows);

@@ -125,6 +125,9 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "fsync", SetLastError = true)]
     internal static partial int Fsync(int fd);
 
+    [LibraryImport(LibraryName, EntryPoint = "clock_gettime", SetLastError = true)]
+    internal static partial int ClockGettime(int clock, Timespec* time);
+
     [LibraryImport(LibraryName, EntryPoint = "fdatasync", SetLastError = true)]
     internal static partial int Fdatasync(int fd);
 
@@ -171,5 +174,13 @@ internal static unsafe partial class Libc
     {
         public MsgHdr Header;
         public uint Length;
+    }
+
+    /// <summary><c>struct timespec</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
     }
 }

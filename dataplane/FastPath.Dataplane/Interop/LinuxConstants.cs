@@ -120,4 +120,7 @@ internal static class LinuxConstants
     // asm-generic/errno.h values the ports branch on (Errno.Name spells them in messages).
     internal const int EAgain = 11;
     internal const int ENoBufs = 105;
+
+    // clock_gettime(2): CPU time consumed by the calling thread.
+    internal const int ClockThreadCputimeId = 3;
 }

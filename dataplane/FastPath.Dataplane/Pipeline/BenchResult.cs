@@ -9,9 +9,19 @@ namespace FastPath.Dataplane.Pipeline;
 /// <param name="TableBuildSeconds">Time to build the mapping table (not part of <paramref name="Seconds"/>).</param>
 /// <param name="WorkerCores">Core of each worker (-1 when not pinned).</param>
 /// <param name="AllocatedBytesInLoop">Bytes the workers' loops allocated after warm-up, summed (0 is the contract).</param>
+/// <param name="WorkerCpuSeconds">CPU time the worker threads consumed, summed.</param>
 public sealed record BenchResult(BenchOptions Options, long Packets, long Transmitted, long Drops, double Seconds, double TableBuildSeconds,
-    IReadOnlyList<int> WorkerCores, long AllocatedBytesInLoop)
+    IReadOnlyList<int> WorkerCores, long AllocatedBytesInLoop, double WorkerCpuSeconds)
 {
+    /// <summary>Worker CPU nanoseconds per packet: the cost per packet on one core, whatever else shared the cores.</summary>
+    public double CpuNanosecondsPerPacket => WorkerCpuSeconds * 1e9 / Packets;
+
+    /// <summary>Packets per second one fully available core would do at <see cref="CpuNanosecondsPerPacket"/>, in millions.</summary>
+    public double MppsPerCore => 1e3 / CpuNanosecondsPerPacket;
+
+    /// <summary>Share of the wall time the workers were on a CPU (1 per worker when nothing else competed).</summary>
+    public double WorkerCpuShare => WorkerCpuSeconds / Seconds / Options.Workers;
+
     /// <summary>Millions of packets per second over all workers.</summary>
     public double Mpps => Packets / Seconds / 1e6;
 

@@ -69,10 +69,12 @@ public static class InMemoryBenchmark
 
             double seconds = clock.Elapsed.TotalSeconds;
             long allocated = 0;
+            double cpu = 0;
             foreach (Worker worker in workers)
             {
                 worker.Join();
                 allocated += worker.AllocatedBytesInLoop;
+                cpu += worker.CpuSecondsInLoop;
             }
 
             WorkerCounters total = counters.Total();
@@ -83,7 +85,7 @@ public static class InMemoryBenchmark
             }
 
             progress?.Invoke(total.RxPackets);
-            return new BenchResult(options, total.RxPackets, total.TxPackets, drops, seconds, buildSeconds, cores, allocated);
+            return new BenchResult(options, total.RxPackets, total.TxPackets, drops, seconds, buildSeconds, cores, allocated, cpu);
         }
         finally
         {

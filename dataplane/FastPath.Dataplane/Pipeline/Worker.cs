@@ -114,6 +114,9 @@ internal sealed unsafe class Worker : IDisposable
     /// <summary>Bytes the worker thread allocated inside its loop (0 is the contract); valid after it stopped.</summary>
     public long AllocatedBytesInLoop { get; private set; }
 
+    /// <summary>CPU time the worker thread consumed in its loop (seconds), which on a shared machine is the honest cost figure.</summary>
+    public double CpuSecondsInLoop { get; private set; }
+
     /// <summary>True once the loop has exited (stopped, limit reached, or failed).</summary>
     public bool Finished => _thread is { IsAlive: false };
 
@@ -161,6 +164,7 @@ internal sealed unsafe class Worker : IDisposable
 
             MappingEpoch epoch = _bindings[0].Stage.Table.Epoch;
             _reader = epoch.RegisterReader();
+            long cpuStart = ThreadCpuNanoseconds();
             try
             {
                 Loop(epoch);
@@ -168,6 +172,7 @@ internal sealed unsafe class Worker : IDisposable
             finally
             {
                 epoch.UnregisterReader(_reader);
+                CpuSecondsInLoop = (ThreadCpuNanoseconds() - cpuStart) / 1e9;
             }
 
             AllocatedBytesInLoop = _baseline < 0 ? 0 : GC.GetAllocatedBytesForCurrentThread() - _baseline;
@@ -177,6 +182,13 @@ internal sealed unsafe class Worker : IDisposable
             // The first cause wins: the controller reads it in Join and decides whether to restart.
             _failure = error;
         }
+    }
+
+    private static long ThreadCpuNanoseconds()
+    {
+        Interop.Libc.Timespec time;
+        Interop.Errno.Check(Interop.Libc.ClockGettime(Interop.LinuxConstants.ClockThreadCputimeId, &time), "clock_gettime");
+        return (time.Seconds * 1_000_000_000) + time.Nanoseconds;
     }
 
     private void Loop(MappingEpoch epoch)

@@ -87,8 +87,10 @@ internal static unsafe class HeaderRewriter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SetMacs(byte* frame, byte* source, byte* destination)
     {
-        Unsafe.CopyBlockUnaligned(frame, destination, 6);
-        Unsafe.CopyBlockUnaligned(frame + 6, source, 6);
+        Unsafe.WriteUnaligned(frame, Unsafe.ReadUnaligned<uint>(destination));
+        Unsafe.WriteUnaligned(frame + 4, Unsafe.ReadUnaligned<ushort>(destination + 4));
+        Unsafe.WriteUnaligned(frame + 6, Unsafe.ReadUnaligned<uint>(source));
+        Unsafe.WriteUnaligned(frame + 10, Unsafe.ReadUnaligned<ushort>(source + 4));
     }
 
     /// <summary>The TTL (IPv4) or hop limit (IPv6) the packet arrived with.</summary>
@@ -98,6 +100,7 @@ internal static unsafe class HeaderRewriter
     /// <summary>Reads the 802.1Q VLAN ID of a tagged frame's TCI.</summary>
     public static ushort ReadVlanId(byte* frame) => (ushort)(BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(frame + 14, 2)) & 0x0FFF);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool CoversPseudoHeader(in PacketMeta meta) =>
         meta.Protocol is 6 or ProtocolUdp || (meta.Protocol == ProtocolIcmpV6 && meta.IpVersion == 6);
 }

@@ -13,13 +13,11 @@ internal static unsafe class VlanTag
     /// <summary>Bytes an 802.1Q tag adds to a frame.</summary>
     public const int Size = 4;
 
-    private const int MacBytes = 12;
-
     /// <summary>Removes the tag of a tagged frame; returns the new frame start (4 bytes later) and shortens <paramref name="length"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte* Pop(byte* frame, ref int length, ref PacketMeta meta)
     {
-        Buffer.MemoryCopy(frame, frame + Size, MacBytes, MacBytes);
+        MoveMacs(frame, frame + Size);
         length -= Size;
         meta.Flags &= ~PacketFlags.Vlan;
         meta.VlanId = 0;
@@ -35,7 +33,7 @@ internal static unsafe class VlanTag
     public static byte* Push(byte* frame, ref int length, ref PacketMeta meta, ushort vlanId)
     {
         byte* start = frame - Size;
-        Buffer.MemoryCopy(frame, start, MacBytes, MacBytes);
+        MoveMacs(frame, start);
         start[12] = 0x81;
         start[13] = 0x00;
         start[14] = (byte)(vlanId >> 8);
@@ -47,6 +45,18 @@ internal static unsafe class VlanTag
         return start;
     }
 
+    // Both loads happen before either store, so the overlapping 4-byte move needs no memmove call (which the
+    // profile showed at 3 % of a worker's time).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MoveMacs(byte* from, byte* to)
+    {
+        ulong first = Unsafe.ReadUnaligned<ulong>(from);
+        uint last = Unsafe.ReadUnaligned<uint>(from + 8);
+        Unsafe.WriteUnaligned(to, first);
+        Unsafe.WriteUnaligned(to + 8, last);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Shift(ref PacketMeta meta, int delta)
     {
         meta.L3Offset = (ushort)(meta.L3Offset + delta);
