@@ -16,12 +16,12 @@ internal sealed unsafe partial class GuestPort
 
     /// <summary>
     /// Whether the guest can take one more packet in this batch: attached, room in its RX ring, and a header that fits
-    /// the header slot. When false the worker drops the packet (counted as TX-full).
+    /// the header slot, and below its quota of held frames. When false the worker drops the packet (counted as TX-full).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool CanTake(in PacketMeta meta)
     {
-        if (_active is null || meta.PayloadOffset > MaxHeaderLength || _pendingCount == _pending.Length)
+        if (_active is null || meta.PayloadOffset > MaxHeaderLength || _pendingCount == _pending.Length || _held >= _maxHeld)
         {
             return false;
         }
@@ -67,6 +67,7 @@ internal sealed unsafe partial class GuestPort
         // Only after the copies above: the header bytes leave the guest-visible page.
         new Span<byte>(data, header).Clear();
         _owned[frame] = 1;
+        _held++;
     }
 
     /// <summary>Publishes the batch's descriptors to the guest (one ring write); returns how many could not be posted.</summary>

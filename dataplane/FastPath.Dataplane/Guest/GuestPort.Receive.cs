@@ -59,6 +59,7 @@ internal sealed unsafe partial class GuestPort
             }
 
             _owned[frame] = 0;
+            _held--;
             _reclaim[reclaimed++] = frame;
             RxBuffer buffer = buffers[built];
             int headerLength = EthernetLength + (_tenant != 0 ? VlanLength : 0) + (_family == 6 ? Ipv6Length : Ipv4Length) + UdpLength;
@@ -136,6 +137,7 @@ internal sealed unsafe partial class GuestPort
             }
 
             _owned[frame] = 0;
+            _held--;
             _reclaim[reclaimed++] = frame;
         }
 
@@ -147,23 +149,27 @@ internal sealed unsafe partial class GuestPort
 
     private void Refill(GuestConnection active)
     {
-        uint held = active.Channel.Fill.Count;
-        if (held >= GuestLayout.FillTarget)
+        uint waiting = active.Channel.Fill.Count;
+        int wanted = (int)Math.Min(GuestLayout.FillTarget - Math.Min(waiting, GuestLayout.FillTarget), (uint)Math.Max(_maxHeld - _held, 0));
+        if (wanted == 0)
         {
             return;
         }
 
-        int got = _pool.AllocateBurst(_fill.AsSpan(0, (int)(GuestLayout.FillTarget - held)));
+        int got = _pool.AllocateBurst(_fill.AsSpan(0, wanted));
         for (int i = 0; i < got; i++)
         {
             _owned[_fill[i]] = 1;
         }
+
+        _held += got;
 
         int placed = active.Channel.Fill.EnqueueBurst(_fill.AsSpan(0, got));
         for (int i = placed; i < got; i++)
         {
             // The guest corrupted the fill cursors: keep what did not fit.
             _owned[_fill[i]] = 0;
+            _held--;
             _pool.Free(_fill[i]);
         }
     }

@@ -33,6 +33,8 @@ internal sealed unsafe partial class GuestPort : PacketPort
     private readonly byte* _owned;
     private readonly long* _ownDrops;
     private long* _drops;
+    private readonly int _maxHeld;
+    private int _held; // frames marked in _owned; worker thread only
     private GuestConnection? _active; // worker thread only
 
     /// <summary>Creates the port and starts listening on <paramref name="socketPath"/>.</summary>
@@ -41,9 +43,14 @@ internal sealed unsafe partial class GuestPort : PacketPort
     /// <param name="tenant">The guest's tenant: its user-side VLAN ID, 0 for untagged.</param>
     /// <param name="address">The guest's user-side address, bound in the configuration; the source of everything it sends.</param>
     /// <param name="pool">The frame pool whose payload slab the guest maps.</param>
-    internal GuestPort(string name, string socketPath, ushort tenant, IPAddress address, FramePool pool)
+    /// <param name="maxHeldFrames">Most frames the guest may hold at once (received, taken from the fill ring, not yet
+    /// sent or freed); beyond it packets for the guest are dropped and no fill frames are given, so a guest that hoards
+    /// frames cannot drain the pool. 0: half the pool.</param>
+    internal GuestPort(string name, string socketPath, ushort tenant, IPAddress address, FramePool pool, int maxHeldFrames = 0)
         : base(name)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxHeldFrames);
+        _maxHeld = maxHeldFrames == 0 ? (int)Math.Max(1, pool.FrameCount / 2) : maxHeldFrames;
         ArgumentNullException.ThrowIfNull(address);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(tenant, (ushort)4094);
         if (pool.Region.SegmentCount != 2 || pool.Region.Segment(1).File is null)
@@ -152,6 +159,7 @@ internal sealed unsafe partial class GuestPort : PacketPort
             }
 
             _owned[i] = 0;
+            _held--;
             batch[n++] = i;
             if (n == batch.Length)
             {

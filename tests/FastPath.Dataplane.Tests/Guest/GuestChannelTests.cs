@@ -161,6 +161,33 @@ public sealed unsafe class GuestChannelTests
     }
 
     [Fact]
+    public void A_guest_that_hoards_frames_stops_at_its_quota_and_packets_for_it_are_dropped_not_the_pool_drained()
+    {
+        const int Quota = 40;
+        IPAddress secure = IPAddress.Parse("198.18.0.5");
+        using var lab = new GuestLab(100, IPAddress.Parse("10.1.0.5"), secure, Quota);
+        using GuestClient client = GuestClient.Connect(lab.SocketPath);
+        uint[] hoard = new uint[256];
+        int taken = 0;
+        GuestLab.WaitFor(() => (taken += client.TakeFrames(hoard.AsSpan(taken))) == Quota, "the guest to take its whole quota");
+        uint freeAtQuota = lab.Pool.FreeCount;
+
+        for (int i = 0; i < 10; i++)
+        {
+            lab.Secure.Enqueue(GuestLab.SecureFrame(s_remote, 1, secure, 2, 16));
+        }
+
+        GuestLab.WaitFor(() => lab.Dropped(DropReason.TxFull) == 10, "the packets for the hoarding guest to be dropped");
+        Assert.Equal(Quota, lab.Port.OwnedFrames);
+        Assert.Equal(freeAtQuota, lab.Pool.FreeCount);
+
+        // Frames it gives back count against the quota no more: the fill ring offers new ones.
+        Assert.Equal(0, client.TakeFrames(hoard.AsSpan(taken)));
+        Assert.Equal(10, client.Free(hoard.AsSpan(0, 10)));
+        GuestLab.WaitFor(() => client.TakeFrames(hoard.AsSpan(taken, 1)) == 1, "the quota to be usable again");
+    }
+
+    [Fact]
     public void A_guest_that_disconnects_gives_back_every_frame_it_held_and_the_port_takes_a_new_guest()
     {
         IPAddress secure = IPAddress.Parse("198.18.0.5");

@@ -22,7 +22,7 @@ internal sealed class GuestLab : IDisposable
     private readonly TempDirectory _dir = new();
     private readonly Worker _worker;
 
-    public GuestLab(ushort tenant, IPAddress user, IPAddress secure)
+    public GuestLab(ushort tenant, IPAddress user, IPAddress secure, int maxHeldFrames = 0)
     {
         Table = new MappingTable(64);
         Assert.Equal(MappingAddResult.Added, Table.Add(MappingEntry.Create(tenant, user, secure)));
@@ -32,7 +32,7 @@ internal sealed class GuestLab : IDisposable
         Secure = new QueuePort("s0");
         User = new QueuePort("u0");
         SocketPath = _dir.File("guest.sock");
-        Port = new GuestPort("g0", SocketPath, tenant, user, Pool);
+        Port = new GuestPort("g0", SocketPath, tenant, user, Pool, maxHeldFrames);
         var toUser = new TranslationStage(Table, TranslationDirection.SecureToUser, EgressMacs.Create([2, 0, 0, 0, 1, 1], [2, 0, 0, 0, 1, 2]));
         var toSecure = new TranslationStage(Table, TranslationDirection.UserToSecure, EgressMacs.Create(SecureMac, SecurePeer));
         _worker = new Worker(0, -1, [new PortBinding(Secure, toUser, User), new PortBinding(Port, toSecure, Secure)], Pool, Counters);
