@@ -22,7 +22,7 @@ namespace FastPath.Dataplane.Guest;
 /// takes them back through <see cref="GuestConnection"/>'s flags, never touching frames or rings itself.
 /// A guest owns a frame from the moment it is posted (RX or fill ring) until it sends or frees it; the worker tracks
 /// that in a private byte per frame, so a descriptor naming a frame the guest does not hold is refused, and a guest
-/// that leaves gives back everything it held.
+/// that leaves gives back everything it held. Dispose the port after its worker has stopped and before the pool.
 /// </remarks>
 internal sealed unsafe partial class GuestPort : PacketPort
 {
