@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 # tshark/editcap/capinfos: capture oracle. python3-scapy: packet builder and oracle. tpm2-tools, swtpm:
 # the vTPM's real client and reference. iproute2: netns/veth lab. clang, zlib1g-dev: NativeAOT linking.
 # nftables, netsniff-ng: the kernel anchor of the through-the-kernel tests. iputils-ping: lab sanity checks.
-packages=(tshark python3-scapy tpm2-tools swtpm swtpm-tools iproute2 clang zlib1g-dev nftables netsniff-ng iputils-ping curl)
+# afl++: drives the header parser's coverage-guided fuzz target (tools/fuzz).
+packages=(tshark python3-scapy tpm2-tools swtpm swtpm-tools iproute2 clang zlib1g-dev nftables netsniff-ng iputils-ping curl afl++)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
@@ -39,3 +40,7 @@ for knob in DOTNET_EnableAVX512 DOTNET_EnableAVX2 DOTNET_EnableHWIntrinsic; do
   echo "test.sh: SIMD tests with $knob=0"
   env "$knob=0" dotnet test tests/FastPath.Dataplane.Tests -c Debug --no-build --filter "$simd_filter" --blame-hang-timeout 10m
 done
+
+# Coverage-guided fuzzing of the header parser, bounded to 60 s, from the corpus saved in tools/fuzz/corpus.
+echo "test.sh: fuzzing the header parser for 60 s"
+tools/fuzz/run.sh 60

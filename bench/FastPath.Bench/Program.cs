@@ -9,5 +9,20 @@ namespace FastPath.Bench;
 /// </summary>
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static int Main(string[] args)
+    {
+        // Kernel-paced harnesses (not BenchmarkDotNet suites): tools/lab/kernel-compare.sh and tools/anchors/afpacket_ports.sh.
+        if (args.Length > 0 && args[0] == "forward")
+        {
+            return Pipeline.ForwardHarness.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "afpacket-rx")
+        {
+            return Ports.AfPacketRxRate.Run(args[1..]);
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

@@ -82,6 +82,20 @@ public sealed class GenCommandTests
     }
 
     [Fact]
+    public void A_link_that_is_down_stops_the_run_after_the_stall_bound_with_the_reason()
+    {
+        using NetnsLab lab = NetnsLab.CreateOrSkip();
+        string ns = lab.AddNamespace("fpgen");
+        (string root, _) = lab.AddVeth("fpg", null, "fph", ns);
+        ProcessRunner.Run("ip", "link", "set", root, "down").EnsureSuccess();
+
+        ProcessResult result = ProcessRunner.Run(FastpathProcess.Executable, ["gen", "--interface", root, "--count", "10"], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"fastpath: interface {root} took no frame for 5 s after 0 (last error ENETDOWN)", result.StandardError.TrimEnd());
+    }
+
+    [Fact]
     public void A_missing_interface_exits_1_naming_it()
     {
         ProcessResult result = FastpathProcess.Run("gen", "--interface", "fpnone0", "--count", "1");

@@ -11,8 +11,4 @@ internal ref struct CommandContext
     public TpmReader Parameters;
     public TpmWriter Response;
     public uint ResponseHandle;
-
-    /// <summary>Set by HierarchyChangeAuth/NV_UndefineSpace and others: the entity whose auth value keys the
-    /// response HMAC, read after the command ran (Part 1, 19.6.17: the new auth value of a changed entity).</summary>
-    public bool AuthChanged;
 }

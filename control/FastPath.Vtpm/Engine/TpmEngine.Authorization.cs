@@ -7,7 +7,7 @@ namespace FastPath.Vtpm.Engine;
 /// <summary>Handle checks, password/HMAC/policy authorization and the response authorization area.</summary>
 public sealed partial class TpmEngine
 {
-    private uint CheckHandleExists(uint code, uint handle)
+    private uint CheckHandleExists(uint handle)
     {
         switch ((byte)(handle >> 24))
         {
@@ -25,7 +25,6 @@ public sealed partial class TpmEngine
             case TpmConstants.HtTransient:
                 return FindObject(handle) is not null ? TpmRc.Success : TpmRc.Handle;
             default:
-                _ = code;
                 return TpmRc.Handle;
         }
     }

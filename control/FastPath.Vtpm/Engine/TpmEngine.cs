@@ -190,7 +190,7 @@ public sealed partial class TpmEngine : IDisposable
                 return ErrorResponse(response, TpmConstants.StNoSessions, TpmRc.Insufficient);
             }
 
-            uint rc = CheckHandleExists(code, handles[i]);
+            uint rc = CheckHandleExists(handles[i]);
             if (rc != TpmRc.Success)
             {
                 return ErrorResponse(response, TpmConstants.StNoSessions, TpmRc.H(rc, i + 1));

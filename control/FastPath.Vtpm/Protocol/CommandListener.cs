@@ -25,38 +25,46 @@ internal sealed class CommandListener(SwtpmServer server) : SocketServer
         {
             ReadResult read = await input.ReadAsync().ConfigureAwait(false);
             ReadOnlySequence<byte> buffer = read.Buffer;
-            bool wrote = false;
-            while (open)
+            Frame frame = TryFrame(buffer, read.IsCompleted, out int length);
+            if (frame == Frame.NeedMore)
             {
-                Frame frame = TryFrame(buffer, read.IsCompleted, out int length);
-                if (frame == Frame.NeedMore)
+                input.AdvanceTo(buffer.Start, buffer.End);
+                if (read.IsCompleted)
                 {
                     break;
                 }
 
-                buffer.Slice(0, length).CopyTo(command);
-                buffer = buffer.Slice(length);
-                int responseLength = server.Execute(command.AsSpan(0, length), response);
-                output.Write(response.AsSpan(0, responseLength));
-                wrote = true;
-                open = frame == Frame.Complete;
+                continue;
             }
 
-            input.AdvanceTo(buffer.Start, buffer.End);
-            if (wrote)
+            buffer.Slice(0, length).CopyTo(command);
+            input.AdvanceTo(buffer.GetPosition(length));
+            int responseLength = server.Execute(command.AsSpan(0, length), response, out long durableVersion);
+
+            // Group commit: the response leaves only once the state it depends on is on disk; the engine is
+            // free meanwhile, so other connections execute and share the same write.
+            ValueTask<bool> durable = server.WaitDurableAsync(durableVersion);
+            bool ok = durable.IsCompletedSuccessfully ? durable.Result : await durable.ConfigureAwait(false);
+            if (!ok)
             {
-                FlushResult flush = await output.FlushAsync().ConfigureAwait(false);
-                open &= !flush.IsCompleted;
+                responseLength = NvUnavailable(response);
             }
 
-            if (read.IsCompleted)
-            {
-                break;
-            }
+            output.Write(response.AsSpan(0, responseLength));
+            FlushResult flushed = await output.FlushAsync().ConfigureAwait(false);
+            open = frame == Frame.Complete && !flushed.IsCompleted;
         }
 
         await input.CompleteAsync().ConfigureAwait(false);
         await output.CompleteAsync().ConfigureAwait(false);
+    }
+
+    private static int NvUnavailable(Span<byte> response)
+    {
+        BinaryPrimitives.WriteUInt16BigEndian(response, TpmConstants.StNoSessions);
+        BinaryPrimitives.WriteUInt32BigEndian(response[2..], TpmConstants.HeaderSize);
+        BinaryPrimitives.WriteUInt32BigEndian(response[6..], TpmRc.NvUnavailable);
+        return TpmConstants.HeaderSize;
     }
 
     private enum Frame

@@ -139,7 +139,7 @@ internal sealed class ControlListener(SwtpmServer server) : SocketServer
                 GetStateBlob(output, body);
                 break;
             case ControlCommand.SetStateBlob:
-                bool ok = server.SetStateBlob(body[8], body.AsSpan(16).ToArray());
+                bool ok = server.SetStateBlobAsync(body[8], body.AsSpan(16).ToArray()).AsTask().GetAwaiter().GetResult();
                 Result(output, ok ? ControlCommand.ResultSuccess : ControlCommand.ResultBadParameter);
                 break;
             default:

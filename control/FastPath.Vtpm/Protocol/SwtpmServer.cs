@@ -11,7 +11,9 @@ namespace FastPath.Vtpm.Protocol;
 /// </summary>
 /// <remarks>Thread-safe: connections are served concurrently, and every engine call (TPM command or control
 /// command that touches the TPM) runs under <see cref="_engineLock"/>, so commands execute one at a time in
-/// arrival order and never deadlock (no other lock is taken while it is held).</remarks>
+/// arrival order. <see cref="_durableLock"/> (taken inside the engine lock, never the other way round) guards
+/// the group commit: a response is released only once the state it observed is on disk, and one fsync'd
+/// write covers every change made while the previous write was in flight.</remarks>
 public sealed class SwtpmServer : IDisposable
 {
     private readonly Lock _engineLock = new();
@@ -20,12 +22,22 @@ public sealed class SwtpmServer : IDisposable
     private readonly CommandListener _commands;
     private readonly ControlListener _control;
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _durableLock = new();
+    private readonly List<(long Version, TaskCompletionSource<bool> Done)> _waiters = [];
+    private byte[]? _pendingBlob;
+    private long _pendingVersion;
+    private long _durableVersion;
+    private bool _flushing;
     private TpmEngine _engine;
 
     /// <summary>A flush returns only once the socket's send loop has taken every byte (pause and resume at 1
     /// byte): SocketServer disposes the connection as soon as a handler returns, and bytes still in the pipe
-    /// would be lost for a client that half-closed before its response (the malformed-command path).</summary>
-    private static readonly PipeOptions SendOptions = new(pauseWriterThreshold: 1, resumeWriterThreshold: 1, useSynchronizationContext: false);
+    /// would be lost for a client that half-closed before its response (the malformed-command path). Both
+    /// pipe ends run inline so a command goes receive → execute → send on one thread without pool hops.</summary>
+    private static readonly PipeOptions SendOptions = new(
+        readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 1, resumeWriterThreshold: 1, useSynchronizationContext: false);
+
+    private static readonly PipeOptions ReceiveOptions = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
 
     /// <summary>A server whose state lives in <paramref name="store"/> (null: in memory only, for benchmarks).</summary>
     public SwtpmServer(StateStore? store, RandomSource random)
@@ -51,8 +63,8 @@ public sealed class SwtpmServer : IDisposable
         }
 
         CommandEndPoint = new IPEndPoint(address, port);
-        _commands.Listen(CommandEndPoint, sendOptions: SendOptions);
-        _control.Listen(new IPEndPoint(address, port + 1), sendOptions: SendOptions);
+        _commands.Listen(CommandEndPoint, sendOptions: SendOptions, receiveOptions: ReceiveOptions);
+        _control.Listen(new IPEndPoint(address, port + 1), sendOptions: SendOptions, receiveOptions: ReceiveOptions);
     }
 
     public void Dispose()
@@ -66,11 +78,118 @@ public sealed class SwtpmServer : IDisposable
     }
 
     /// <summary>Runs one TPM command; <paramref name="response"/> must hold <see cref="TpmEngine.ResponseBufferSize"/> bytes.</summary>
-    internal int Execute(ReadOnlySpan<byte> command, Span<byte> response)
+    /// <param name="durableVersion">The state version that must be on disk before the response may leave
+    /// (the command may have changed state, or read state that is not durable yet).</param>
+    internal int Execute(ReadOnlySpan<byte> command, Span<byte> response, out long durableVersion)
     {
         lock (_engineLock)
         {
-            return _engine.Execute(command, response);
+            int length = _engine.Execute(command, response);
+            lock (_durableLock)
+            {
+                durableVersion = _pendingVersion;
+            }
+
+            return length;
+        }
+    }
+
+    /// <summary>Completes with true once state version <paramref name="version"/> is durable, false when the
+    /// write failed (the caller answers TPM_RC_NV_UNAVAILABLE instead of the response).</summary>
+    internal ValueTask<bool> WaitDurableAsync(long version)
+    {
+        lock (_durableLock)
+        {
+            if (_durableVersion >= version)
+            {
+                return ValueTask.FromResult(true);
+            }
+
+            var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((version, done));
+            if (!_flushing)
+            {
+                _flushing = true;
+                _ = Task.Run(FlushLoop);
+            }
+
+            return new ValueTask<bool>(done.Task);
+        }
+    }
+
+    /// <summary>Engine callback, under the engine lock: remember the newest persistent blob.</summary>
+    private void OnPersistentChange(byte[] blob)
+    {
+        lock (_durableLock)
+        {
+            _pendingBlob = blob;
+            _pendingVersion++;
+        }
+    }
+
+    /// <summary>Writes the newest pending blob until nothing is pending; each pass releases every waiter its
+    /// write covers. Runs on one pool thread at a time (<see cref="_flushing"/>).</summary>
+    private void FlushLoop()
+    {
+        while (true)
+        {
+            byte[] blob;
+            long version;
+            lock (_durableLock)
+            {
+                if (_durableVersion >= _pendingVersion || _pendingBlob is null)
+                {
+                    _flushing = false;
+                    return;
+                }
+
+                blob = _pendingBlob;
+                version = _pendingVersion;
+            }
+
+            bool ok = true;
+            try
+            {
+                _store!.Save(blob);
+            }
+            catch (IOException exception)
+            {
+                ok = false;
+                Console.Error.WriteLine($"fastpath: vtpm: state write failed, changes not acknowledged: {exception.Message}");
+            }
+
+            List<TaskCompletionSource<bool>> released = [];
+            lock (_durableLock)
+            {
+                if (ok)
+                {
+                    _durableVersion = version;
+                }
+
+                for (int i = _waiters.Count - 1; i >= 0; i--)
+                {
+                    if (_waiters[i].Version <= version)
+                    {
+                        released.Add(_waiters[i].Done);
+                        _waiters.RemoveAt(i);
+                    }
+                }
+
+                if (!ok)
+                {
+                    _flushing = false;
+                }
+            }
+
+            foreach (TaskCompletionSource<bool> done in released)
+            {
+                done.TrySetResult(ok);
+            }
+
+            if (!ok)
+            {
+                return;
+            }
         }
     }
 
@@ -106,9 +225,11 @@ public sealed class SwtpmServer : IDisposable
     }
 
     /// <summary>Replaces the TPM's state: a permanent blob makes a powered-off TPM with that NV; a volatile
-    /// (full) blob restores everything. Returns false when the blob does not parse.</summary>
-    internal bool SetStateBlob(byte type, byte[] blob)
+    /// (full) blob restores everything. Returns false when the blob does not parse; otherwise durable when
+    /// the returned task completes with true.</summary>
+    internal async ValueTask<bool> SetStateBlobAsync(byte type, byte[] blob)
     {
+        long version;
         lock (_engineLock)
         {
             try
@@ -118,24 +239,34 @@ public sealed class SwtpmServer : IDisposable
                     TpmEngine replacement = CreateEngine(blob);
                     _engine.Dispose();
                     _engine = replacement;
-                    _store?.Save(_engine.SerializePersistent());
-                    return true;
                 }
-
-                if (type == ControlCommand.BlobVolatile)
+                else if (type == ControlCommand.BlobVolatile)
                 {
                     _engine.RestoreState(blob);
-                    _store?.Save(_engine.SerializePersistent());
-                    return true;
                 }
-
-                return type == ControlCommand.BlobSaveState;
+                else
+                {
+                    return type == ControlCommand.BlobSaveState;
+                }
             }
             catch (InvalidDataException)
             {
                 return false;
             }
+
+            if (_store is null)
+            {
+                return true;
+            }
+
+            OnPersistentChange(_engine.SerializePersistent());
+            lock (_durableLock)
+            {
+                version = _pendingVersion;
+            }
         }
+
+        return await WaitDurableAsync(version).ConfigureAwait(false);
     }
 
     /// <summary>SHA-256 of the engine's full canonical state (used by tests and by the pair to compare replicas).</summary>
@@ -149,7 +280,7 @@ public sealed class SwtpmServer : IDisposable
 
     private TpmEngine CreateEngine(byte[]? persistent)
     {
-        var engine = new TpmEngine(_random, persistent, _store is null ? null : _store.Save)
+        var engine = new TpmEngine(_random, persistent, _store is null ? null : OnPersistentChange)
         {
             FailureObserved = exception => Console.Error.WriteLine($"fastpath: vtpm: command failed inside the engine: {exception}"),
         };

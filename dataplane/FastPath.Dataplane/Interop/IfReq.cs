@@ -4,7 +4,7 @@ namespace FastPath.Dataplane.Interop;
 
 /// <summary>
 /// <c>struct ifreq</c> (40 bytes on x86-64): a 16-byte interface name and a 24-byte union, of which the data plane
-/// uses <c>ifr_flags</c> (TUNSETIFF, SIOCGIFFLAGS/SIOCSIFFLAGS) and <c>ifr_hwaddr</c> (SIOCGIFHWADDR).
+/// uses <c>ifr_flags</c> (TUNSETIFF, SIOCGIFFLAGS/SIOCSIFFLAGS), <c>ifr_mtu</c> and <c>ifr_hwaddr</c> (SIOCGIFHWADDR).
 /// </summary>
 /// <remarks>Plain data passed to ioctl.</remarks>
 [StructLayout(LayoutKind.Explicit, Size = 40)]
@@ -18,6 +18,10 @@ internal unsafe struct IfReq
 
     [FieldOffset(16)]
     public short Flags;
+
+    /// <summary><c>ifr_mtu</c> (SIOCGIFMTU).</summary>
+    [FieldOffset(16)]
+    public int Mtu;
 
     /// <summary><c>ifr_hwaddr</c>: a <c>struct sockaddr</c>, family then the address bytes.</summary>
     [FieldOffset(16)]

@@ -102,13 +102,10 @@ internal static class LinuxConstants
     internal const nuint SiocGIfIndex = 0x8933;
     internal const nuint SiocGIfHwAddr = 0x8927;
 
-    // Ports (issue 6): linux/if_packet.h tp_status bits and socket options the AF_PACKET port also uses.
-    internal const int TpStatusAvailable = 0;
+    // Ports (issue 6): linux/if_packet.h tp_status bits of a TPACKET_V3 RX frame.
     internal const int TpStatusCsumNotReady = 1 << 3;
     internal const int TpStatusVlanValid = 1 << 4;
     internal const int TpStatusVlanTpidValid = 1 << 6;
-    internal const int TPacketV2 = 1;
-    internal const int PacketFanoutFlagRollover = 0x1000;
 
     // linux/if_ether.h
     internal const ushort EthP8021Q = 0x8100;
@@ -117,10 +114,10 @@ internal static class LinuxConstants
     // linux/sockios.h, net/if.h: bringing a link up.
     internal const nuint SiocGIfFlags = 0x8913;
     internal const nuint SiocSIfFlags = 0x8914;
+    internal const nuint SiocGIfMtu = 0x8921;
     internal const short IffUp = 0x1;
 
     // asm-generic/errno.h values the ports branch on (Errno.Name spells them in messages).
-    internal const int EIntr = 4;
     internal const int EAgain = 11;
     internal const int ENoBufs = 105;
 }

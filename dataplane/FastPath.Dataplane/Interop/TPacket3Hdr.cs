@@ -2,17 +2,11 @@ using System.Runtime.InteropServices;
 
 namespace FastPath.Dataplane.Interop;
 
-/// <summary><c>struct tpacket3_hdr</c> (48 bytes): the header before each frame in a TPACKET_V3 RX block or TX slot.</summary>
-/// <remarks>
-/// RX: read only while its block belongs to user space. TX: <see cref="Status"/> is the hand-over word
-/// (TP_STATUS_AVAILABLE ↔ TP_STATUS_SEND_REQUEST); the frame bytes follow at offset 48.
-/// </remarks>
+/// <summary><c>struct tpacket3_hdr</c> (48 bytes): the header before each frame in a TPACKET_V3 RX block.</summary>
+/// <remarks>Read only while its block belongs to user space; the frame starts <see cref="MacOffset"/> bytes from the header.</remarks>
 [StructLayout(LayoutKind.Explicit, Size = 48)]
 internal struct TPacket3Hdr
 {
-    /// <summary>TPACKET_ALIGN(sizeof(struct tpacket3_hdr)): where a TX frame's data starts inside its slot.</summary>
-    public const int AlignedSize = 48;
-
     [FieldOffset(0)]
     public uint NextOffset;
 

@@ -10,8 +10,9 @@ namespace FastPath.Dataplane.Parsing;
 public static unsafe partial class HeaderParser
 {
     /// <summary>Frames ahead whose first line is prefetched while the current one is parsed.</summary>
-    /// <remarks>About one DRAM latency of work at ~10 ns a frame; frames just received by a NIC or AF_PACKET are
-    /// usually cold, and a prefetch of a line already in L1 costs one load slot.</remarks>
+    /// <remarks>Frames sit in pool slots the hardware prefetcher cannot predict, and a prefetch of a line already in
+    /// L1 costs one load slot. Unproven so far: a 64 MiB cold sweep on the shared 2-core bench machine showed only
+    /// noise either way (bench/RESULTS.md, issue 4); revisit on a quiet machine.</remarks>
     internal const int PrefetchDistance = 4;
 
     internal static void ParseVector<TKernel>(ReadOnlySpan<FrameView> frames, Span<PacketMeta> meta)

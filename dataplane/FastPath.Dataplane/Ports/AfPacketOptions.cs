@@ -22,9 +22,8 @@ public sealed class AfPacketOptions
     public int BlockCount { get; init; } = 256;
 
     /// <summary>
-    /// TX slot size in bytes (a multiple of 16): a frame may be at most this minus the 48-byte slot header, so 2048
-    /// carries a 1500-byte MTU frame with a VLAN tag. The RX ring's frame size is the same; TPACKET_V3 packs RX
-    /// frames by their real length, so it only sets the ring's nominal frame count.
+    /// The RX ring's nominal frame size (a multiple of 16): TPACKET_V3 packs frames by their real length, so this
+    /// only sets the frame count the kernel checks the geometry against.
     /// </summary>
     public int FrameSize { get; init; } = 2048;
 
@@ -33,9 +32,6 @@ public sealed class AfPacketOptions
     /// of a lone frame at a low rate. At high rates blocks fill long before this.
     /// </summary>
     public int RetireTimeoutMilliseconds { get; init; } = 1;
-
-    /// <summary>TX slots in the ring (a multiple of the slots per 64 KiB block); frames wait here until the kernel sends them.</summary>
-    public int TxFrameCount { get; init; } = 4096;
 
     /// <summary>Whether the port receives. A send-only port (the traffic generator) has no RX ring and costs the kernel nothing per received frame.</summary>
     public bool Receive { get; init; } = true;
@@ -61,9 +57,9 @@ public sealed class AfPacketOptions
             throw new ArgumentException($"{interfaceName}: block count {BlockCount} must be at least 2 and the ring at most 4 GiB");
         }
 
-        if (FrameSize < 128 || FrameSize % 16 != 0 || FrameSize > BlockSize || FrameSize > TxBlockSize)
+        if (FrameSize < 128 || FrameSize % 16 != 0 || FrameSize > BlockSize)
         {
-            throw new ArgumentException($"{interfaceName}: frame size {FrameSize} must be a multiple of 16 between 128 and the RX block size (at most 65536)");
+            throw new ArgumentException($"{interfaceName}: frame size {FrameSize} must be a multiple of 16 between 128 and the block size");
         }
 
         if (RetireTimeoutMilliseconds is < 1 or > 1000)
@@ -71,18 +67,9 @@ public sealed class AfPacketOptions
             throw new ArgumentException($"{interfaceName}: block retire timeout {RetireTimeoutMilliseconds} ms must be between 1 and 1000");
         }
 
-        int perBlock = TxBlockSize / FrameSize;
-        if (TxFrameCount < perBlock || TxFrameCount % perBlock != 0 || TxFrameCount > 1 << 20)
-        {
-            throw new ArgumentException($"{interfaceName}: TX frame count {TxFrameCount} must be a positive multiple of {perBlock} (slots per 64 KiB block), at most 1048576");
-        }
-
         if (FanoutGroup is < 0 or > 0xFFFF)
         {
             throw new ArgumentException($"{interfaceName}: fanout group {FanoutGroup} must be between 0 and 65535");
         }
     }
-
-    /// <summary>TX ring block: 64 KiB is an order-4 allocation the kernel finds easily, and holds 32 default slots.</summary>
-    internal const int TxBlockSize = 1 << 16;
 }

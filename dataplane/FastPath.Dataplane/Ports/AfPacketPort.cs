@@ -6,15 +6,16 @@ namespace FastPath.Dataplane.Ports;
 
 /// <summary>
 /// A port on a Linux interface through one AF_PACKET socket: a TPACKET_V3 memory-mapped RX ring (the kernel fills
-/// whole blocks, user space copies frames out and hands each block back) and a TPACKET_V3 memory-mapped TX ring
-/// kicked with a non-blocking send. PACKET_QDISC_BYPASS skips the qdisc layer; PACKET_IGNORE_OUTGOING keeps the
-/// port from reading its own transmissions; PACKET_FANOUT (hash) lets one port per worker share an interface.
+/// whole blocks, user space copies frames out and hands each block back) and non-blocking sendmmsg(2) for TX
+/// (faster than a TX ring on veth: AfPacketPort.Transmit.cs). PACKET_QDISC_BYPASS skips the qdisc layer;
+/// PACKET_IGNORE_OUTGOING keeps the port from reading its own transmissions; PACKET_FANOUT (hash) lets one port
+/// per worker share an interface.
 /// </summary>
 /// <remarks>
-/// Concurrency: one owner thread calls <see cref="Receive"/>, <see cref="Transmit"/> and <see cref="Flush"/>;
+/// Concurrency: one owner thread calls <see cref="Receive"/> and <see cref="Transmit"/>;
 /// <see cref="Counters"/> and <see cref="ReadKernelStatistics"/> may be used from any thread.
-/// The ring hand-over words are the only memory shared with the kernel: see AfPacketPort.Receive.cs and
-/// AfPacketPort.Transmit.cs for the orderings.
+/// The RX ring's block-status words are the only memory shared with the kernel: AfPacketPort.Receive.cs names
+/// the orderings.
 /// </remarks>
 public sealed unsafe partial class AfPacketPort : PacketPort
 {
@@ -126,21 +127,12 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         SetOption(SolPacket, PacketVersion, TPacketV3, "setsockopt(PACKET_VERSION)");
         SetOption(SolPacket, PacketQdiscBypass, 1, "setsockopt(PACKET_QDISC_BYPASS)");
 
-        // A malformed TX slot is skipped and handed back instead of stopping the ring for good.
-        SetOption(SolPacket, PacketLoss, 1, "setsockopt(PACKET_LOSS)");
-
-        // Each TX ring frame in flight holds an skb charged to the send buffer: room for a full ring of
-        // 64-byte frames, so a kick is not cut short by EAGAIN. FORCE needs CAP_NET_ADMIN, which AF_PACKET needs anyway.
+        // Each frame in flight holds an skb charged to the send buffer until the device (or the veth peer) has it:
+        // room for a few thousand, so a burst is not cut short by EAGAIN. FORCE needs CAP_NET_ADMIN, as does AF_PACKET.
         SetOption(SolSocket, SoSndBufForce, 16 << 20, "setsockopt(SO_SNDBUFFORCE)");
         if (_options.Receive)
         {
             SetOption(SolPacket, PacketIgnoreOutgoing, 1, "setsockopt(PACKET_IGNORE_OUTGOING)");
-        }
-
-        nuint rxLength = _options.Receive ? (nuint)_options.BlockSize * (nuint)_options.BlockCount : 0;
-        nuint txLength = (nuint)_options.TxFrameCount / (nuint)(AfPacketOptions.TxBlockSize / _options.FrameSize) * AfPacketOptions.TxBlockSize;
-        if (_options.Receive)
-        {
             var rx = new TPacketReq3
             {
                 BlockSize = (uint)_options.BlockSize,
@@ -150,29 +142,17 @@ public sealed unsafe partial class AfPacketPort : PacketPort
                 RetireBlockTimeoutMilliseconds = (uint)_options.RetireTimeoutMilliseconds,
             };
             SetOption(SolPacket, PacketRxRing, &rx, (uint)sizeof(TPacketReq3), "setsockopt(PACKET_RX_RING)");
+            nuint length = (nuint)_options.BlockSize * (nuint)_options.BlockCount;
+            void* map = Libc.Mmap(null, length, ProtRead | ProtWrite, MapShared | MapPopulate, _fd, 0);
+            if (map == MapFailed)
+            {
+                Errno.Throw("mmap(PACKET_RX_RING)", Where);
+            }
+
+            _map = (byte*)map;
+            _mapLength = length;
+            InitializeReceive(_map, _options.BlockSize, _options.BlockCount);
         }
-
-        // TPACKET_V3 TX slots are fixed-size frames (the kernel refuses a retire timeout or private area for TX).
-        var tx = new TPacketReq3
-        {
-            BlockSize = AfPacketOptions.TxBlockSize,
-            BlockCount = (uint)(txLength / AfPacketOptions.TxBlockSize),
-            FrameSize = (uint)_options.FrameSize,
-            FrameCount = (uint)_options.TxFrameCount,
-        };
-        SetOption(SolPacket, PacketTxRing, &tx, (uint)sizeof(TPacketReq3), "setsockopt(PACKET_TX_RING)");
-
-        // One mapping holds both rings, RX first (the kernel's fixed order).
-        void* map = Libc.Mmap(null, rxLength + txLength, ProtRead | ProtWrite, MapShared | MapPopulate, _fd, 0);
-        if (map == MapFailed)
-        {
-            Errno.Throw("mmap(AF_PACKET rings)", Where);
-        }
-
-        _map = (byte*)map;
-        _mapLength = rxLength + txLength;
-        InitializeReceive(_options.Receive ? _map : null, _options.BlockSize, _options.BlockCount);
-        InitializeTransmit(_map + rxLength, _options.FrameSize, _options.TxFrameCount);
 
         var address = new SockaddrLl
         {
@@ -206,6 +186,12 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         }
 
         SetMacs(new ReadOnlySpan<byte>(request.HardwareAddress, 6), s_broadcast);
+        if (Libc.Ioctl(_fd, SiocGIfMtu, &request) < 0)
+        {
+            Errno.Throw("ioctl(SIOCGIFMTU)", Where);
+        }
+
+        InitializeTransmit(request.Mtu);
     }
 
     private void SetOption(int level, int option, int value, string call) =>
@@ -221,12 +207,12 @@ public sealed unsafe partial class AfPacketPort : PacketPort
 
     private void Release()
     {
+        ReleaseTransmit();
         if (_map != null)
         {
             Libc.Munmap(_map, _mapLength);
             _map = null;
             InitializeReceive(null, 0, 0);
-            InitializeTransmit(null, 0, 0);
         }
 
         if (_fd >= 0)

@@ -32,8 +32,8 @@ public sealed class PortCounters
 
     /// <summary>
     /// Frames received with a checksum still to be filled in (TP_STATUS_CSUMNOTREADY): a local sender on the other
-    /// end offloaded it. Such frames are passed on as they are; switch off TX checksum offload on the sending veth
-    /// (<c>ethtool -K IF tx off</c>) to get complete checksums.
+    /// end offloaded it. The port completes the checksum in software (<see cref="ChecksumCompletion"/>), which costs a
+    /// pass over the payload; switching off TX checksum offload on the sending veth (<c>ethtool -K IF tx off</c>) avoids it.
     /// </summary>
     public long RxChecksumPartial => Volatile.Read(ref _rxChecksumPartial);
 
@@ -43,10 +43,10 @@ public sealed class PortCounters
     /// <summary>Bytes of the frames the kernel accepted.</summary>
     public long TxBytes => Volatile.Read(ref _txBytes);
 
-    /// <summary>Frames refused before reaching the kernel: shorter than an Ethernet header or longer than a TX slot.</summary>
+    /// <summary>Frames refused before reaching the kernel: shorter than an Ethernet header or longer than the MTU allows.</summary>
     public long TxInvalid => Volatile.Read(ref _txInvalid);
 
-    /// <summary>Send calls the kernel refused for a reason other than a full queue (ENETDOWN: link down); the frames stay queued.</summary>
+    /// <summary>Send calls the kernel refused for a reason other than back-pressure (ENETDOWN: link down); the frames stay the caller's.</summary>
     public long TxErrors => Volatile.Read(ref _txErrors);
 
     /// <summary>The errno of the last counted <see cref="TxErrors"/> failure, 0 if none.</summary>

@@ -86,7 +86,7 @@ public sealed unsafe class TapPort : PacketPort
             vectors[0].Base = target.Data;
             vectors[0].Length = (nuint)target.Capacity;
             nint read = Libc.Readv(_fd, vectors, 2);
-            if (read < 0)
+            if (read <= 0)
             {
                 // EAGAIN: nothing queued. EINTR and anything else: stop this batch; the next call retries.
                 break;

@@ -25,16 +25,7 @@ public static unsafe class TrafficGenerator
         options.Validate();
         int frameLength = options.FrameLength;
 
-        // A TX slot must hold the frame plus its 48-byte header; keep about 4096 slots whatever their size.
-        int slotSize = Math.Max(2048, (frameLength + 48 + 15) & ~15);
-        int slotsPerBlock = AfPacketOptions.TxBlockSize / slotSize;
-        var portOptions = new AfPacketOptions
-        {
-            Receive = false,
-            FrameSize = slotSize,
-            TxFrameCount = Math.Max(1, 4096 / slotsPerBlock) * slotsPerBlock,
-        };
-        using var port = new AfPacketPort("gen", options.InterfaceName, portOptions);
+        using var port = new AfPacketPort("gen", options.InterfaceName, new AfPacketOptions { Receive = false });
         CheckMtu(options);
 
         int stride = (frameLength + 63) & ~63;
@@ -67,21 +58,21 @@ public static unsafe class TrafficGenerator
 
         int flow = 0;
         ushort sourcePort = TrafficGeneratorOptions.FirstSourcePort;
-        long queued = 0;
+        long sent = 0;
         long ticksPerSecond = Stopwatch.Frequency;
         long start = Stopwatch.GetTimestamp();
         long lastProgress = start;
-        while (queued < options.Count)
+        while (sent < options.Count)
         {
             cancellation.ThrowIfCancellationRequested();
-            int burst = (int)Math.Min(Burst, options.Count - queued);
+            int burst = (int)Math.Min(Burst, options.Count - sent);
             if (options.Rate > 0)
             {
                 long now = Stopwatch.GetTimestamp();
-                long due = (long)((double)(now - start) * options.Rate / ticksPerSecond) + 1 - queued;
+                long due = (long)((double)(now - start) * options.Rate / ticksPerSecond) + 1 - sent;
                 if (due <= 0)
                 {
-                    Wait((double)(queued - ((double)(now - start) * options.Rate / ticksPerSecond)) / options.Rate);
+                    Wait((sent - ((double)(now - start) * options.Rate / ticksPerSecond)) / options.Rate);
                     continue;
                 }
 
@@ -104,18 +95,20 @@ public static unsafe class TrafficGenerator
                 }
             }
 
-            int sent = 0;
-            while (sent < burst)
+            int done = 0;
+            while (done < burst)
             {
-                int accepted = port.Transmit(views.AsSpan(sent, burst - sent));
-                sent += accepted;
+                int accepted = port.Transmit(views.AsSpan(done, burst - done));
+                done += accepted;
                 if (accepted > 0)
                 {
                     lastProgress = Stopwatch.GetTimestamp();
                 }
                 else if (Stopwatch.GetElapsedTime(lastProgress) > options.StallTimeout)
                 {
-                    throw new IOException($"interface {options.InterfaceName} took no frame for {options.StallTimeout.TotalSeconds:0.#} s after {queued + sent} (link down, or errno {port.Counters.TxLastErrno})");
+                    int errno = port.Counters.TxLastErrno;
+                    string why = errno == 0 ? "the kernel kept pushing back" : "last error " + Interop.Errno.Name(errno);
+                    throw new IOException($"interface {options.InterfaceName} took no frame for {options.StallTimeout.TotalSeconds:0.#} s after {sent + done} ({why})");
                 }
                 else
                 {
@@ -123,12 +116,7 @@ public static unsafe class TrafficGenerator
                 }
             }
 
-            queued += burst;
-        }
-
-        if (!port.Flush(options.StallTimeout))
-        {
-            throw new IOException($"interface {options.InterfaceName}: frames were still queued {options.StallTimeout.TotalSeconds:0.#} s after the last one was handed over");
+            sent += burst;
         }
 
         TimeSpan elapsed = Stopwatch.GetElapsedTime(start);
@@ -148,10 +136,13 @@ public static unsafe class TrafficGenerator
         }
     }
 
+    /// <summary>The next address: adds one to the big-endian bytes, carrying left.</summary>
     private static void Increment(byte[] address)
     {
-        for (int i = address.Length - 1; i >= 0 && ++address[i] == 0; i--)
+        int i = address.Length - 1;
+        while (i >= 0 && ++address[i] == 0)
         {
+            i--;
         }
     }
 

@@ -1,8 +1,8 @@
 namespace FastPath.Dataplane.Ports;
 
 /// <summary>What a <see cref="TrafficGenerator"/> run did.</summary>
-/// <param name="Sent">Frames the kernel accepted and sent (the TX ring was drained before the port closed).</param>
-/// <param name="Elapsed">From the first frame handed over to the last one sent.</param>
+/// <param name="Sent">Frames the kernel accepted.</param>
+/// <param name="Elapsed">From the first frame handed over to the last one accepted.</param>
 /// <param name="FrameSize">Frame size on the wire including the FCS.</param>
 /// <param name="TxErrors">Send calls the kernel refused for another reason than back-pressure.</param>
 public sealed record TrafficGeneratorResult(long Sent, TimeSpan Elapsed, int FrameSize, long TxErrors)

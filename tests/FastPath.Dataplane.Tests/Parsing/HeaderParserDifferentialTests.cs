@@ -22,6 +22,27 @@ public sealed unsafe class HeaderParserDifferentialTests
     }
 
     [Fact]
+    public void The_dispatching_overloads_agree_with_scalar()
+    {
+        List<byte[]> frames = TestCorpus.RandomAndMutated(seed: 6, count: 5_000);
+        frames.AddRange(TestCorpus.Combinations().Select(spec => spec.Build()));
+        var viaBest = new PacketMeta[1];
+        foreach (byte[] frame in frames)
+        {
+            PacketMeta expected = default;
+            fixed (byte* p = frame)
+            {
+                HeaderParser.ParseFrame(p, frame.Length, ref expected);
+                ReadOnlySpan<FrameView> views = [new FrameView(p, frame.Length)];
+                HeaderParser.Parse(views, viaBest);
+                AssertSame(HeaderParser.Best, frame, expected, viaBest[0]);
+            }
+
+            AssertSame(HeaderParser.Best, frame, expected, HeaderParser.ParseOne(frame));
+        }
+    }
+
+    [Fact]
     public void Every_path_stays_inside_frames_that_end_at_a_guard_page()
     {
         // Eight guarded frames per batch so the vector loop's prefetch-ahead and per-frame dispatch run as in production.

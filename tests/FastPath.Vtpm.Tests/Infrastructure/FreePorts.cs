@@ -8,33 +8,35 @@ namespace FastPath.Vtpm.Tests.Infrastructure;
 /// start-up wait reports as a timeout naming the port.</remarks>
 internal static class FreePorts
 {
+    /// <remarks>Ports come from 20000-32767, below Linux's ephemeral range (32768-60999): the tests open
+    /// thousands of client connections, and a port next to an ephemeral one is often busy in TIME_WAIT.</remarks>
     public static int Pair()
     {
-        for (int attempt = 0; attempt < 50; attempt++)
+        for (int attempt = 0; attempt < 200; attempt++)
         {
-            using var first = new TcpListener(IPAddress.Loopback, 0);
-            first.Start();
-            int port = ((IPEndPoint)first.LocalEndpoint).Port;
-            if (port >= 65534)
+            int port = Random.Shared.Next(20000, 32766);
+            if (IsFree(port) && IsFree(port + 1))
             {
-                continue;
-            }
-
-            try
-            {
-                using var second = new TcpListener(IPAddress.Loopback, port + 1);
-                second.Start();
-                second.Stop();
-                first.Stop();
                 return port;
-            }
-            catch (SocketException)
-            {
-                // P+1 is taken; try another P.
             }
         }
 
-        throw new InvalidOperationException("no free loopback port pair found in 50 attempts");
+        throw new InvalidOperationException("no free loopback port pair found in 200 attempts");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            listener.Stop();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Waits until something accepts on 127.0.0.1:<paramref name="port"/>.</summary>

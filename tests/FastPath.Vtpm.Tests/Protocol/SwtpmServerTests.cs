@@ -149,6 +149,12 @@ public sealed class SwtpmServerTests : IDisposable
         await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
         byte[] read = RawTpmClient.Once(_port, TpmCommand.NvReadOwner(0x01500021, 8, 0));
         Assert.Equal((ulong)(clients * perClient), BinaryPrimitives.ReadUInt64BigEndian(read.AsSpan(16)));
+
+        // Every acknowledged increment is on disk (group commit released no response early).
+        var reloaded = new EngineHarness(new TpmEngine(new SeededRandomSource(3), new StateStore(_state.Path).Load()));
+        reloaded.Run(TpmCommand.StartupClear());
+        byte[] durable = reloaded.Run(TpmCommand.NvReadOwner(0x01500021, 8, 0));
+        Assert.Equal((ulong)(clients * perClient), BinaryPrimitives.ReadUInt64BigEndian(durable.AsSpan(16)));
     }
 
     private byte[] Control(byte[] request) => Control(_port + 1, request);

@@ -1,0 +1,86 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+
+namespace FastPath.Bench.Vtpm;
+
+/// <summary>Raw TPM 2.0 command bytes and a blocking round trip over the swtpm command port: the one client
+/// both servers are measured with, so neither side gets a different TSS stack.</summary>
+/// <remarks>Not thread-safe; one benchmark thread.</remarks>
+internal static class TpmWire
+{
+    public const uint NvIndex = 0x01500100;
+
+    public static byte[] StartupClear() => Command(0x8001, 0x144, [], [0x00, 0x00]);
+
+    public static byte[] GetRandom(ushort count) => Command(0x8001, 0x17B, [], [(byte)(count >> 8), (byte)count]);
+
+    public static byte[] PcrExtendSha256(uint pcr) => Command(0x8002, 0x182, [pcr], [.. PasswordSession, 0, 0, 0, 1, 0x00, 0x0B, .. new byte[32]]);
+
+    public static byte[] PcrReadSha256(uint pcr) => Command(0x8001, 0x17E, [], [0, 0, 0, 1, 0x00, 0x0B, 3, 0, 0, (byte)(1 << (int)(pcr - 16))]);
+
+    public static byte[] NvDefine(ushort size) =>
+        Command(0x8002, 0x12A, [0x40000001], [.. PasswordSession, 0, 0, 0, 14, .. Be(NvIndex), 0x00, 0x0B, 0x00, 0x02, 0x00, 0x02, 0, 0, (byte)(size >> 8), (byte)size]);
+
+    public static byte[] NvWrite(byte[] data) =>
+        Command(0x8002, 0x137, [0x40000001, NvIndex], [.. PasswordSession, (byte)(data.Length >> 8), (byte)data.Length, .. data, 0, 0]);
+
+    public static byte[] NvRead(ushort size) => Command(0x8002, 0x14E, [0x40000001, NvIndex], [.. PasswordSession, (byte)(size >> 8), (byte)size, 0, 0]);
+
+    /// <summary>Offset of the data in <see cref="NvWrite"/>'s command: header, two handles, auth area, TPM2B size.</summary>
+    public const int NvWriteDataOffset = 10 + 8 + 4 + 9 + 2;
+
+    private static ReadOnlySpan<byte> PasswordSession => [0, 0, 0, 9, 0x40, 0, 0, 9, 0, 0, 0, 0, 0];
+
+    private static byte[] Command(ushort tag, uint code, uint[] handles, byte[] rest)
+    {
+        byte[] command = new byte[10 + (4 * handles.Length) + rest.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(command, tag);
+        BinaryPrimitives.WriteUInt32BigEndian(command.AsSpan(2), (uint)command.Length);
+        BinaryPrimitives.WriteUInt32BigEndian(command.AsSpan(6), code);
+        for (int i = 0; i < handles.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(command.AsSpan(10 + (4 * i)), handles[i]);
+        }
+
+        rest.CopyTo(command, 10 + (4 * handles.Length));
+        return command;
+    }
+
+    private static byte[] Be(uint value)
+    {
+        byte[] bytes = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(bytes, value);
+        return bytes;
+    }
+
+    /// <summary>Sends one command and reads its response; returns the response code.</summary>
+    public static uint RoundTrip(Socket socket, byte[] command, byte[] response)
+    {
+        socket.Send(command);
+        int read = 0;
+        int size = 10;
+        while (read < size)
+        {
+            int n = socket.Receive(response, read, size - read, SocketFlags.None);
+            if (n == 0)
+            {
+                throw new IOException("the TPM server closed the connection mid-response");
+            }
+
+            read += n;
+            if (read >= 10)
+            {
+                size = (int)BinaryPrimitives.ReadUInt32BigEndian(response.AsSpan(2));
+            }
+        }
+
+        return BinaryPrimitives.ReadUInt32BigEndian(response.AsSpan(6));
+    }
+
+    public static Socket Connect(int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        socket.Connect(System.Net.IPAddress.Loopback, port);
+        return socket;
+    }
+}

@@ -1,0 +1,58 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using FastPath.Testing;
+using FastPath.Vtpm.Tests.Infrastructure;
+
+namespace FastPath.Vtpm.Tests.Tools;
+
+/// <summary>The `fastpath vtpm serve` process itself: its options and how it ends.</summary>
+public sealed class ServeCommandTests
+{
+    [Fact]
+    public void Serve_without_single_refuses_and_points_to_the_pair_issue()
+    {
+        using var state = new TempDirectory();
+        ProcessResult result = ProcessRunner.Run(TpmServerProcess.FastpathExecutable, "vtpm", "serve", "--port", "20000", "--state", state.Path);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("issue #9", result.StandardError);
+        Assert.Contains("--single", result.StandardError);
+    }
+
+    [Fact]
+    public void Control_channel_shutdown_ends_the_serve_command_with_exit_code_0()
+    {
+        using var state = new TempDirectory();
+        int port = FreePorts.Pair();
+        var start = new ProcessStartInfo(TpmServerProcess.FastpathExecutable) { RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in (string[])["vtpm", "serve", "--port", port.ToString(), "--state", state.Path, "--single"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using Process process = Process.Start(start)!;
+        try
+        {
+            FreePorts.WaitForListener(port + 1, TimeSpan.FromSeconds(30), () => "fastpath vtpm serve");
+            using (var client = new TcpClient("127.0.0.1", port + 1))
+            {
+                NetworkStream stream = client.GetStream();
+                stream.ReadTimeout = 10_000;
+                stream.Write([0, 0, 0, 3]); // CMD_SHUTDOWN
+                byte[] reply = new byte[4];
+                stream.ReadExactly(reply);
+                Assert.Equal(new byte[4], reply);
+            }
+
+            Assert.True(process.WaitForExit(TimeSpan.FromSeconds(30)), "serve did not exit after CMD_SHUTDOWN");
+            Assert.Equal(0, process.ExitCode);
+            Assert.True(File.Exists(Path.Combine(state.Path, "tpm2-state.bin")));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
+    }
+}
