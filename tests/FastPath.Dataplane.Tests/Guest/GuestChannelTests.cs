@@ -205,6 +205,11 @@ public sealed unsafe class GuestChannelTests
             Span<GuestRxDescriptor> some = stackalloc GuestRxDescriptor[10];
             Assert.Equal(10, client.Receive(some)); // taken, never sent or freed
             Assert.True(lab.Pool.FreeCount < afterWorker);
+
+            // One guest per port: a second one is turned away with a message, the first keeps its channel.
+            InvalidDataException refused = Assert.Throws<InvalidDataException>(() => GuestClient.Connect(lab.SocketPath));
+            Assert.Contains("another guest", refused.Message, StringComparison.Ordinal);
+            Assert.True(lab.Port.Connected);
         }
 
         GuestLab.WaitFor(() => !lab.Port.Connected && lab.Pool.FreeCount == afterWorker, "the frames back in the pool");
