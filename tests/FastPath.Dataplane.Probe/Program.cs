@@ -22,9 +22,15 @@ public static unsafe class Program
             return InAnotherProcess(args);
         }
 
+        if (args.Length == 2 && args[0] is "guest-probe-header" or "guest-hold")
+        {
+            return AsGuest(args[0], args[1]);
+        }
+
         if (args.Length != 1)
         {
             Console.Error.WriteLine("usage: FastPath.Dataplane.Probe last-byte|past-end|before-start|guest-payload|guest-header|guest-past-end");
+            Console.Error.WriteLine("       FastPath.Dataplane.Probe guest-probe-header|guest-hold SOCKET");
             Console.Error.WriteLine("       FastPath.Dataplane.Probe process-payload|process-header MEMFD-PATH REGION-LENGTH PAYLOAD-OFFSET PAYLOAD-LENGTH TOUCH-OFFSET");
             return 2;
         }
@@ -70,6 +76,33 @@ public static unsafe class Program
 
         using GuardedRegion guest = GuardedRegion.Attach(length, [new RegionSegment(memfd, payloadOffset, payloadLength, RegionAccess.ReadWrite)]);
         return Report(guest.Pointer + touch, guest.Pointer);
+    }
+
+    /// <summary>
+    /// A guest on a real guest channel: <c>guest-probe-header</c> connects and touches a header page (SIGSEGV expected);
+    /// <c>guest-hold</c> connects, takes the empty frames it is offered, says how many and waits to be killed.
+    /// </summary>
+    private static int AsGuest(string mode, string socket)
+    {
+        using var client = Guest.GuestClient.Connect(socket);
+        if (mode == "guest-probe-header")
+        {
+            Guest.HeaderProbe.ReadThenWrite(client, Console.Out);
+            return 0;
+        }
+
+        Span<uint> frames = stackalloc uint[64];
+        int held = 0;
+        for (int attempt = 0; attempt < 5000 && held == 0; attempt++)
+        {
+            held = client.TakeFrames(frames);
+            Thread.Sleep(1);
+        }
+
+        Console.Out.WriteLine($"holding {held} frames");
+        Console.Out.Flush();
+        Thread.Sleep(Timeout.Infinite);
+        return 0;
     }
 
     private static int Report(byte* target, byte* origin)

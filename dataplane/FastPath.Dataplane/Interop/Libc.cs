@@ -138,6 +138,11 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "readv", SetLastError = true)]
     internal static partial nint Readv(int fd, IoVec* vectors, int count);
 
+    // Guest channel (issue 7): the hostile-guest probe touches a header page from native code, so the kernel's SIGSEGV
+    // ends the process (a fault in managed code becomes a runtime abort instead).
+    [LibraryImport(LibraryName, EntryPoint = "memmove")]
+    internal static partial void* Memmove(void* destination, void* source, nuint count);
+
     /// <summary><c>struct pollfd</c>.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct PollFd

@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using FastPath.Dataplane.Guest;
 using FastPath.Dataplane.Mapping;
 using FastPath.Dataplane.Memory;
 using FastPath.Dataplane.Parsing;
 using FastPath.Dataplane.Ports;
+using FastPath.Dataplane.Rewrite;
 
 namespace FastPath.Dataplane.Pipeline;
 
@@ -47,10 +49,12 @@ internal sealed unsafe class Worker : IDisposable
     private readonly PacketMeta[] _meta;
     private readonly FrameView[] _tx;
     private readonly long _packetLimit;
+    private readonly GuestPort[] _guests;
     private Thread? _thread;
     private volatile bool _stop;
     private Exception? _failure;
     private long _baseline = -1;
+    private bool _disposed;
     private int _reader;
 
     /// <summary>Creates a worker; nothing runs until <see cref="Start"/>.</summary>
@@ -102,6 +106,24 @@ internal sealed unsafe class Worker : IDisposable
             _rx[i] = new RxBuffer(pool.Payload(_frameIndices[i]) + RxHeadroom, pool.PayloadSlotSize - RxHeadroom);
         }
 
+        // A guest port polled by this worker is also where this worker's secure→user packets for the guest's
+        // (tenant, address) go: one thread produces into its RX ring, and counts its refusals here.
+        var guests = new List<GuestPort>();
+        foreach (PortBinding binding in bindings)
+        {
+            if (binding.Tx is GuestPort)
+            {
+                throw new ArgumentException($"guest port {binding.Tx.Name} cannot be a binding's TX port: the worker routes packets to it by address", nameof(bindings));
+            }
+
+            if (binding.Rx is GuestPort guest && !guests.Contains(guest))
+            {
+                guest.UseCounters(_counters->Drops);
+                guests.Add(guest);
+            }
+        }
+
+        _guests = [.. guests];
         _lengths = new int[batchSize];
         _frames = new FrameView[batchSize];
         _meta = new PacketMeta[batchSize];
@@ -148,6 +170,12 @@ internal sealed unsafe class Worker : IDisposable
     /// <summary>Stops, joins and returns the RX frames to the pool.</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Stop();
         _thread?.Join();
         _pool.FreeBulk(_frameIndices);
@@ -284,9 +312,11 @@ internal sealed unsafe class Worker : IDisposable
         long* drops = counters->Drops;
         int kept = 0;
         long txBytes = 0;
+        bool toGuests = _guests.Length != 0 && binding.Stage.Direction == TranslationDirection.SecureToUser;
         for (int i = 0; i < received; i++)
         {
-            DropReason verdict = Unsafe.Add(ref meta0, i).Verdict;
+            ref PacketMeta meta = ref Unsafe.Add(ref meta0, i);
+            DropReason verdict = meta.Verdict;
             if (verdict != DropReason.None)
             {
                 drops[(int)verdict]++;
@@ -294,8 +324,18 @@ internal sealed unsafe class Worker : IDisposable
             }
 
             FrameView frame = Unsafe.Add(ref frame0, i);
+            if (toGuests && RouteToGuest(i, frame, ref meta, counters))
+            {
+                continue;
+            }
+
             Unsafe.Add(ref tx0, kept++) = frame;
             txBytes += frame.Length;
+        }
+
+        if (toGuests)
+        {
+            FlushGuests(counters);
         }
 
         if (kept != 0)
@@ -318,5 +358,54 @@ internal sealed unsafe class Worker : IDisposable
         }
 
         return received;
+    }
+
+    /// <summary>
+    /// If a guest port owns the packet's translated (tenant, destination), moves the frame to that guest and puts a
+    /// fresh pool frame into RX slot <paramref name="slot"/>; returns false when no guest owns it (it goes to the user port).
+    /// A guest that is absent, full, or a pool with no frame to spare drops the packet as TX-full.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool RouteToGuest(int slot, FrameView frame, ref PacketMeta meta, WorkerCounters* counters)
+    {
+        GuestPort[] guests = _guests;
+        for (int g = 0; g < guests.Length; g++)
+        {
+            GuestPort guest = guests[g];
+            if (!guest.Matches(frame.Data, in meta))
+            {
+                continue;
+            }
+
+            if (!guest.CanTake(in meta) || !_pool.TryAllocate(out uint fresh))
+            {
+                counters->Drops[(int)DropReason.TxFull]++;
+                return true;
+            }
+
+            uint frameIndex = _frameIndices[slot];
+            _frameIndices[slot] = fresh;
+            _rx[slot] = new RxBuffer(_pool.Payload(fresh) + RxHeadroom, _pool.PayloadSlotSize - RxHeadroom);
+            guest.Post(frameIndex, frame.Data, in meta);
+            counters->TxPackets++;
+            counters->TxBytes += frame.Length;
+            return true;
+        }
+
+        return false;
+    }
+
+    private void FlushGuests(WorkerCounters* counters)
+    {
+        GuestPort[] guests = _guests;
+        for (int g = 0; g < guests.Length; g++)
+        {
+            int lost = guests[g].Flush();
+            if (lost != 0)
+            {
+                counters->TxPackets -= lost;
+                counters->Drops[(int)DropReason.TxFull] += lost;
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using FastPath.Dataplane.Guest;
 using FastPath.Dataplane.Mapping;
 using FastPath.Dataplane.Memory;
 using FastPath.Dataplane.Pipeline;
@@ -26,6 +27,8 @@ internal sealed class TranslationLab : IDisposable
     public const string SecureOfTaggedUserV4 = "198.19.1.7";
     public const string SecureHostV4 = "198.19.0.1";
     public const string SecureHostV6 = "2001:db8:2::1";
+    public const string GuestUserV4 = "198.18.1.9";
+    public const string SecureOfGuestV4 = "198.19.1.9";
     public const string UserPortMac = "02:00:fa:57:01:01";
     public const string SecurePortMac = "02:00:fa:57:02:01";
 
@@ -33,7 +36,7 @@ internal sealed class TranslationLab : IDisposable
     private readonly Worker _worker;
     private readonly MappingTable _table;
 
-    private TranslationLab(NetnsLab lab, bool tapOnUserSide)
+    private TranslationLab(NetnsLab lab, bool tapOnUserSide, string? guestSocket)
     {
         Lab = lab;
         UserHost = lab.AddNamespace("fpuser");
@@ -73,12 +76,22 @@ internal sealed class TranslationLab : IDisposable
         _table.Add(MappingEntry.Create(0, IPAddress.Parse(UserV4), IPAddress.Parse(SecureOfUserV4)));
         _table.Add(MappingEntry.Create(0, IPAddress.Parse(UserV6), IPAddress.Parse(SecureOfUserV6)));
         _table.Add(MappingEntry.Create(100, IPAddress.Parse(TaggedUserV4), IPAddress.Parse(SecureOfTaggedUserV4)));
+        _table.Add(MappingEntry.Create(0, IPAddress.Parse(GuestUserV4), IPAddress.Parse(SecureOfGuestV4)));
         Counters = new Counters(1);
-        var pool = new FramePool(256);
-        _owned.Add(pool);
+        var pool = new FramePool(512);
         var toSecure = new TranslationStage(_table, TranslationDirection.UserToSecure, EgressMacs.Create(securePort.Mac, securePort.PeerMac));
         var toUser = new TranslationStage(_table, TranslationDirection.SecureToUser, EgressMacs.Create(userPort.Mac, userPort.PeerMac));
-        _worker = new Worker(0, -1, [new PortBinding(userPort, toSecure, securePort), new PortBinding(securePort, toUser, userPort)], pool, Counters);
+        List<PortBinding> bindings = [new PortBinding(userPort, toSecure, securePort), new PortBinding(securePort, toUser, userPort)];
+        if (guestSocket is not null)
+        {
+            // Guest 198.18.1.9 (tenant 0) is reached from the secure side as 198.19.1.9; what it sends leaves on the secure port.
+            Guest = new GuestPort("g0", guestSocket, 0, IPAddress.Parse(GuestUserV4), pool);
+            _owned.Add(Guest);
+            bindings.Add(new PortBinding(Guest, toSecure, securePort));
+        }
+
+        _owned.Add(pool); // disposed after the guest port, which returns its frames to it
+        _worker = new Worker(0, -1, bindings, pool, Counters);
         _worker.Start();
     }
 
@@ -95,12 +108,15 @@ internal sealed class TranslationLab : IDisposable
 
     public Counters Counters { get; }
 
-    public static TranslationLab Create(bool tapOnUserSide = false)
+    /// <summary>The guest port, when the lab was created with a guest socket.</summary>
+    public GuestPort? Guest { get; }
+
+    public static TranslationLab Create(bool tapOnUserSide = false, string? guestSocket = null)
     {
         NetnsLab lab = NetnsLab.CreateOrSkip();
         try
         {
-            return new TranslationLab(lab, tapOnUserSide);
+            return new TranslationLab(lab, tapOnUserSide, guestSocket);
         }
         catch (Exception)
         {
@@ -137,6 +153,7 @@ internal sealed class TranslationLab : IDisposable
         lab.AddNeighbour(SecureHost, SecureLink, SecureOfUserV4, SecurePortMac);
         lab.AddNeighbour(SecureHost, SecureLink, SecureOfUserV6, SecurePortMac);
         lab.AddNeighbour(SecureHost, SecureLink, SecureOfTaggedUserV4, SecurePortMac);
+        lab.AddNeighbour(SecureHost, SecureLink, SecureOfGuestV4, SecurePortMac);
     }
 
     private static byte[] Mac(string text) => Convert.FromHexString(text.Replace(":", string.Empty, StringComparison.Ordinal));

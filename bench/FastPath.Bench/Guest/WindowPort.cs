@@ -1,0 +1,60 @@
+using System.Runtime.InteropServices;
+using FastPath.Dataplane.Parsing;
+using FastPath.Dataplane.Ports;
+
+namespace FastPath.Bench.Guest;
+
+/// <summary>
+/// The secure side of the guest echo benchmark: emits one prebuilt frame as long as a budget lasts and fewer than
+/// <see cref="Window"/> are unanswered; counts what comes back on transmit.
+/// </summary>
+/// <remarks>Receive and Transmit run on the worker thread; the benchmark thread sets the budget and reads the count (Volatile).</remarks>
+internal sealed unsafe class WindowPort : PacketPort
+{
+    internal const int Window = 192;
+
+    private readonly byte* _frame;
+    private readonly int _length;
+    private long _budget;
+    private long _sent;
+    private long _echoed;
+
+    internal WindowPort(byte[] frame)
+        : base("s0")
+    {
+        _length = frame.Length;
+        _frame = (byte*)NativeMemory.Alloc((nuint)frame.Length);
+        frame.CopyTo(new Span<byte>(_frame, frame.Length));
+    }
+
+    internal long Echoed => Volatile.Read(ref _echoed);
+
+    internal void Grant(long packets) => Interlocked.Add(ref _budget, packets);
+
+    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths)
+    {
+        long budget = Volatile.Read(ref _budget);
+        long open = Window - (_sent - _echoed);
+        int count = (int)Math.Min(Math.Min(buffers.Length, budget - _sent), open);
+        for (int i = 0; i < count; i++)
+        {
+            Buffer.MemoryCopy(_frame, buffers[i].Data, buffers[i].Capacity, _length);
+            lengths[i] = _length;
+        }
+
+        _sent += Math.Max(count, 0);
+        return Math.Max(count, 0);
+    }
+
+    public override int Transmit(ReadOnlySpan<FrameView> frames)
+    {
+        Volatile.Write(ref _echoed, _echoed + frames.Length);
+        return frames.Length;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        NativeMemory.Free(_frame);
+        base.Dispose(disposing);
+    }
+}
