@@ -48,10 +48,15 @@ internal static unsafe class HeaderRewriter
         byte* ttl = frame + meta.TtlOffset;
         if (meta.IpVersion == 4)
         {
-            // The TTL shares a 16-bit word with the protocol byte; the word, not the byte, enters the sum.
+            // The TTL shares a 16-bit word with the protocol byte; the word, not the byte, enters the sum. The word is
+            // read once and written once: a byte store followed by a word load of the same bytes would stall on
+            // store forwarding (the benchmark showed the IPv4 rewrite at twice the IPv6 cost that way).
             ushort oldWord = Unsafe.ReadUnaligned<ushort>(ttl);
-            (*ttl)--;
-            ulong headerDelta = addressDelta + IncrementalChecksum.Delta(oldWord, Unsafe.ReadUnaligned<ushort>(ttl));
+            ushort newWord = BitConverter.IsLittleEndian
+                ? (ushort)((oldWord & 0xFF00) | (byte)(oldWord - 1))
+                : (ushort)((oldWord & 0x00FF) | ((oldWord - 0x100) & 0xFF00));
+            Unsafe.WriteUnaligned(ttl, newWord);
+            ulong headerDelta = addressDelta + IncrementalChecksum.Delta(oldWord, newWord);
             ushort* headerChecksum = (ushort*)(frame + meta.L3Offset + Ipv4ChecksumOffset);
             Unsafe.WriteUnaligned(headerChecksum, IncrementalChecksum.Apply(Unsafe.ReadUnaligned<ushort>(headerChecksum), headerDelta));
         }
