@@ -39,6 +39,12 @@ public static partial class ConfigLoader
     /// </summary>
     public static DaemonConfig Parse(ReadOnlySpan<byte> json, string source, string? controlOverride = null, bool checkHost = true)
     {
+        // Editors on some systems save UTF-8 with a byte-order mark, which the JSON reader does not skip.
+        if (json.StartsWith("\uFEFF"u8))
+        {
+            json = json[3..];
+        }
+
         JsonDocument document;
         try
         {

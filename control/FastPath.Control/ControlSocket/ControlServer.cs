@@ -24,7 +24,10 @@ public sealed class ControlServer : SocketServer
     private static readonly ObjectPool<ArrayBufferWriter<byte>> s_buffers =
         new DefaultObjectPool<ArrayBufferWriter<byte>>(new BufferPolicy(), maximumRetained: 16);
 
-    private static readonly PipeOptions s_sendOptions = new(pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, useSynchronizationContext: false);
+    // A flush returns only once the socket's send loop has taken every byte (pause and resume at 1 byte):
+    // SocketServer disposes the connection as soon as the handler returns, and an error response written just
+    // before closing would otherwise be lost. It also makes an unread response visible to the frame timeout.
+    private static readonly PipeOptions s_sendOptions = new(pauseWriterThreshold: 1, resumeWriterThreshold: 1, useSynchronizationContext: false);
 
     private readonly ControlHandler _handler;
     private int _connections;
@@ -116,9 +119,11 @@ public sealed class ControlServer : SocketServer
     {
         byte[] body = new byte[ControlProtocol.MaxRequestBytes];
         long skip = 0;
+        bool partial = false;
         while (true)
         {
-            timeout.CancelAfter(skip == 0 ? IdleTimeout : FrameTimeout);
+            // Between requests a client may idle; once a request (or a skipped body) has begun it must keep coming.
+            timeout.CancelAfter(skip == 0 && !partial ? IdleTimeout : FrameTimeout);
             ReadResult read = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
             ReadOnlySequence<byte> buffer = read.Buffer;
             while (true)
@@ -168,8 +173,6 @@ public sealed class ControlServer : SocketServer
                         return;
                     }
 
-                    // A request has begun: the rest must come within the frame timeout.
-                    timeout.CancelAfter(FrameTimeout);
                     break;
                 }
 
@@ -178,6 +181,7 @@ public sealed class ControlServer : SocketServer
                 await HandleAsync(body.AsMemory(0, (int)length), output, timeout).ConfigureAwait(false);
             }
 
+            partial = !buffer.IsEmpty;
             input.AdvanceTo(buffer.Start, buffer.End);
             if (read.IsCompleted)
             {
