@@ -107,6 +107,9 @@ public sealed partial class Daemon : IDisposable
 
     private void StartParts(int mappings)
     {
+        // Workers are managed threads that every blocking collection suspends; a million-entry import allocates a
+        // lot, so full blocking collections are avoided while the daemon runs (background gen2 only).
+        System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
         var builder = new PipelineBuilder(_table).WithCores(_config.Cores).WithBatchSize(_config.BatchSize);
         int workers = _config.Cores.Count;
         foreach (PairConfig pair in _config.Pairs)
