@@ -170,11 +170,15 @@ public sealed partial class Daemon : IDisposable
                 return new PortPlan(port.Name, (_, _) => new PcapPort(port.Name, port.Input, port.Output), PerWorker: false, port.Mac ?? LocalMac(0x02), peer);
             case PortKind.Generator:
                 var spec = new GeneratorSpec(port.FrameSize, port.Flows, port.Mappings);
-                return new PortPlan(port.Name, (w, n) => new GeneratorPort(port.Name, spec, w, n, port.Packets == 0 ? long.MaxValue / 2 : port.Packets), PerWorker: true, port.Mac ?? LocalMac(0x03), peer);
+                return new PortPlan(port.Name, (w, n) => new GeneratorPort(port.Name, spec, w, n, Share(port.Packets, w, n)), PerWorker: true, port.Mac ?? LocalMac(0x03), peer);
             default:
                 return new PortPlan(port.Name, (_, _) => new SinkPort(port.Name), PerWorker: true, port.Mac ?? LocalMac(0x04), peer);
         }
     }
+
+    /// <summary>Worker <paramref name="worker"/>'s part of <paramref name="packets"/> (0: until stopped).</summary>
+    private static long Share(long packets, int worker, int workers) =>
+        packets == 0 ? long.MaxValue / 2 : packets / workers + (worker < packets % workers ? 1 : 0);
 
     private static byte[] InterfaceMac(string interfaceName)
     {

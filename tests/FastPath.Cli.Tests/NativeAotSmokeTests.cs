@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Text.Json;
 using FastPath.Testing;
 
 namespace FastPath.Cli.Tests;
@@ -31,5 +33,63 @@ public sealed class NativeAotSmokeTests : IDisposable
         Assert.Equal(0, help.ExitCode);
         Assert.Contains("translate", help.StandardOutput);
         Assert.Equal(2, ProcessRunner.Run(binary, "no-such-command").ExitCode);
+
+        ProcessResult bench = ProcessRunner.Run(binary, ["bench", "--packets", "100000", "--mappings", "1000", "--flows", "1000", "--json"]);
+        Assert.True(bench.ExitCode == 0, bench.StandardError);
+        using (var result = JsonDocument.Parse(bench.StandardOutput))
+        {
+            Assert.True(result.RootElement.GetProperty("mpps").GetDouble() > 0, bench.StandardOutput);
+        }
+
+        string root = FastpathProcess.RepositoryRoot;
+        ProcessResult translate = ProcessRunner.Run(binary, ["translate", "--maps", Path.Combine(root, "tools/samples/maps.json"), "--from", "user",
+            Path.Combine(root, "tools/samples/user-side.pcapng"), _dir.File("secure.pcapng"), "--json"]);
+        Assert.True(translate.ExitCode == 0, translate.StandardError);
+        using (var result = JsonDocument.Parse(translate.StandardOutput))
+        {
+            Assert.Equal(7, result.RootElement.GetProperty("packets").GetInt64());
+        }
+
+        RunDaemon(binary);
+    }
+
+    /// <summary>The native binary is the daemon too: start it on in-memory ports, drive it, stop it with SIGTERM.</summary>
+    private void RunDaemon(string binary)
+    {
+        string control = "unix:" + _dir.File("control.sock");
+        File.WriteAllText(_dir.File("fastpath.json"), """{ "ports": { "a": { "type": "sink" }, "b": { "type": "sink" } }, "pairs": [ { "user": "a", "secure": "b" } ] }""");
+        var start = new ProcessStartInfo(binary) { RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in new[] { "run", "--config", _dir.File("fastpath.json"), "--control", control })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using Process daemon = Process.Start(start)!;
+        try
+        {
+            ProcessResult? add = null;
+            for (int i = 0; i < 100 && add?.ExitCode != 0; i++)
+            {
+                Thread.Sleep(100);
+                add = ProcessRunner.Run(binary, ["map", "add", "--user", "198.18.1.5", "--secure", "198.19.1.5", "--control", control]);
+            }
+
+            Assert.True(add!.ExitCode == 0, add.StandardError);
+            ProcessResult stats = ProcessRunner.Run(binary, ["stats", "--json", "--control", control]);
+            Assert.True(stats.ExitCode == 0, stats.StandardError);
+            using var result = JsonDocument.Parse(stats.StandardOutput);
+            Assert.Equal(1, result.RootElement.GetProperty("table").GetProperty("mappings").GetInt64());
+
+            ProcessRunner.Run("kill", "-TERM", daemon.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)).EnsureSuccess();
+            Assert.True(daemon.WaitForExit(TimeSpan.FromSeconds(30)), "the native daemon did not stop on SIGTERM");
+            Assert.Equal(0, daemon.ExitCode);
+        }
+        finally
+        {
+            if (!daemon.HasExited)
+            {
+                daemon.Kill();
+            }
+        }
     }
 }
