@@ -84,7 +84,7 @@ public sealed class DaemonEndToEndTests : IDisposable
         Assert.False(Ping(lab, user, 3).Ok);
         Assert.True(NoMapping(daemon) >= before + 3);
 
-        // A million-entry import while a bounded stream for the unchanged mapping runs: no echo is lost to it.
+        // Single updates, then a million-entry import, while a bounded stream for the unchanged mapping runs: no echo is lost to it.
         daemon.Cli("map", "add", "--tenant", "0", "--user", UserV4, "--secure", SecureOfUserV4).EnsureSuccess();
         string big = _dir.File("big.json");
         WriteBigMaps(big);
@@ -102,6 +102,14 @@ public sealed class DaemonEndToEndTests : IDisposable
             while (!last);
         });
         stream.Start();
+
+        // Single adds and deletes of other mappings while the stream runs: no loss for the unchanged flow either.
+        for (int i = 0; i < 5; i++)
+        {
+            daemon.Cli("map", "add", "--tenant", "7", "--user", "198.18.3.1", "--secure", "198.19.3.1").EnsureSuccess();
+            daemon.Cli("map", "del", "--tenant", "7", "--user", "198.18.3.1").EnsureSuccess();
+        }
+
         ProcessResult import = daemon.Cli("map", "import", big);
         Volatile.Write(ref importDone, true);
         Assert.True(stream.Join(TimeSpan.FromMinutes(5)), "the traffic stream did not finish");
