@@ -138,6 +138,28 @@ public sealed class ControlProtocolTests : IDisposable
     }
 
     [Fact]
+    public void An_import_on_an_idle_daemon_swaps_the_whole_table()
+    {
+        // The workers see no traffic: the swap must still complete (idle workers keep passing quiescent points).
+        string next = Path.Combine(_daemon.Folder, "next.json");
+        File.WriteAllText(next, """
+            { "mappings": [ { "tenant": 0, "user": "198.18.2.1", "secure": "198.19.2.1" },
+                            { "tenant": 5, "user": "2001:db8:1::7", "secure": "2001:db8:2::7" } ] }
+            """);
+        using ControlClient client = _daemon.Connect();
+        using JsonDocument imported = client.Call("map.import", j => j.WriteString("path", next));
+        Assert.Equal(2, imported.RootElement.GetProperty("result").GetProperty("mappings").GetInt32());
+
+        using JsonDocument list = client.Call("map.list");
+        string[] users = [.. list.RootElement.GetProperty("result").GetProperty("mappings").EnumerateArray().Select(e => e.GetProperty("user").GetString()!).Order()];
+        Assert.Equal(["198.18.2.1", "2001:db8:1::7"], users);
+
+        // SIGHUP's verb puts the configured file back.
+        using JsonDocument reloaded = client.Call("maps.reload");
+        Assert.Equal(1, reloaded.RootElement.GetProperty("result").GetProperty("mappings").GetInt32());
+    }
+
+    [Fact]
     public void A_stalled_client_does_not_block_other_clients()
     {
         using ControlClient stalled = _daemon.Connect();
