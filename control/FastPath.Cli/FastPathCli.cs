@@ -56,7 +56,7 @@ internal static class FastPathCli
     /// <summary>Bad usage and bad input files (malformed or missing) are 2; everything else 1.</summary>
     internal static int ExitCodeFor(Exception exception) => exception switch
     {
-        UsageException or CaptureFileException or InputFileException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+        UsageException or CaptureFileException or InputFileException or FastPath.Control.ControlSocket.ControlException { Code: "bad-request" } or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
             => ExitCodes.BadInput,
         _ => ExitCodes.Failure,
     };

@@ -1,20 +1,28 @@
 using System.CommandLine;
+using FastPath.Control;
+using FastPath.Control.Config;
 
 namespace FastPath.Cli.Commands;
 
-/// <summary><c>fastpath run --config fastpath.json</c>: the daemon.</summary>
+/// <summary><c>fastpath run --config fastpath.json [--control ENDPOINT]</c>: the daemon.</summary>
 internal static class RunCommand
 {
     public static Command Create()
     {
-        var config = new Option<FileInfo>("--config") { Description = "Daemon configuration (JSON)", Required = true };
+        var config = new Option<FileInfo>("--config") { Description = "Daemon configuration (JSON; see README 'Daemon configuration')", Required = true };
         var control = new Option<string>("--control") { Description = "Control endpoint: unix:PATH or tcp:127.0.0.1:PORT (overrides the config)" };
 
-        var command = new Command("run", Pending.Describe("Run the daemon: ports, workers, control socket, metrics, vTPM pair", 10))
+        var command = new Command("run", "Run the daemon: ports, workers, control socket, metrics, vTPM (SIGTERM/SIGINT drain and stop, SIGHUP re-reads the maps)")
         {
             config, control,
         };
-        command.SetAction(Pending.For("run", 10));
+        command.SetAction(parse =>
+        {
+            // The whole configuration (maps file included) is checked before any port opens: a bad one exits 2.
+            DaemonConfig settings = ConfigLoader.Load(parse.GetValue(config)!.FullName, parse.GetValue(control));
+            using Daemon daemon = Daemon.Start(settings, Console.Error);
+            return daemon.Run();
+        });
         return command;
     }
 }

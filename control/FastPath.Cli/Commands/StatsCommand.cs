@@ -1,4 +1,8 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FastPath.Control.ControlSocket;
 
 namespace FastPath.Cli.Commands;
 
@@ -8,14 +12,86 @@ internal static class StatsCommand
     public static Command Create()
     {
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
-        var watch = new Option<bool>("--watch") { Description = "Refresh in place every second" };
-        var control = new Option<string>("--control") { Description = "Control endpoint of the daemon: unix:PATH or tcp:127.0.0.1:PORT" };
+        var watch = new Option<bool>("--watch") { Description = "Refresh in place every second (Ctrl-C to stop)" };
+        var control = new Option<string>("--control") { Description = "Control endpoint of the daemon: unix:PATH or tcp:127.0.0.1:PORT ($FASTPATH_CONTROL)" };
 
-        var command = new Command("stats", Pending.Describe("Show port and worker rates, drops per reason, table occupancy, vTPM state", 10))
+        var command = new Command("stats", "Show per-port and per-worker rates, drops per reason, table occupancy, vTPM state")
         {
             json, watch, control,
         };
-        command.SetAction(Pending.For("stats", 10));
+        command.SetAction(parse =>
+        {
+            using ControlClient client = ControlConnection.Open(parse.GetValue(control));
+            bool asJson = parse.GetValue(json);
+            bool refresh = parse.GetValue(watch);
+            bool terminal = !Console.IsOutputRedirected;
+            using var stop = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                stop.Cancel();
+            };
+            do
+            {
+                using JsonDocument result = MapCommand.Call(client, "stats", null);
+                JsonElement stats = result.RootElement.GetProperty("result");
+                string text = asJson ? stats.GetRawText() + "\n" : Render(stats);
+                if (refresh && terminal)
+                {
+                    // Home the cursor and clear below: the table redraws in place instead of scrolling.
+                    Console.Write("\u001b[H\u001b[J");
+                }
+
+                Console.Write(text);
+                Console.Out.Flush();
+            }
+            while (refresh && !stop.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(1)));
+
+            return ExitCodes.Success;
+        });
         return command;
     }
+
+    internal static string Render(JsonElement stats)
+    {
+        var text = new StringBuilder();
+        CultureInfo c = CultureInfo.InvariantCulture;
+        JsonElement table = stats.GetProperty("table");
+        JsonElement vtpm = stats.GetProperty("vtpm");
+        text.Append(c, $"uptime {stats.GetProperty("uptime_seconds").GetDouble():0} s; table {table.GetProperty("mappings").GetInt64()} mappings of {table.GetProperty("capacity").GetInt64()} ({table.GetProperty("occupancy").GetDouble() * 100:0.#}%), {table.GetProperty("updates").GetInt64()} updates; vtpm {vtpm.GetProperty("state").GetString()}, pair {vtpm.GetProperty("pair").GetString()}\n\n");
+        text.Append(c, $"{"port",-12} {"side",-7} {"rx pkts",14} {"rx pps",12} {"rx bps",14} {"tx pkts",14} {"tx pps",12} {"tx bps",14} {"kernel drops",13}\n");
+        foreach (JsonElement port in stats.GetProperty("ports").EnumerateArray())
+        {
+            text.Append(c, $"{port.GetProperty("name").GetString(),-12} {port.GetProperty("side").GetString(),-7} {port.GetProperty("rx_packets").GetInt64(),14} {Si(port.GetProperty("rx_pps").GetDouble()),12} {Si(port.GetProperty("rx_bps").GetDouble()),14} {port.GetProperty("tx_packets").GetInt64(),14} {Si(port.GetProperty("tx_pps").GetDouble()),12} {Si(port.GetProperty("tx_bps").GetDouble()),14} {port.GetProperty("kernel_drops").GetInt64(),13}\n");
+        }
+
+        text.Append(c, $"\n{"worker",-6} {"core",5} {"busy",6} {"rx pkts",14} {"rx pps",12} {"rx bps",14} {"tx pkts",14} {"tx pps",12} {"tx bps",14}\n");
+        foreach (JsonElement worker in stats.GetProperty("workers").EnumerateArray())
+        {
+            int core = worker.GetProperty("core").GetInt32();
+            text.Append(c, $"{worker.GetProperty("id").GetInt32(),-6} {(core < 0 ? "-" : core.ToString(c)),5} {worker.GetProperty("busy").GetDouble() * 100,5:0}% {worker.GetProperty("rx_packets").GetInt64(),14} {Si(worker.GetProperty("rx_pps").GetDouble()),12} {Si(worker.GetProperty("rx_bps").GetDouble()),14} {worker.GetProperty("tx_packets").GetInt64(),14} {Si(worker.GetProperty("tx_pps").GetDouble()),12} {Si(worker.GetProperty("tx_bps").GetDouble()),14}\n");
+        }
+
+        text.Append("\ndrops:");
+        bool any = false;
+        foreach (JsonProperty reason in stats.GetProperty("drops").EnumerateObject())
+        {
+            if (reason.Value.GetInt64() != 0)
+            {
+                text.Append(c, $" {reason.Name}={reason.Value.GetInt64()}");
+                any = true;
+            }
+        }
+
+        text.Append(any ? "\n" : " none\n");
+        return text.ToString();
+    }
+
+    private static string Si(double value) => value switch
+    {
+        >= 1e9 => (value / 1e9).ToString("0.00", CultureInfo.InvariantCulture) + "G",
+        >= 1e6 => (value / 1e6).ToString("0.00", CultureInfo.InvariantCulture) + "M",
+        >= 1e3 => (value / 1e3).ToString("0.00", CultureInfo.InvariantCulture) + "k",
+        _ => value.ToString("0", CultureInfo.InvariantCulture),
+    };
 }

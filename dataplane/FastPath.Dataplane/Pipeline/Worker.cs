@@ -266,8 +266,10 @@ internal sealed unsafe class Worker : IDisposable
             if (idle++ == 0)
             {
                 idleSince = Stopwatch.GetTimestamp();
-                epoch.Quiescent(reader);
             }
+
+            // Every idle poll is a quiescent point: a worker with no traffic must not hold up a table swap.
+            epoch.Quiescent(reader);
 
             counters->IdlePolls++;
             if (idle > SpinPolls)

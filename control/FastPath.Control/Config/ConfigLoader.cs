@@ -1,0 +1,506 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace FastPath.Control.Config;
+
+/// <summary>
+/// Reads <c>fastpath.json</c> and checks all of it before anything starts: unknown fields, wrong types, bad MACs,
+/// missing interfaces, unpaired ports, the maps file itself. Every error names the file and the JSON path of the
+/// problem (<c>fastpath.json: ports.u0.peer: not a MAC address ('zz')</c>); a port whose name is itself invalid is
+/// named by position (<c>ports[2]</c>).
+/// </summary>
+/// <remarks>Thread-safe: stateless.</remarks>
+public static partial class ConfigLoader
+{
+    private static readonly string[] s_topFields = ["workers", "cores", "batch", "maps", "control", "allow_remote_control", "metrics", "ports", "pairs", "vtpm"];
+
+    /// <summary>Reads and validates <paramref name="path"/>; <paramref name="controlOverride"/> replaces its <c>control</c>.</summary>
+    /// <exception cref="InputFileException">Anything is wrong; the message says where.</exception>
+    public static DaemonConfig Load(string path, string? controlOverride = null)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        {
+            throw new InputFileException($"{path}: cannot read ({error.Message})");
+        }
+
+        return Parse(bytes, path, controlOverride, checkHost: true);
+    }
+
+    /// <summary>
+    /// Validates configuration JSON named <paramref name="source"/>. With <paramref name="checkHost"/> the host is
+    /// consulted too: interfaces must exist and the maps file must load.
+    /// </summary>
+    public static DaemonConfig Parse(ReadOnlySpan<byte> json, string source, string? controlOverride = null, bool checkHost = true)
+    {
+        // Editors on some systems save UTF-8 with a byte-order mark, which the JSON reader does not skip.
+        if (json.StartsWith("\uFEFF"u8))
+        {
+            json = json[3..];
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException error)
+        {
+            throw new InputFileException($"{source}: line {error.LineNumber + 1}, column {error.BytePositionInLine + 1}: invalid JSON");
+        }
+
+        using (document)
+        {
+            return new Reader(source, checkHost).Root(document.RootElement, controlOverride);
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,32}$")]
+    private static partial Regex PortName();
+
+    /// <summary>Parses <c>aa:bb:cc:dd:ee:ff</c> (or with dashes); null if it is not a MAC address.</summary>
+    public static byte[]? ParseMac(string? text)
+    {
+        if (text is null || text.Length != 17)
+        {
+            return null;
+        }
+
+        var mac = new byte[6];
+        for (int i = 0; i < 6; i++)
+        {
+            if ((i < 5 && text[i * 3 + 2] is not (':' or '-'))
+                || !byte.TryParse(text.AsSpan(i * 3, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out mac[i]))
+            {
+                return null;
+            }
+        }
+
+        return mac;
+    }
+
+    private sealed class Reader(string source, bool checkHost)
+    {
+        private readonly string _folder = Path.GetDirectoryName(Path.GetFullPath(source)) ?? "/";
+
+        public DaemonConfig Root(JsonElement root, string? controlOverride)
+        {
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw Error("$", "expected an object");
+            }
+
+            foreach (JsonProperty property in root.EnumerateObject())
+            {
+                if (Array.IndexOf(s_topFields, property.Name) < 0)
+                {
+                    throw Error(property.Name, $"unknown field (expected one of {string.Join(", ", s_topFields)})");
+                }
+            }
+
+            IReadOnlyList<int> cores = Cores(root);
+            int batch = root.TryGetProperty("batch", out JsonElement batchElement) ? Int(batchElement, "batch", 1, Dataplane.Pipeline.TranslationStage.MaxBatch) : 64;
+            bool allowRemote = root.TryGetProperty("allow_remote_control", out JsonElement remote) && Bool(remote, "allow_remote_control");
+
+            string controlText = controlOverride
+                ?? (root.TryGetProperty("control", out JsonElement control) ? String(control, "control") : ControlEndpoint.Default);
+            if (!ControlEndpoint.TryParse(controlText, allowRemote, out ControlEndpoint endpoint, out string controlError))
+            {
+                throw controlOverride is null ? Error("control", controlError) : new InputFileException($"--control: {controlError}");
+            }
+
+            IPEndPoint? metrics = null;
+            if (root.TryGetProperty("metrics", out JsonElement metricsElement) && metricsElement.ValueKind != JsonValueKind.Null)
+            {
+                string text = String(metricsElement, "metrics");
+                if (!IPEndPoint.TryParse(text, out metrics) || metrics.Port == 0)
+                {
+                    throw Error("metrics", $"expected ADDRESS:PORT ('{text}')");
+                }
+
+                if (!IPAddress.IsLoopback(metrics.Address))
+                {
+                    throw Error("metrics", $"'{text}' is not a loopback address (metrics are served on loopback only)");
+                }
+            }
+
+            string? maps = null;
+            if (root.TryGetProperty("maps", out JsonElement mapsElement) && mapsElement.ValueKind != JsonValueKind.Null)
+            {
+                maps = Resolve(String(mapsElement, "maps"));
+                if (checkHost)
+                {
+                    if (!File.Exists(maps))
+                    {
+                        throw Error("maps", $"no such file '{maps}'");
+                    }
+
+                    // The maps file is checked now too: a daemon must not start and then refuse its own table.
+                    Maps.MapsFile.Load(maps);
+                }
+            }
+
+            List<PortConfig> ports = Ports(root);
+            List<PairConfig> pairs = Pairs(root, ports);
+            VtpmConfig? vtpm = root.TryGetProperty("vtpm", out JsonElement vtpmElement) && vtpmElement.ValueKind != JsonValueKind.Null ? Vtpm(vtpmElement) : null;
+
+            return new DaemonConfig
+            {
+                Source = source,
+                Cores = cores,
+                BatchSize = batch,
+                MapsFile = maps,
+                Control = endpoint,
+                AllowRemoteControl = allowRemote,
+                Metrics = metrics,
+                Ports = ports,
+                Pairs = pairs,
+                Vtpm = vtpm,
+            };
+        }
+
+        private IReadOnlyList<int> Cores(JsonElement root)
+        {
+            bool hasWorkers = root.TryGetProperty("workers", out JsonElement workers);
+            bool hasCores = root.TryGetProperty("cores", out JsonElement cores);
+            if (hasWorkers && hasCores)
+            {
+                throw Error("cores", "give either \"workers\" (unpinned threads) or \"cores\" (one pinned worker per core), not both");
+            }
+
+            if (hasCores)
+            {
+                if (cores.ValueKind != JsonValueKind.Array || cores.GetArrayLength() == 0)
+                {
+                    throw Error("cores", "expected a non-empty array of CPU numbers");
+                }
+
+                int online = Environment.ProcessorCount;
+                var list = new List<int>();
+                int index = 0;
+                foreach (JsonElement core in cores.EnumerateArray())
+                {
+                    string at = $"cores[{index++}]";
+                    int cpu = Int(core, at, 0, 1023);
+                    if (list.Contains(cpu))
+                    {
+                        throw Error(at, $"core {cpu} is listed twice (one worker per core)");
+                    }
+
+                    if (checkHost && Array.IndexOf(Dataplane.Pipeline.CorePinning.AllowedCpus(), cpu) < 0)
+                    {
+                        throw Error(at, $"core {cpu} is not available to this process ({online} CPUs allowed)");
+                    }
+
+                    list.Add(cpu);
+                }
+
+                return list;
+            }
+
+            int count = hasWorkers ? Int(workers, "workers", 1, Dataplane.Mapping.MappingEpoch.MaxReaders) : 1;
+            return Enumerable.Repeat(-1, count).ToArray();
+        }
+
+        private List<PortConfig> Ports(JsonElement root)
+        {
+            if (!root.TryGetProperty("ports", out JsonElement ports))
+            {
+                throw Error("ports", "missing");
+            }
+
+            if (ports.ValueKind != JsonValueKind.Object)
+            {
+                throw Error("ports", "expected an object of ports by name");
+            }
+
+            var list = new List<PortConfig>();
+            int index = 0;
+            foreach (JsonProperty property in ports.EnumerateObject())
+            {
+                string at = PortName().IsMatch(property.Name) ? $"ports.{property.Name}" : $"ports[{index}]";
+                if (at[5] == '[')
+                {
+                    throw Error(at, $"port name '{property.Name}' must be 1-32 letters, digits, '-' or '_'");
+                }
+
+                if (list.Exists(p => p.Name == property.Name))
+                {
+                    throw Error(at, "port name used twice");
+                }
+
+                list.Add(Port(property.Name, property.Value, at));
+                index++;
+            }
+
+            if (list.Count == 0)
+            {
+                throw Error("ports", "no ports");
+            }
+
+            return list;
+        }
+
+        private PortConfig Port(string name, JsonElement element, string at)
+        {
+            if (element.ValueKind != JsonValueKind.Object)
+            {
+                throw Error(at, "expected an object");
+            }
+
+            if (!element.TryGetProperty("type", out JsonElement typeElement))
+            {
+                throw Error(at + ".type", "missing (afpacket, tap, pcap, generator or sink)");
+            }
+
+            string type = String(typeElement, at + ".type");
+            PortKind kind = type switch
+            {
+                "afpacket" => PortKind.AfPacket,
+                "tap" => PortKind.Tap,
+                "pcap" => PortKind.Pcap,
+                "generator" => PortKind.Generator,
+                "sink" => PortKind.Sink,
+                "guest" => throw Error(at + ".type", "guest ports are not available in this build (issue #7)"),
+                _ => throw Error(at + ".type", $"unknown port type '{type}' (afpacket, tap, pcap, generator or sink)"),
+            };
+
+            string[] allowed = kind switch
+            {
+                PortKind.AfPacket => ["type", "interface", "mac", "peer", "ring_blocks"],
+                PortKind.Tap => ["type", "interface", "mac", "peer"],
+                PortKind.Pcap => ["type", "input", "output", "mac", "peer"],
+                PortKind.Generator => ["type", "frame_size", "flows", "mappings", "packets", "mac", "peer"],
+                _ => ["type", "mac", "peer"],
+            };
+            foreach (JsonProperty field in element.EnumerateObject())
+            {
+                if (Array.IndexOf(allowed, field.Name) < 0)
+                {
+                    throw Error($"{at}.{field.Name}", $"unknown field for a {type} port (expected {string.Join(", ", allowed)})");
+                }
+            }
+
+            string? iface = null;
+            if (kind is PortKind.AfPacket or PortKind.Tap)
+            {
+                if (!element.TryGetProperty("interface", out JsonElement ifaceElement))
+                {
+                    throw Error(at + ".interface", "missing");
+                }
+
+                iface = String(ifaceElement, at + ".interface");
+                if (iface.Length is 0 or > 15 || iface.Contains('/', StringComparison.Ordinal) || iface.Contains(' ', StringComparison.Ordinal))
+                {
+                    throw Error(at + ".interface", $"not an interface name ('{iface}')");
+                }
+
+                if (checkHost && kind == PortKind.AfPacket && !Directory.Exists("/sys/class/net/" + iface))
+                {
+                    throw Error(at + ".interface", $"no such interface '{iface}'");
+                }
+            }
+
+            byte[]? mac = element.TryGetProperty("mac", out JsonElement macElement) ? Mac(macElement, at + ".mac") : null;
+            byte[]? peer = element.TryGetProperty("peer", out JsonElement peerElement) ? Mac(peerElement, at + ".peer") : null;
+            if (peer is null && kind is PortKind.AfPacket or PortKind.Tap)
+            {
+                throw Error(at + ".peer", "missing (the MAC translated frames are sent to)");
+            }
+
+            string? input = element.TryGetProperty("input", out JsonElement inputElement) ? Resolve(String(inputElement, at + ".input")) : null;
+            string? output = element.TryGetProperty("output", out JsonElement outputElement) ? Resolve(String(outputElement, at + ".output")) : null;
+            if (kind == PortKind.Pcap)
+            {
+                if (input is null && output is null)
+                {
+                    throw Error(at, "a pcap port needs \"input\", \"output\" or both");
+                }
+
+                if (checkHost && input is not null && !File.Exists(input))
+                {
+                    throw Error(at + ".input", $"no such file '{input}'");
+                }
+            }
+
+            return new PortConfig
+            {
+                Name = name,
+                Kind = kind,
+                Interface = iface,
+                Mac = mac,
+                Peer = peer,
+                RingBlocks = element.TryGetProperty("ring_blocks", out JsonElement blocks) ? Int(blocks, at + ".ring_blocks", 2, 16384) : null,
+                Input = input,
+                Output = output,
+                FrameSize = element.TryGetProperty("frame_size", out JsonElement size) ? Int(size, at + ".frame_size", 64, 1518) : 64,
+                Flows = element.TryGetProperty("flows", out JsonElement flows) ? Int(flows, at + ".flows", 1, 1 << 24) : 1024,
+                Mappings = element.TryGetProperty("mappings", out JsonElement mappings) ? Int(mappings, at + ".mappings", 1, 1 << 24) : 1024,
+                Packets = element.TryGetProperty("packets", out JsonElement packets) ? Long(packets, at + ".packets") : 0,
+            };
+        }
+
+        private List<PairConfig> Pairs(JsonElement root, List<PortConfig> ports)
+        {
+            if (!root.TryGetProperty("pairs", out JsonElement pairs))
+            {
+                throw Error("pairs", "missing (each pair joins a user port to a secure port)");
+            }
+
+            if (pairs.ValueKind != JsonValueKind.Array || pairs.GetArrayLength() == 0)
+            {
+                throw Error("pairs", "expected a non-empty array of { \"user\": PORT, \"secure\": PORT }");
+            }
+
+            var used = new Dictionary<string, string>();
+            var list = new List<PairConfig>();
+            int index = 0;
+            foreach (JsonElement pair in pairs.EnumerateArray())
+            {
+                string at = $"pairs[{index++}]";
+                if (pair.ValueKind != JsonValueKind.Object)
+                {
+                    throw Error(at, "expected { \"user\": PORT, \"secure\": PORT }");
+                }
+
+                foreach (JsonProperty field in pair.EnumerateObject())
+                {
+                    if (field.Name is not ("user" or "secure"))
+                    {
+                        throw Error($"{at}.{field.Name}", "unknown field (expected user, secure)");
+                    }
+                }
+
+                string user = PairPort(pair, at, "user", ports, used);
+                string secure = PairPort(pair, at, "secure", ports, used);
+                if (user == secure)
+                {
+                    throw Error(at, $"port '{user}' cannot be paired with itself");
+                }
+
+                list.Add(new PairConfig(user, secure));
+            }
+
+            foreach (PortConfig port in ports)
+            {
+                if (!used.ContainsKey(port.Name))
+                {
+                    throw Error($"ports.{port.Name}", "not used by any pair");
+                }
+            }
+
+            return list;
+        }
+
+        private string PairPort(JsonElement pair, string at, string side, List<PortConfig> ports, Dictionary<string, string> used)
+        {
+            if (!pair.TryGetProperty(side, out JsonElement element))
+            {
+                throw Error($"{at}.{side}", "missing");
+            }
+
+            string name = String(element, $"{at}.{side}");
+            PortConfig? port = ports.Find(p => p.Name == name) ?? throw Error($"{at}.{side}", $"no port named '{name}'");
+            if (used.TryGetValue(name, out string? other))
+            {
+                throw Error($"{at}.{side}", $"port '{name}' is already used by {other}");
+            }
+
+            if (side == "secure" && port.Kind == PortKind.Generator)
+            {
+                throw Error($"{at}.{side}", $"a generator port only sends user traffic; it cannot be the secure side");
+            }
+
+            used.Add(name, at);
+            return name;
+        }
+
+        private VtpmConfig Vtpm(JsonElement element)
+        {
+            if (element.ValueKind != JsonValueKind.Object)
+            {
+                throw Error("vtpm", "expected an object");
+            }
+
+            foreach (JsonProperty field in element.EnumerateObject())
+            {
+                if (field.Name is not ("mode" or "port" or "state"))
+                {
+                    throw Error("vtpm." + field.Name, "unknown field (expected mode, port, state)");
+                }
+            }
+
+            string mode = element.TryGetProperty("mode", out JsonElement modeElement) ? String(modeElement, "vtpm.mode") : throw Error("vtpm.mode", "missing");
+            if (mode == "pair")
+            {
+                throw Error("vtpm.mode", "the high-availability pair is not available yet (issue #9); use \"single\"");
+            }
+
+            if (mode != "single")
+            {
+                throw Error("vtpm.mode", $"unknown mode '{mode}' (single)");
+            }
+
+            int port = element.TryGetProperty("port", out JsonElement portElement) ? Int(portElement, "vtpm.port", 1, 65534) : throw Error("vtpm.port", "missing");
+            string state = element.TryGetProperty("state", out JsonElement stateElement) ? Resolve(String(stateElement, "vtpm.state")) : throw Error("vtpm.state", "missing");
+            return new VtpmConfig(port, state);
+        }
+
+        private string Resolve(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(_folder, path));
+
+        private byte[] Mac(JsonElement element, string at)
+        {
+            string text = String(element, at);
+            byte[] mac = ParseMac(text) ?? throw Error(at, $"not a MAC address ('{text}')");
+            if ((mac[0] & 1) != 0)
+            {
+                throw Error(at, $"multicast MAC address '{text}' cannot be a port or peer address");
+            }
+
+            return mac;
+        }
+
+        private string String(JsonElement element, string at) =>
+            element.ValueKind == JsonValueKind.String ? element.GetString()! : throw Error(at, $"expected a string, not {Kind(element)}");
+
+        private bool Bool(JsonElement element, string at) => element.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Error(at, $"expected true or false, not {Kind(element)}"),
+        };
+
+        private int Int(JsonElement element, string at, int min, int max)
+        {
+            if (element.ValueKind != JsonValueKind.Number || !element.TryGetInt64(out long value))
+            {
+                throw Error(at, $"expected an integer, not {Kind(element)}");
+            }
+
+            return value < min || value > max ? throw Error(at, $"{value} is out of range ({min}-{max})") : (int)value;
+        }
+
+        private long Long(JsonElement element, string at) =>
+            element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out long value) && value >= 0
+                ? value
+                : throw Error(at, "expected a non-negative integer");
+
+        private static string Kind(JsonElement element) => element.ValueKind switch
+        {
+            JsonValueKind.Number => "a number",
+            JsonValueKind.String => "a string",
+            JsonValueKind.Array => "an array",
+            JsonValueKind.Object => "an object",
+            JsonValueKind.Null => "null",
+            _ => "a boolean",
+        };
+
+        private InputFileException Error(string path, string reason) => new($"{source}: {path}: {reason}");
+    }
+}

@@ -1,0 +1,38 @@
+using System.Net;
+
+namespace FastPath.Control.Config;
+
+/// <summary>A validated <c>fastpath.json</c>: everything <c>fastpath run</c> needs, checked before anything starts.</summary>
+/// <remarks>Immutable.</remarks>
+public sealed record DaemonConfig
+{
+    /// <summary>The file it was read from (relative paths in it are relative to its folder).</summary>
+    public required string Source { get; init; }
+
+    /// <summary>One worker per entry: the core it is pinned to, or -1 for none.</summary>
+    public required IReadOnlyList<int> Cores { get; init; }
+
+    /// <summary>Frames per RX burst.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Maps file loaded at start and on SIGHUP; null starts with an empty table.</summary>
+    public string? MapsFile { get; init; }
+
+    /// <summary>Control socket endpoint.</summary>
+    public required ControlEndpoint Control { get; init; }
+
+    /// <summary>Whether a non-loopback TCP control endpoint is accepted.</summary>
+    public bool AllowRemoteControl { get; init; }
+
+    /// <summary>Loopback address and port serving Prometheus text at <c>/metrics</c>; null for none.</summary>
+    public IPEndPoint? Metrics { get; init; }
+
+    /// <summary>Ports by name, in file order.</summary>
+    public required IReadOnlyList<PortConfig> Ports { get; init; }
+
+    /// <summary>User/secure pairs.</summary>
+    public required IReadOnlyList<PairConfig> Pairs { get; init; }
+
+    /// <summary>The vTPM to serve, or null.</summary>
+    public VtpmConfig? Vtpm { get; init; }
+}

@@ -1,0 +1,42 @@
+namespace FastPath.Control.Config;
+
+/// <summary>One validated <c>ports.NAME</c> entry.</summary>
+/// <remarks>Immutable.</remarks>
+public sealed record PortConfig
+{
+    /// <summary>The port's name (the key under <c>ports</c>).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>What kind of port.</summary>
+    public required PortKind Kind { get; init; }
+
+    /// <summary>Linux interface (afpacket, tap).</summary>
+    public string? Interface { get; init; }
+
+    /// <summary>Own MAC: source of frames sent; null means the interface's address (or a locally administered one).</summary>
+    public byte[]? Mac { get; init; }
+
+    /// <summary>Peer MAC: destination of frames sent.</summary>
+    public byte[]? Peer { get; init; }
+
+    /// <summary>AF_PACKET RX ring blocks (256 KiB each); null for the port's default.</summary>
+    public int? RingBlocks { get; init; }
+
+    /// <summary>Capture to replay (pcap).</summary>
+    public string? Input { get; init; }
+
+    /// <summary>Capture to write (pcap).</summary>
+    public string? Output { get; init; }
+
+    /// <summary>Generator: frame size in bytes, FCS included.</summary>
+    public int FrameSize { get; init; } = 64;
+
+    /// <summary>Generator: distinct flows.</summary>
+    public int Flows { get; init; } = 1024;
+
+    /// <summary>Generator: mappings its flows are drawn from.</summary>
+    public int Mappings { get; init; } = 1024;
+
+    /// <summary>Generator: packets to generate in all (0: until stopped).</summary>
+    public long Packets { get; init; }
+}

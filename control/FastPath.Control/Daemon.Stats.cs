@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using FastPath.Control.Stats;
+using FastPath.Dataplane;
+using FastPath.Dataplane.Pipeline;
+
+namespace FastPath.Control;
+
+/// <summary>Statistics: a timer samples the counters every second for rates; snapshots read fresh totals.</summary>
+public sealed partial class Daemon
+{
+    private readonly Lock _sampleLock = new();
+    private CounterSample? _previous;
+    private CounterSample? _latest;
+
+    private sealed record CounterSample(long Timestamp, IReadOnlyList<PortTotals> Ports, WorkerCounters[] Workers);
+
+    private void Sample()
+    {
+        RunningPipeline? pipeline = _pipeline;
+        if (pipeline is null)
+        {
+            return;
+        }
+
+        CounterSample sample = Read(pipeline);
+        lock (_sampleLock)
+        {
+            _previous = _latest;
+            _latest = sample;
+        }
+
+        if (pipeline.AnyWorkerFinished)
+        {
+            _log.WriteLine("fastpath: a worker stopped unexpectedly; shutting down");
+            RequestStop(1);
+        }
+    }
+
+    private static CounterSample Read(RunningPipeline pipeline)
+    {
+        var workers = new WorkerCounters[pipeline.WorkerCount];
+        for (int w = 0; w < workers.Length; w++)
+        {
+            workers[w] = pipeline.Counters.Read(w);
+        }
+
+        return new CounterSample(Stopwatch.GetTimestamp(), pipeline.PortTotals(), workers);
+    }
+
+    /// <summary>Fresh totals, with rates over the last completed sampling interval.</summary>
+    private StatsSnapshot Snapshot()
+    {
+        RunningPipeline pipeline = _pipeline ?? throw new InvalidOperationException("the daemon is stopping");
+        CounterSample now = Read(pipeline);
+        CounterSample? from;
+        CounterSample? to;
+        lock (_sampleLock)
+        {
+            from = _previous;
+            to = _latest;
+        }
+
+        double seconds = from is null || to is null ? 0 : Stopwatch.GetElapsedTime(from.Timestamp, to.Timestamp).TotalSeconds;
+        var ports = new List<PortStats>();
+        for (int i = 0; i < now.Ports.Count; i++)
+        {
+            PortTotals p = now.Ports[i];
+            Rates rates = from is null || to is null
+                ? default
+                : Rates.Between(from.Ports[i].RxPackets, from.Ports[i].RxBytes, from.Ports[i].TxPackets, from.Ports[i].TxBytes,
+                    to.Ports[i].RxPackets, to.Ports[i].RxBytes, to.Ports[i].TxPackets, to.Ports[i].TxBytes, seconds);
+            ports.Add(new PortStats(p.Name, p.Side == PortSide.User ? "user" : "secure", p.Instances, p.RxPackets, p.RxBytes, p.TxPackets, p.TxBytes, p.KernelDrops, rates));
+        }
+
+        var workers = new List<WorkerStats>();
+        for (int w = 0; w < now.Workers.Length; w++)
+        {
+            WorkerCounters c = now.Workers[w];
+            var drops = new long[DropReasons.Count];
+            for (int reason = 0; reason < drops.Length; reason++)
+            {
+                drops[reason] = Counters.Dropped(c, (DropReason)reason);
+            }
+
+            Rates rates = default;
+            double busy = 0;
+            if (from is not null && to is not null)
+            {
+                WorkerCounters a = from.Workers[w];
+                WorkerCounters b = to.Workers[w];
+                rates = Rates.Between(a.RxPackets, a.RxBytes, a.TxPackets, a.TxBytes, b.RxPackets, b.RxBytes, b.TxPackets, b.TxBytes, seconds);
+                double ticks = seconds * Stopwatch.Frequency;
+                busy = ticks <= 0 ? 0 : Math.Clamp((b.BusyTicks - a.BusyTicks) / ticks, 0, 1);
+            }
+
+            workers.Add(new WorkerStats(w, _config.Cores[w], c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, drops, busy, rates));
+        }
+
+        string vtpm = _config.Vtpm is { } v ? $"single 127.0.0.1:{v.Port}" : "off";
+        return new StatsSnapshot(_uptime.Elapsed.TotalSeconds, seconds, ports, workers, _table.Count, _table.Capacity, Interlocked.Read(ref _mapUpdates), vtpm);
+    }
+}

@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using FastPath.Control.ControlSocket;
+using FastPath.Control.Maps;
+using FastPath.Control.Stats;
+using FastPath.Dataplane.Mapping;
+
+namespace FastPath.Control;
+
+/// <summary>The control verbs: <c>ping</c>, <c>map.add</c>, <c>map.del</c>, <c>map.list</c>, <c>map.import</c>, <c>maps.reload</c>, <c>stats</c>.</summary>
+public sealed partial class Daemon
+{
+    private const int DefaultListLimit = 1000;
+
+    private async ValueTask<ControlReply> HandleAsync(string verb, JsonElement args, CancellationToken cancellation) => verb switch
+    {
+        "ping" => ControlReply.Ok(json =>
+        {
+            json.WriteNumber("protocol", ControlProtocol.Version);
+            json.WriteNumber("pid", Environment.ProcessId);
+        }),
+        "map.add" => await WithWriterAsync(() => Add(args)).ConfigureAwait(false),
+        "map.del" => await WithWriterAsync(() => Delete(args)).ConfigureAwait(false),
+        "map.list" => List(args),
+        "map.import" => args.ValueKind == JsonValueKind.Object && args.TryGetProperty("path", out JsonElement path) && path.ValueKind == JsonValueKind.String
+            ? await ImportAsync(path.GetString()!).ConfigureAwait(false)
+            : ControlReply.Error(ControlProtocol.BadRequest, "map.import needs args.path (the maps file, absolute)"),
+        "maps.reload" => _config.MapsFile is null
+            ? ControlReply.Error(ControlProtocol.Refused, "no maps file is configured")
+            : await ImportAsync(_config.MapsFile).ConfigureAwait(false),
+        "stats" => ControlReply.Ok(json => StatsJson.Write(json, Snapshot())),
+        _ => ControlReply.Error(ControlProtocol.UnknownVerb, $"unknown verb '{verb}' (ping, map.add, map.del, map.list, map.import, maps.reload, stats)"),
+    };
+
+    private async Task<ControlReply> WithWriterAsync(Func<ControlReply> write)
+    {
+        await _mapWriter.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return write();
+        }
+        finally
+        {
+            _mapWriter.Release();
+        }
+    }
+
+    private ControlReply Add(JsonElement args)
+    {
+        if (!TryReadKey(args, out int tenant, out IPAddress user, out ControlReply? error))
+        {
+            return error!;
+        }
+
+        if (!args.TryGetProperty("secure", out JsonElement secureElement) || secureElement.ValueKind != JsonValueKind.String)
+        {
+            return ControlReply.Error(ControlProtocol.BadRequest, "args.secure: missing");
+        }
+
+        if (!MapEntryRules.TryParseAddress(secureElement.GetString(), out IPAddress secure, out string why))
+        {
+            return ControlReply.Error(ControlProtocol.BadRequest, "args.secure: " + why);
+        }
+
+        if (MapEntryRules.CheckFamilies(user, secure) is string family)
+        {
+            return ControlReply.Error(ControlProtocol.BadRequest, family);
+        }
+
+        MappingAddResult result = _table.Add(MappingEntry.Create(tenant, user, secure), out MappingEntry existing);
+        if (result != MappingAddResult.Added)
+        {
+            string what = result == MappingAddResult.DuplicateUser
+                ? $"(tenant {tenant}, {user}) is already mapped to {existing.Secure.ToAddress()}"
+                : $"secure address {secure} is already mapped from (tenant {existing.User.Tenant}, {existing.User.ToAddress()})";
+            return ControlReply.Error(ControlProtocol.Refused, "conflict: " + what);
+        }
+
+        Interlocked.Increment(ref _mapUpdates);
+        return ControlReply.Ok(json => json.WriteNumber("mappings", _table.Count));
+    }
+
+    private ControlReply Delete(JsonElement args)
+    {
+        if (!TryReadKey(args, out int tenant, out IPAddress user, out ControlReply? error))
+        {
+            return error!;
+        }
+
+        if (!_table.Remove(MappingKey.User(tenant, user)))
+        {
+            return ControlReply.Error(ControlProtocol.NotFound, $"no mapping for (tenant {tenant}, {user})");
+        }
+
+        Interlocked.Increment(ref _mapUpdates);
+        return ControlReply.Ok(json => json.WriteNumber("mappings", _table.Count));
+    }
+
+    private ControlReply List(JsonElement args)
+    {
+        int limit = DefaultListLimit;
+        if (args.ValueKind == JsonValueKind.Object && args.TryGetProperty("limit", out JsonElement limitElement)
+            && (!limitElement.TryGetInt32(out limit) || limit < 0))
+        {
+            return ControlReply.Error(ControlProtocol.BadRequest, "args.limit: expected a non-negative integer (0: all)");
+        }
+
+        List<MappingEntry> entries = _table.ToList();
+        int shown = limit == 0 ? entries.Count : Math.Min(limit, entries.Count);
+        return ControlReply.Ok(json =>
+        {
+            json.WriteNumber("total", entries.Count);
+            json.WriteStartArray("mappings");
+            for (int i = 0; i < shown; i++)
+            {
+                MappingEntry entry = entries[i];
+                json.WriteStartObject();
+                json.WriteNumber("tenant", entry.User.Tenant);
+                json.WriteString("user", entry.User.ToAddress().ToString());
+                json.WriteString("secure", entry.Secure.ToAddress().ToString());
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+        });
+    }
+
+    private async Task<ControlReply> ImportAsync(string path)
+    {
+        if (!Path.IsPathRooted(path))
+        {
+            return ControlReply.Error(ControlProtocol.BadRequest, $"the maps file path must be absolute ('{path}')");
+        }
+
+        // Parsing a million entries takes a while: it runs on the pool, and only the final swap holds the writer.
+        IReadOnlyList<MapEntry> entries;
+        try
+        {
+            entries = await Task.Run(() => MapsFile.Load(path)).ConfigureAwait(false);
+        }
+        catch (Exception error) when (error is InputFileException or IOException or UnauthorizedAccessException)
+        {
+            return ControlReply.Error(ControlProtocol.Refused, error.Message);
+        }
+
+        return await WithWriterAsync(() =>
+        {
+            var time = Stopwatch.StartNew();
+            try
+            {
+                MapsPublisher.Replace(_table, entries);
+            }
+            catch (InputFileException error)
+            {
+                return ControlReply.Error(ControlProtocol.Refused, error.Message);
+            }
+
+            Interlocked.Increment(ref _mapUpdates);
+            double seconds = time.Elapsed.TotalSeconds;
+            return ControlReply.Ok(json =>
+            {
+                json.WriteNumber("mappings", entries.Count);
+                json.WriteNumber("publish_seconds", Math.Round(seconds, 4));
+            });
+        }).ConfigureAwait(false);
+    }
+
+    private static bool TryReadKey(JsonElement args, out int tenant, out IPAddress user, out ControlReply? error)
+    {
+        tenant = 0;
+        user = IPAddress.None;
+        error = null;
+        if (args.ValueKind != JsonValueKind.Object)
+        {
+            error = ControlReply.Error(ControlProtocol.BadRequest, "args: expected an object with tenant and user");
+            return false;
+        }
+
+        if (args.TryGetProperty("tenant", out JsonElement tenantElement))
+        {
+            if (!tenantElement.TryGetInt32(out tenant) || MapEntryRules.CheckTenant(tenant) is string)
+            {
+                error = ControlReply.Error(ControlProtocol.BadRequest, "args.tenant: " + (MapEntryRules.CheckTenant(tenant) ?? "expected an integer"));
+                return false;
+            }
+        }
+
+        if (!args.TryGetProperty("user", out JsonElement userElement) || userElement.ValueKind != JsonValueKind.String)
+        {
+            error = ControlReply.Error(ControlProtocol.BadRequest, "args.user: missing");
+            return false;
+        }
+
+        if (!MapEntryRules.TryParseAddress(userElement.GetString(), out user, out string why))
+        {
+            error = ControlReply.Error(ControlProtocol.BadRequest, "args.user: " + why);
+            return false;
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,238 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Runtime.InteropServices;
+using FastPath.Control.Config;
+using FastPath.Control.ControlSocket;
+using FastPath.Control.Maps;
+using FastPath.Control.Metrics;
+using FastPath.Dataplane.Mapping;
+using FastPath.Dataplane.Pipeline;
+using FastPath.Dataplane.Ports;
+using FastPath.Vtpm.Engine;
+using FastPath.Vtpm.Protocol;
+using FastPath.Vtpm.State;
+
+namespace FastPath.Control;
+
+/// <summary>
+/// <c>fastpath run</c>: loads the maps, opens the ports, starts the workers, then serves the control socket,
+/// the optional metrics endpoint and the optional vTPM until SIGTERM/SIGINT (drain, stop) — SIGHUP re-reads the
+/// maps file. The control plane only ever publishes to the mapping table; workers never wait on it.
+/// </summary>
+/// <remarks>
+/// Concurrency: <see cref="Start"/>, <see cref="Run"/> and <see cref="Dispose"/> belong to the thread that runs
+/// the daemon; control requests, signals and the sampling timer call in from pool threads, and map writes among
+/// them are serialized by <see cref="_mapWriter"/>.
+/// </remarks>
+public sealed partial class Daemon : IDisposable
+{
+    private static readonly TimeSpan s_drainQuiet = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan s_drainLimit = TimeSpan.FromSeconds(2);
+
+    private readonly DaemonConfig _config;
+    private readonly TextWriter _log;
+    private readonly MappingTable _table;
+    private readonly SemaphoreSlim _mapWriter = new(1, 1);
+    private readonly TaskCompletionSource<int> _stop = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Stopwatch _uptime = Stopwatch.StartNew();
+    private RunningPipeline? _pipeline;
+    private ControlServer? _control;
+    private MetricsServer? _metrics;
+    private SwtpmServer? _vtpm;
+    private Timer? _sampler;
+    private long _mapUpdates;
+    private bool _ownsSocket;
+
+    private Daemon(DaemonConfig config, MappingTable table, TextWriter log)
+    {
+        _config = config;
+        _table = table;
+        _log = log;
+    }
+
+    /// <summary>The endpoint the metrics server is bound to, or null.</summary>
+    public IPEndPoint? MetricsEndPoint => _metrics?.LocalEndPoint;
+
+    /// <summary>Loads the maps, opens ports, starts workers, control socket, metrics and vTPM.</summary>
+    /// <exception cref="InputFileException">The maps file is invalid.</exception>
+    public static Daemon Start(DaemonConfig config, TextWriter log)
+    {
+        IReadOnlyList<MapEntry> entries = config.MapsFile is null ? [] : MapsFile.Load(config.MapsFile);
+        MappingTable table = MapsPublisher.Build(entries);
+        var daemon = new Daemon(config, table, log);
+        try
+        {
+            daemon.StartParts(entries.Count);
+            return daemon;
+        }
+        catch (Exception)
+        {
+            daemon.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Waits for SIGTERM/SIGINT (or a worker failure), drains and stops; SIGHUP reloads the maps. Returns the exit code.</summary>
+    public int Run()
+    {
+        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStopSignal);
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStopSignal);
+        using PosixSignalRegistration hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            _ = Task.Run(ReloadFromSignalAsync);
+        });
+        int code = _stop.Task.GetAwaiter().GetResult();
+        return StopAll() ?? code;
+    }
+
+    /// <summary>Asks <see cref="Run"/> to drain and return <paramref name="exitCode"/>.</summary>
+    public void RequestStop(int exitCode = 0) => _stop.TrySetResult(exitCode);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        StopAll();
+        _table.Dispose();
+        _mapWriter.Dispose();
+    }
+
+    private void OnStopSignal(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        _log.WriteLine($"fastpath: {context.Signal}: draining and stopping");
+        RequestStop();
+    }
+
+    private void StartParts(int mappings)
+    {
+        // Workers are managed threads that every blocking collection suspends; a million-entry import allocates a
+        // lot, so full blocking collections are avoided while the daemon runs (background gen2 only).
+        System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
+        var builder = new PipelineBuilder(_table).WithCores(_config.Cores).WithBatchSize(_config.BatchSize);
+        int workers = _config.Cores.Count;
+        foreach (PairConfig pair in _config.Pairs)
+        {
+            builder.AddPair(Plan(Port(pair.User), workers), Plan(Port(pair.Secure), workers));
+        }
+
+        if (_config.Cores.Any(c => c >= 0))
+        {
+            CorePinning.MoveOtherThreadsOff([.. _config.Cores.Where(c => c >= 0)]);
+        }
+
+        _pipeline = builder.Build();
+        _pipeline.Start();
+        _sampler = new Timer(_ => Sample(), null, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+
+        if (_config.Vtpm is { } vtpm)
+        {
+            _vtpm = new SwtpmServer(new StateStore(vtpm.StateDirectory), SystemRandomSource.Instance);
+            _vtpm.Start(IPAddress.Loopback, vtpm.Port);
+        }
+
+        if (_config.Metrics is { } metrics)
+        {
+            _metrics = new MetricsServer(metrics, Snapshot);
+            _metrics.Start();
+        }
+
+        _control = new ControlServer(HandleAsync);
+        _control.Start(_config.Control);
+        _ownsSocket = true;
+
+        string metricsText = _metrics is null ? string.Empty : $"; metrics http://{_metrics.LocalEndPoint}/metrics";
+        string vtpmText = _config.Vtpm is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; vtpm 127.0.0.1:{_config.Vtpm.Port}");
+        _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"fastpath: running: {workers} worker(s), ports {string.Join(", ", _pipeline.Ports)}, {mappings} mapping(s); control {_config.Control.Text}{metricsText}{vtpmText}"));
+    }
+
+    private PortConfig Port(string name) => _config.Ports.First(p => p.Name == name);
+
+    private static PortPlan Plan(PortConfig port, int workers)
+    {
+        byte[] peer = port.Peer ?? LocalMac(0xfe);
+        switch (port.Kind)
+        {
+            case PortKind.AfPacket:
+            {
+                // One fanout group per interface and daemon: the id only has to differ from other processes' groups.
+                int? group = workers > 1 ? (Environment.ProcessId + port.Interface!.GetHashCode(StringComparison.Ordinal)) & 0xFFFF : null;
+                var options = port.RingBlocks is int blocks ? new AfPacketOptions { FanoutGroup = group, BlockCount = blocks } : new AfPacketOptions { FanoutGroup = group };
+                byte[] mac = port.Mac ?? InterfaceMac(port.Interface!);
+                return new PortPlan(port.Name, (_, _) => new AfPacketPort(port.Name, port.Interface!, options), PerWorker: true, mac, peer);
+            }
+
+            case PortKind.Tap:
+                return new PortPlan(port.Name, (_, _) => new TapPort(port.Name, port.Interface!), PerWorker: false, port.Mac ?? LocalMac(0x01), peer);
+            case PortKind.Pcap:
+                return new PortPlan(port.Name, (_, _) => new PcapPort(port.Name, port.Input, port.Output), PerWorker: false, port.Mac ?? LocalMac(0x02), peer);
+            case PortKind.Generator:
+                var spec = new GeneratorSpec(port.FrameSize, port.Flows, port.Mappings);
+                return new PortPlan(port.Name, (w, n) => new GeneratorPort(port.Name, spec, w, n, Share(port.Packets, w, n)), PerWorker: true, port.Mac ?? LocalMac(0x03), peer);
+            default:
+                return new PortPlan(port.Name, (_, _) => new SinkPort(port.Name), PerWorker: true, port.Mac ?? LocalMac(0x04), peer);
+        }
+    }
+
+    /// <summary>Worker <paramref name="worker"/>'s part of <paramref name="packets"/> (0: until stopped).</summary>
+    private static long Share(long packets, int worker, int workers) =>
+        packets == 0 ? long.MaxValue / 2 : packets / workers + (worker < packets % workers ? 1 : 0);
+
+    private static byte[] InterfaceMac(string interfaceName)
+    {
+        string text = File.ReadAllText($"/sys/class/net/{interfaceName}/address").Trim();
+        return ConfigLoader.ParseMac(text) ?? throw new InvalidOperationException($"interface {interfaceName} has no Ethernet address ('{text}')");
+    }
+
+    /// <summary>A locally administered unicast MAC (02:fa:57:00:00:NN) for ports that have no address of their own.</summary>
+    private static byte[] LocalMac(byte last) => [0x02, 0xfa, 0x57, 0x00, 0x00, last];
+
+    private async Task ReloadFromSignalAsync()
+    {
+        if (_config.MapsFile is null)
+        {
+            _log.WriteLine("fastpath: SIGHUP: no maps file configured; nothing to reload");
+            return;
+        }
+
+        ControlReply reply = await ImportAsync(_config.MapsFile).ConfigureAwait(false);
+        _log.WriteLine(reply.ErrorMessage is null
+            ? $"fastpath: SIGHUP: reloaded {_config.MapsFile} ({_table.Count} mappings)"
+            : $"fastpath: SIGHUP: kept the current map: {reply.ErrorMessage}");
+    }
+
+    /// <summary>Stops everything that runs; returns 1 if a worker had failed, else null.</summary>
+    private int? StopAll()
+    {
+        int? code = null;
+        _control?.Dispose();
+        _control = null;
+        _metrics?.Dispose();
+        _metrics = null;
+        _sampler?.Dispose();
+        _sampler = null;
+        if (_pipeline is not null)
+        {
+            if (_pipeline.Stop(s_drainQuiet, s_drainLimit) is Exception failure)
+            {
+                _log.WriteLine($"fastpath: {failure.Message}");
+                code = 1;
+            }
+
+            _pipeline.Dispose();
+            _pipeline = null;
+        }
+
+        _vtpm?.Dispose();
+        _vtpm = null;
+        if (_ownsSocket && _config.Control.UnixPath is string path)
+        {
+            _ownsSocket = false;
+            File.Delete(path);
+        }
+
+        return code;
+    }
+}

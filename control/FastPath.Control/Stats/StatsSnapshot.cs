@@ -1,0 +1,18 @@
+namespace FastPath.Control.Stats;
+
+/// <summary>Everything <c>fastpath stats</c> and <c>/metrics</c> show, read at one moment.</summary>
+/// <param name="UptimeSeconds">Seconds since the daemon started.</param>
+/// <param name="IntervalSeconds">Length of the interval the rates are over.</param>
+/// <param name="Ports">Per-port figures.</param>
+/// <param name="Workers">Per-worker figures.</param>
+/// <param name="Mappings">Mappings in the table.</param>
+/// <param name="Capacity">Entries the table holds before it grows.</param>
+/// <param name="MapUpdates">Successful adds, deletes and imports since start.</param>
+/// <param name="Vtpm">vTPM state: <c>off</c>, <c>single 127.0.0.1:PORT</c>; the pair is not available (issue 9).</param>
+/// <remarks>Immutable.</remarks>
+public sealed record StatsSnapshot(double UptimeSeconds, double IntervalSeconds, IReadOnlyList<PortStats> Ports, IReadOnlyList<WorkerStats> Workers,
+    long Mappings, long Capacity, long MapUpdates, string Vtpm)
+{
+    /// <summary>What stats say about the high-availability vTPM pair until issue 9 lands.</summary>
+    public const string PairState = "not available (issue 9)";
+}

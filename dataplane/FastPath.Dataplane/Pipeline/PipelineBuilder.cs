@@ -1,0 +1,139 @@
+using FastPath.Dataplane.Mapping;
+using FastPath.Dataplane.Memory;
+using FastPath.Dataplane.Ports;
+using FastPath.Dataplane.Rewrite;
+
+namespace FastPath.Dataplane.Pipeline;
+
+/// <summary>
+/// Turns port pairs, worker cores and a mapping table into running workers: frames received on a user port are
+/// translated user → secure and leave on its paired secure port; frames received on the secure port are translated
+/// secure → user and leave on the user port. Egress MACs are the egress port's own and peer MACs.
+/// </summary>
+/// <remarks>
+/// A pair whose two ports are both <see cref="PortPlan.PerWorker"/> is opened once per worker (the kernel spreads
+/// an AF_PACKET interface over the instances with PACKET_FANOUT); any other pair belongs to one worker, assigned
+/// round-robin. Not thread-safe: one controlling thread configures and builds.
+/// </remarks>
+public sealed class PipelineBuilder
+{
+    private readonly List<(PortPlan User, PortPlan Secure)> _pairs = [];
+    private readonly MappingTable _table;
+    private int[] _cores = [-1];
+    private int _batchSize = Worker.DefaultBatchSize;
+
+    /// <summary>A builder whose workers read <paramref name="table"/>.</summary>
+    public PipelineBuilder(MappingTable table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        _table = table;
+    }
+
+    /// <summary>One worker per entry; an entry is the core it is pinned to, or -1 for none.</summary>
+    public PipelineBuilder WithCores(IReadOnlyList<int> cores)
+    {
+        if (cores.Count == 0 || cores.Count > MappingEpoch.MaxReaders)
+        {
+            throw new ArgumentException($"between 1 and {MappingEpoch.MaxReaders} workers", nameof(cores));
+        }
+
+        _cores = [.. cores];
+        return this;
+    }
+
+    /// <summary>Frames per RX burst.</summary>
+    public PipelineBuilder WithBatchSize(int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(batchSize, TranslationStage.MaxBatch);
+        _batchSize = batchSize;
+        return this;
+    }
+
+    /// <summary>Joins a user port and a secure port: each one's received frames leave translated on the other.</summary>
+    public PipelineBuilder AddPair(PortPlan user, PortPlan secure)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        ArgumentNullException.ThrowIfNull(secure);
+        _pairs.Add((user, secure));
+        return this;
+    }
+
+    /// <summary>Opens every port and creates the workers; nothing runs until <see cref="RunningPipeline.Start"/>.</summary>
+    /// <exception cref="InvalidOperationException">No pair was added.</exception>
+    public RunningPipeline Build()
+    {
+        if (_pairs.Count == 0)
+        {
+            throw new InvalidOperationException("a pipeline needs at least one user/secure port pair");
+        }
+
+        int workers = _cores.Length;
+        var ports = new List<RunningPipeline.PortInstance>();
+        var bindings = new List<PortBinding>[workers];
+        for (int w = 0; w < workers; w++)
+        {
+            bindings[w] = [];
+        }
+
+        FramePool? pool = null;
+        Counters? counters = null;
+        var created = new List<Worker>();
+        try
+        {
+            for (int p = 0; p < _pairs.Count; p++)
+            {
+                (PortPlan user, PortPlan secure) = _pairs[p];
+                bool fanned = user.PerWorker && secure.PerWorker;
+                int first = fanned ? 0 : p % workers;
+                int last = fanned ? workers - 1 : first;
+                for (int w = first; w <= last; w++)
+                {
+                    PacketPort userPort = Open(user, w, workers, PortSide.User, ports);
+                    PacketPort securePort = Open(secure, w, workers, PortSide.Secure, ports);
+                    var toSecure = new TranslationStage(_table, TranslationDirection.UserToSecure, EgressMacs.Create(securePort.Mac, securePort.PeerMac));
+                    var toUser = new TranslationStage(_table, TranslationDirection.SecureToUser, EgressMacs.Create(userPort.Mac, userPort.PeerMac));
+                    bindings[w].Add(new PortBinding(userPort, toSecure, securePort));
+                    bindings[w].Add(new PortBinding(securePort, toUser, userPort));
+                }
+            }
+
+            // Each worker holds one batch of RX frames for good; the rest is slack for the pool's own checks.
+            pool = new FramePool((uint)(workers * _batchSize + 64));
+            counters = new Counters(workers);
+            for (int w = 0; w < workers; w++)
+            {
+                if (bindings[w].Count != 0)
+                {
+                    created.Add(new Worker(w, _cores[w], bindings[w], pool, counters, _batchSize));
+                }
+            }
+
+            return new RunningPipeline(created, ports, pool, counters);
+        }
+        catch (Exception)
+        {
+            foreach (Worker worker in created)
+            {
+                worker.Dispose();
+            }
+
+            counters?.Dispose();
+            pool?.Dispose();
+            foreach (RunningPipeline.PortInstance port in ports)
+            {
+                port.Port.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private static PacketPort Open(PortPlan plan, int worker, int workers, PortSide side, List<RunningPipeline.PortInstance> ports)
+    {
+        PacketPort port = plan.Open(worker, workers);
+        ports.Add(new RunningPipeline.PortInstance(plan.Name, side, worker, port));
+        port.SetMacs(plan.Mac, plan.Peer);
+        return port;
+    }
+}

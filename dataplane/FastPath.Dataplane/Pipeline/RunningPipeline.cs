@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using FastPath.Dataplane.Memory;
+using FastPath.Dataplane.Ports;
+
+namespace FastPath.Dataplane.Pipeline;
+
+/// <summary>The workers and ports a <see cref="PipelineBuilder"/> made: start, read counters, drain and stop.</summary>
+/// <remarks>
+/// Concurrency: <see cref="Start"/>, <see cref="Stop"/> and <see cref="Dispose"/> belong to one controlling thread;
+/// <see cref="Counters"/>, <see cref="PortTotals"/> and <see cref="Ports"/> may be read from any thread while the
+/// workers run (the counters' own contract).
+/// </remarks>
+public sealed class RunningPipeline : IDisposable
+{
+    private readonly List<Worker> _workers;
+    private readonly List<PortInstance> _ports;
+    private readonly FramePool _pool;
+    private bool _started;
+    private bool _stopped;
+
+    internal RunningPipeline(List<Worker> workers, List<PortInstance> ports, FramePool pool, Counters counters)
+    {
+        _workers = workers;
+        _ports = ports;
+        _pool = pool;
+        Counters = counters;
+    }
+
+    /// <summary>One opened port instance and the worker that owns it.</summary>
+    internal sealed record PortInstance(string Name, PortSide Side, int Worker, PacketPort Port);
+
+    /// <summary>Per-worker counters (index = worker number; workers without a port stay at zero).</summary>
+    public Counters Counters { get; }
+
+    /// <summary>Configured worker count.</summary>
+    public int WorkerCount => Counters.Workers;
+
+    /// <summary>The distinct port names, in configuration order.</summary>
+    public IReadOnlyList<string> Ports => [.. _ports.Select(p => p.Name).Distinct()];
+
+    /// <summary>Starts every worker thread.</summary>
+    public void Start()
+    {
+        if (_started)
+        {
+            throw new InvalidOperationException("the pipeline is already started");
+        }
+
+        _started = true;
+        foreach (Worker worker in _workers)
+        {
+            worker.Start();
+        }
+    }
+
+    /// <summary>
+    /// Drains, then stops: waits until no worker has received anything for <paramref name="quiet"/> (or
+    /// <paramref name="drainLimit"/> has passed), so frames already in the RX rings are forwarded, then asks every
+    /// worker to finish its batch and joins them. Returns the first worker failure, if any.
+    /// </summary>
+    public Exception? Stop(TimeSpan quiet, TimeSpan drainLimit)
+    {
+        if (!_started || _stopped)
+        {
+            return null;
+        }
+
+        _stopped = true;
+        var limit = Stopwatch.StartNew();
+        long last = Counters.Total().RxPackets;
+        var still = Stopwatch.StartNew();
+        while (limit.Elapsed < drainLimit && still.Elapsed < quiet)
+        {
+            Thread.Sleep(5);
+            long now = Counters.Total().RxPackets;
+            if (now != last)
+            {
+                last = now;
+                still.Restart();
+            }
+        }
+
+        foreach (Worker worker in _workers)
+        {
+            worker.Stop();
+        }
+
+        Exception? first = null;
+        foreach (Worker worker in _workers)
+        {
+            try
+            {
+                worker.Join();
+            }
+            catch (InvalidOperationException failure)
+            {
+                first ??= failure;
+            }
+        }
+
+        return first;
+    }
+
+    /// <summary>Whether a worker's loop has exited while the pipeline should be running (a worker failed).</summary>
+    public bool AnyWorkerFinished => _started && !_stopped && _workers.Exists(w => w.Finished);
+
+    /// <summary>Totals of every port, summed over its instances; AF_PACKET kernel statistics are fetched first.</summary>
+    public IReadOnlyList<PortTotals> PortTotals()
+    {
+        var totals = new List<PortTotals>();
+        foreach (string name in Ports)
+        {
+            PortSide side = PortSide.User;
+            int instances = 0;
+            long rxPackets = 0, rxBytes = 0, txPackets = 0, txBytes = 0, kernelDrops = 0;
+            foreach (PortInstance instance in _ports)
+            {
+                if (instance.Name != name)
+                {
+                    continue;
+                }
+
+                side = instance.Side;
+                instances++;
+                switch (instance.Port)
+                {
+                    case AfPacketPort afPacket:
+                        afPacket.ReadKernelStatistics();
+                        Add(afPacket.Counters, ref rxPackets, ref rxBytes, ref txPackets, ref txBytes);
+                        kernelDrops += afPacket.Counters.KernelDrops;
+                        break;
+                    case TapPort tap:
+                        Add(tap.Counters, ref rxPackets, ref rxBytes, ref txPackets, ref txBytes);
+                        break;
+                    case SinkPort sink:
+                        txPackets += sink.Packets;
+                        txBytes += sink.Bytes;
+                        break;
+                    case PcapPort pcap:
+                        txPackets += pcap.Written;
+                        break;
+                }
+            }
+
+            totals.Add(new PortTotals(name, side, instances, rxPackets, rxBytes, txPackets, txBytes, kernelDrops));
+        }
+
+        return totals;
+    }
+
+    /// <summary>Stops (without draining) and releases workers, ports and frames.</summary>
+    public void Dispose()
+    {
+        foreach (Worker worker in _workers)
+        {
+            worker.Dispose();
+        }
+
+        foreach (PortInstance instance in _ports)
+        {
+            instance.Port.Dispose();
+        }
+
+        Counters.Dispose();
+        _pool.Dispose();
+    }
+
+    private static void Add(PortCounters counters, ref long rxPackets, ref long rxBytes, ref long txPackets, ref long txBytes)
+    {
+        rxPackets += counters.RxPackets;
+        rxBytes += counters.RxBytes;
+        txPackets += counters.TxPackets;
+        txBytes += counters.TxBytes;
+    }
+}

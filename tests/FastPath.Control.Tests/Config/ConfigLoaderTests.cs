@@ -1,0 +1,135 @@
+using System.Text;
+using FastPath.Control.Config;
+using FastPath.Testing;
+
+namespace FastPath.Control.Tests.Config;
+
+/// <summary>Every class of configuration error is refused with the file and the JSON path of the problem.</summary>
+public sealed class ConfigLoaderTests : IDisposable
+{
+    private const string Ports = """
+        "ports": { "gen": { "type": "generator" }, "out": { "type": "sink" } },
+        "pairs": [ { "user": "gen", "secure": "out" } ]
+        """;
+
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void A_complete_configuration_loads_with_every_field()
+    {
+        File.WriteAllText(Path.Combine(_dir.Path, "maps.json"), """{ "mappings": [ { "tenant": 0, "user": "198.18.1.5", "secure": "198.19.1.5" } ] }""");
+        DaemonConfig config = Load("""
+            {
+              "workers": 2, "batch": 32, "maps": "maps.json", "control": "tcp:127.0.0.1:7001", "metrics": "127.0.0.1:9464",
+              "ports": {
+                "u0": { "type": "afpacket", "interface": "lo", "mac": "02:00:fa:57:01:01", "peer": "02:00:fa:57:01:02", "ring_blocks": 16 },
+                "s0": { "type": "pcap", "output": "out.pcapng" }
+              },
+              "pairs": [ { "user": "u0", "secure": "s0" } ],
+              "vtpm": { "mode": "single", "port": 2321, "state": "vtpm" }
+            }
+            """);
+        Assert.Equal([-1, -1], config.Cores);
+        Assert.Equal(32, config.BatchSize);
+        Assert.Equal(Path.Combine(_dir.Path, "maps.json"), config.MapsFile);
+        Assert.Equal("tcp:127.0.0.1:7001", config.Control.Text);
+        Assert.Equal(9464, config.Metrics!.Port);
+        PortConfig u0 = config.Ports[0];
+        Assert.Equal(PortKind.AfPacket, u0.Kind);
+        Assert.Equal("lo", u0.Interface);
+        Assert.Equal(new byte[] { 2, 0, 0xfa, 0x57, 1, 2 }, u0.Peer);
+        Assert.Equal(16, u0.RingBlocks);
+        Assert.Equal(Path.Combine(_dir.Path, "out.pcapng"), config.Ports[1].Output);
+        Assert.Equal(new PairConfig("u0", "s0"), config.Pairs[0]);
+        Assert.Equal(new VtpmConfig(2321, Path.Combine(_dir.Path, "vtpm")), config.Vtpm);
+    }
+
+    [Theory]
+    [InlineData("""{ "ports": { "u0": { "type": "afpacket", "interface": "lo", "peer": "zz:00:00:00:00:01" } }, "pairs": [ { "user": "u0", "secure": "u0" } ] }""", "ports.u0.peer: not a MAC address ('zz:00:00:00:00:01')")]
+    [InlineData("""{ "ports": { "u0": { "type": "afpacket", "interface": "lo" } }, "pairs": [] }""", "ports.u0.peer: missing")]
+    [InlineData("""{ "ports": { "u0": { "type": "afpacket", "interface": "lo", "peer": "01:00:5e:00:00:01" } } }""", "ports.u0.peer: multicast MAC")]
+    [InlineData("""{ "ports": { "u0": { "type": "afpacket", "interface": "fpnosuch0", "peer": "02:00:00:00:00:01" } } }""", "ports.u0.interface: no such interface 'fpnosuch0'")]
+    [InlineData("""{ "ports": { "gen": { "type": "generator" }, "bad name!": { "type": "sink" } } }""", "ports[1]: port name 'bad name!'")]
+    [InlineData("""{ "ports": { "gen": { "type": "warp" } } }""", "ports.gen.type: unknown port type 'warp'")]
+    [InlineData("""{ "ports": { "gen": { "type": "guest" } } }""", "ports.gen.type: guest ports are not available in this build (issue #7)")]
+    [InlineData("""{ "ports": { "gen": { "type": "generator", "speed": 1 } } }""", "ports.gen.speed: unknown field for a generator port")]
+    [InlineData("""{ "ports": { "gen": { "type": "generator", "frame_size": 20 } } }""", "ports.gen.frame_size: 20 is out of range (64-1518)")]
+    [InlineData("""{ "ports": { "p": { "type": "pcap" } } }""", "ports.p: a pcap port needs \"input\", \"output\" or both")]
+    [InlineData("""{ "ports": { "p": { "type": "pcap", "input": "missing.pcap" } } }""", "ports.p.input: no such file")]
+    [InlineData("""{ "colour": 1 }""", "colour: unknown field")]
+    [InlineData("""{ "workers": 0, "ports": {} }""", "workers: 0 is out of range (1-64)")]
+    [InlineData("""{ "workers": "two" }""", "workers: expected an integer, not a string")]
+    [InlineData("""{ "workers": 1, "cores": [0] }""", "cores: give either")]
+    [InlineData("""{ "cores": [0, 0] }""", "cores[1]: core 0 is listed twice")]
+    [InlineData("""{ "cores": [1023] }""", "cores[0]: core 1023 is not available")]
+    [InlineData("""{ "control": "http://x" }""", "control: expected unix:PATH or tcp:ADDRESS:PORT")]
+    [InlineData("""{ "control": "tcp:192.0.2.1:7000" }""", "control: 'tcp:192.0.2.1:7000' is not a loopback address")]
+    [InlineData("""{ "metrics": "192.0.2.1:9464" }""", "metrics: '192.0.2.1:9464' is not a loopback address")]
+    [InlineData("""{ "metrics": "nonsense" }""", "metrics: expected ADDRESS:PORT")]
+    [InlineData("""{ "maps": "nothere.json" }""", "maps: no such file")]
+    [InlineData("""{ "batch": 1000 }""", "batch: 1000 is out of range (1-256)")]
+    [InlineData("""{ }""", "ports: missing")]
+    [InlineData("""{ "ports": { "gen": { "type": "generator" }, "out": { "type": "sink" } } }""", "pairs: missing")]
+    [InlineData("""{ "ports": { "gen": { "type": "generator" }, "out": { "type": "sink" } }, "pairs": [ { "user": "gen", "secure": "nope" } ] }""", "pairs[0].secure: no port named 'nope'")]
+    [InlineData("""{ "ports": { "gen": { "type": "generator" }, "out": { "type": "sink" } }, "pairs": [ { "user": "out", "secure": "gen" } ] }""", "pairs[0].secure: a generator port only sends user traffic")]
+    [InlineData("""{ "ports": { "gen": { "type": "generator" }, "out": { "type": "sink" }, "idle": { "type": "sink" } }, "pairs": [ { "user": "gen", "secure": "out" } ] }""", "ports.idle: not used by any pair")]
+    [InlineData("""{ "ports": { "a": { "type": "sink" }, "b": { "type": "sink" }, "c": { "type": "sink" } }, "pairs": [ { "user": "a", "secure": "b" }, { "user": "c", "secure": "b" } ] }""", "pairs[1].secure: port 'b' is already used by pairs[0]")]
+    public void Each_class_of_error_names_its_json_path(string json, string expected)
+    {
+        InputFileException error = Assert.Throws<InputFileException>(() => Load(json));
+        Assert.StartsWith(Path.Combine(_dir.Path, "fastpath.json") + ": ", error.Message);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("""{ "vtpm": { "mode": "pair", "port": 2321, "state": "s" }, PORTS }""", "vtpm.mode: the high-availability pair is not available yet (issue #9)")]
+    [InlineData("""{ "vtpm": { "mode": "single", "state": "s" }, PORTS }""", "vtpm.port: missing")]
+    [InlineData("""{ "vtpm": { "mode": "single", "port": 70000, "state": "s" }, PORTS }""", "vtpm.port: 70000 is out of range")]
+    public void The_vtpm_section_is_validated(string json, string expected)
+    {
+        InputFileException error = Assert.Throws<InputFileException>(() => Load(json.Replace("PORTS", Ports, StringComparison.Ordinal)));
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void An_invalid_maps_file_is_refused_before_anything_starts()
+    {
+        File.WriteAllText(Path.Combine(_dir.Path, "maps.json"), """{ "mappings": [ { "tenant": 0, "user": "198.18.1.5", "secure": "x" } ] }""");
+        InputFileException error = Assert.Throws<InputFileException>(() => Load("{ \"maps\": \"maps.json\", " + Ports + " }"));
+        Assert.Contains("maps.json: mappings[0].secure: not an IP address ('x')", error.Message);
+    }
+
+    [Fact]
+    public void Invalid_json_names_line_and_column()
+    {
+        InputFileException error = Assert.Throws<InputFileException>(() => Load("{\n  \"workers\": ,\n}"));
+        Assert.Contains("fastpath.json: line 2, column", error.Message);
+    }
+
+    [Fact]
+    public void A_control_override_replaces_the_file_and_is_checked_too()
+    {
+        Assert.Equal("unix:/tmp/x.sock", Load("{ " + Ports + " }", "unix:/tmp/x.sock").Control.Text);
+        InputFileException error = Assert.Throws<InputFileException>(() => Load("{ " + Ports + " }", "tcp:192.0.2.1:1"));
+        Assert.StartsWith("--control: ", error.Message);
+    }
+
+    [Theory]
+    [InlineData("02:00:fa:57:01:01", true)]
+    [InlineData("02-00-FA-57-01-01", true)]
+    [InlineData("02:00:fa:57:01", false)]
+    [InlineData("02:00:fa:57:01:0g", false)]
+    [InlineData("0200fa570101", false)]
+    [InlineData("02:00:fa:57:01-01x", false)]
+    public void Mac_addresses_parse_strictly(string text, bool valid) =>
+        Assert.Equal(valid, ConfigLoader.ParseMac(text) is not null);
+
+    private DaemonConfig Load(string json, string? control = null)
+    {
+        string path = Path.Combine(_dir.Path, "fastpath.json");
+        File.WriteAllText(path, json, Encoding.UTF8);
+        return ConfigLoader.Load(path, control);
+    }
+}
