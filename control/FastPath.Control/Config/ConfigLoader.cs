@@ -267,7 +267,7 @@ public static partial class ConfigLoader
                 "pcap" => PortKind.Pcap,
                 "generator" => PortKind.Generator,
                 "sink" => PortKind.Sink,
-                "guest" => throw Error(at + ".type", "guest ports are not available in this build (issue #7)"),
+                "guest" => throw Error(at + ".type", "guest ports are not wired into the daemon yet (the guest channel runs embedded through GuestPort; see README, guest channel)"),
                 _ => throw Error(at + ".type", $"unknown port type '{type}' (afpacket, tap, pcap, generator or sink)"),
             };
 
