@@ -101,8 +101,27 @@ internal static class VtpmCommand
         Directory.CreateDirectory(stateDirectory.FullName);
         using var instance = new InstanceServer(stateDirectory.FullName, socket);
         Task run = instance.RunAsync();
-        WaitForStop(run);
+        WaitForStop(Task.WhenAny(run, ParentGone()));
         return ExitCodes.Success;
+    }
+
+    /// <summary>Completes when the controller that started this instance is gone (its parent changed): an
+    /// orphaned instance would otherwise keep the state directory and socket of its successor.</summary>
+    private static async Task ParentGone()
+    {
+        int parent = ParentProcessId();
+        while (ParentProcessId() == parent)
+        {
+            await Task.Delay(200).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Field 4 of /proc/self/stat (after the parenthesised command name, which may contain spaces).</summary>
+    private static int ParentProcessId()
+    {
+        string stat = File.ReadAllText("/proc/self/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static void WaitForStop(Task other)
