@@ -351,45 +351,68 @@ public sealed class PairController : TpmBackend, IDisposable
     /// let it rejoin lockstep. Retries until it works or the controller stops.</summary>
     private async Task RejoinAsync(PairMember member)
     {
+        bool running = false;
         while (!_stop.IsCancellationRequested)
         {
             try
             {
-                Interlocked.Increment(ref member.Restarts);
-                member.Start(TimeSpan.FromSeconds(30));
+                if (!running)
+                {
+                    Interlocked.Increment(ref member.Restarts);
+                    member.Start(TimeSpan.FromSeconds(30));
+                    running = true;
+                }
+
                 await _order.WaitAsync(_stop.Token).ConfigureAwait(false);
                 try
                 {
                     PairMember source = Other(member);
-                    if (!source.Live)
+                    if (source.Live)
                     {
-                        // Nobody holds the acknowledged state but this one (the survivor died too): it is the source.
+                        await Transfer(source, member).ConfigureAwait(false);
+                        member.Live = true;
+                        SaveMembership();
+                        Interlocked.Exchange(ref _lag, 0);
+                        return;
+                    }
+
+                    if (HoldsEverything(member))
+                    {
+                        // Both died and this one was the last to acknowledge: its disk state is the truth.
                         member.Live = true;
                         SaveMembership();
                         return;
                     }
 
-                    await Transfer(source, member).ConfigureAwait(false);
-                    member.Live = true;
-                    SaveMembership();
-                    Interlocked.Exchange(ref _lag, 0);
-                    return;
+                    // The survivor died too, holding writes this one lacks: it must come back first.
                 }
                 finally
                 {
                     _order.Release();
                 }
+
+                await Task.Delay(50, _stop.Token).ConfigureAwait(false);
             }
             catch (InstanceFailedException exception)
             {
                 Console.Error.WriteLine($"fastpath: vtpm pair: rejoining {member.Name} failed: {exception.Message}; retrying");
                 member.Kill();
+                running = false;
                 await Task.Delay(200).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>Whether the durable membership record names <paramref name="member"/> (it acknowledged every change).</summary>
+    private bool HoldsEverything(PairMember member)
+    {
+        lock (_membershipLock)
+        {
+            return _savedMembership.Contains(member.Name, StringComparison.Ordinal);
         }
     }
 
