@@ -101,7 +101,16 @@ internal static class VtpmCommand
         Directory.CreateDirectory(stateDirectory.FullName);
         using var instance = new InstanceServer(stateDirectory.FullName, socket);
         Task run = instance.RunAsync();
-        WaitForStop(Task.WhenAny(run, ParentGone()));
+        Task orphaned = ParentGone();
+        WaitForStop(Task.WhenAny(run, orphaned));
+        if (orphaned.IsCompleted)
+        {
+            // Every acknowledged change is already on disk: ending like kill -9 is safe, and it cannot be held
+            // up by connections or a stderr pipe that the dead controller's reader no longer drains.
+            Console.Error.WriteLine($"fastpath: vtpm instance {stateDirectory.FullName}: controller gone, exiting");
+            System.Diagnostics.Process.GetCurrentProcess().Kill();
+        }
+
         return ExitCodes.Success;
     }
 

@@ -114,12 +114,14 @@ internal sealed class PairProcess : IDisposable
         return (digests.GetProperty("a").GetString()!, digests.GetProperty("b").GetString()!);
     }
 
+    /// <summary>SIGKILL of the controller only. The wait is bounded and does not wait for the end of the
+    /// redirected stderr, which the instances inherited and hold until they notice the controller is gone.</summary>
     public void Kill9()
     {
         if (!_process.HasExited)
         {
             _process.Kill();
-            _process.WaitForExit();
+            _process.WaitForExit(TimeSpan.FromSeconds(10));
         }
     }
 
