@@ -18,12 +18,13 @@ public sealed class PairMember : IDisposable
     private Process? _process;
     private long _outstanding;
     private double _ewmaMicros = 1;
+    private int _generation;
 
     internal PairMember(string name, string stateDirectory, string executable, IReadOnlyList<string> prefix)
     {
         Name = name;
         StateDirectory = stateDirectory;
-        SocketPath = Path.Combine(stateDirectory, "instance.sock");
+        SocketPath = "";
         _executable = executable;
         _prefix = prefix;
     }
@@ -32,7 +33,9 @@ public sealed class PairMember : IDisposable
 
     public string StateDirectory { get; }
 
-    public string SocketPath { get; }
+    /// <summary>This start's socket: unique per controller and start, so an orphan of a killed controller that
+    /// binds late can never take over the path its successor listens on.</summary>
+    public string SocketPath { get; private set; }
 
     /// <summary>In lockstep and serving (false while dead, restarting or resyncing).</summary>
     public volatile bool Live;
@@ -68,6 +71,12 @@ public sealed class PairMember : IDisposable
     {
         Directory.CreateDirectory(StateDirectory);
         DropLinks();
+        foreach (string stale in Directory.EnumerateFiles(StateDirectory, "instance-*.sock"))
+        {
+            File.Delete(stale);
+        }
+
+        SocketPath = Path.Combine(StateDirectory, $"instance-{Environment.ProcessId}-{Interlocked.Increment(ref _generation)}.sock");
         var start = new ProcessStartInfo(_executable) { UseShellExecute = false };
         foreach (string argument in _prefix)
         {
@@ -93,9 +102,12 @@ public sealed class PairMember : IDisposable
                 {
                     return;
                 }
+
+                throw new InstanceFailedException(Name, "a different process answers on the instance socket");
             }
             catch (InstanceFailedException) when (DateTime.UtcNow < deadline && !process.HasExited)
             {
+                DropLinks();
                 Thread.Sleep(20);
             }
         }
