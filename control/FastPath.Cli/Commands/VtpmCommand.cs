@@ -29,9 +29,10 @@ internal static class VtpmCommand
 
         var instanceState = new Option<DirectoryInfo>("--state") { Description = "State directory of this instance", Required = true };
         var instanceSocket = new Option<string>("--socket") { Description = "Unix socket the controller connects to", Required = true };
-        var instance = new Command("instance", "One instance of the pair (started by 'vtpm serve'; speaks the controller's protocol)") { instanceState, instanceSocket };
+        var instanceParent = new Option<int>("--parent") { Description = "PID of the controller; the instance ends when it is not its parent (any more)" };
+        var instance = new Command("instance", "One instance of the pair (started by 'vtpm serve'; speaks the controller's protocol)") { instanceState, instanceSocket, instanceParent };
         instance.Hidden = true;
-        instance.SetAction(parse => Instance(parse.GetRequiredValue(instanceState), parse.GetRequiredValue(instanceSocket)));
+        instance.SetAction(parse => Instance(parse.GetRequiredValue(instanceState), parse.GetRequiredValue(instanceSocket), parse.GetValue(instanceParent)));
 
         var timeout = new Option<int>("--timeout-ms") { Description = "An instance that does not answer within this is treated as hung (pair only)", DefaultValueFactory = _ => 2000 };
         serve.Options.Add(timeout);
@@ -96,12 +97,12 @@ internal static class VtpmCommand
     }
 
     /// <summary>One pair instance until SIGTERM/SIGINT (the controller kills it with SIGKILL when it fails).</summary>
-    private static int Instance(DirectoryInfo stateDirectory, string socket)
+    private static int Instance(DirectoryInfo stateDirectory, string socket, int parent)
     {
         Directory.CreateDirectory(stateDirectory.FullName);
         using var instance = new InstanceServer(stateDirectory.FullName, socket);
         Task run = instance.RunAsync();
-        Task orphaned = ParentGone();
+        Task orphaned = ParentGone(parent > 0 ? parent : ParentProcessId());
         WaitForStop(Task.WhenAny(run, orphaned));
         if (orphaned.IsCompleted)
         {
@@ -116,9 +117,10 @@ internal static class VtpmCommand
 
     /// <summary>Completes when the controller that started this instance is gone (its parent changed): an
     /// orphaned instance would otherwise keep the state directory and socket of its successor.</summary>
-    private static async Task ParentGone()
+    private static async Task ParentGone(int parent)
     {
-        int parent = ParentProcessId();
+        // Compared with the PID the controller passed: a controller killed while starting this instance has
+        // already handed it to init before it could read its parent.
         while (ParentProcessId() == parent)
         {
             await Task.Delay(200).ConfigureAwait(false);

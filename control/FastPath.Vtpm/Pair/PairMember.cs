@@ -87,6 +87,8 @@ public sealed class PairMember : IDisposable
         start.ArgumentList.Add(StateDirectory);
         start.ArgumentList.Add("--socket");
         start.ArgumentList.Add(SocketPath);
+        start.ArgumentList.Add("--parent");
+        start.ArgumentList.Add(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Process process = Process.Start(start) ?? throw new InstanceFailedException(Name, $"could not start {_executable}");
         process.EnableRaisingEvents = true;
         process.Exited += (_, _) => Exited?.Invoke(this, process);

@@ -41,7 +41,15 @@ internal sealed class PairProcess : IDisposable
         _process.OutputDataReceived += (_, _) => { };
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
-        FreePorts.WaitForListener(Port + 2, TimeSpan.FromSeconds(60), () => $"pair exited={_process.HasExited} stderr={Stderr}");
+        try
+        {
+            FreePorts.WaitForListener(Port + 2, TimeSpan.FromSeconds(60), () => $"pair exited={_process.HasExited} stderr={Stderr}");
+        }
+        catch (TimeoutException)
+        {
+            Dispose();
+            throw;
+        }
     }
 
     public int Port { get; }

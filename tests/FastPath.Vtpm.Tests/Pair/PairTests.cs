@@ -222,6 +222,14 @@ public sealed class PairTests : IDisposable
         Assert.Equal(1, pair.Status().GetProperty("members").EnumerateArray().Sum(m => m.GetProperty("divergences").GetInt64()));
         (string a, string b) = pair.Digests();
         Assert.Equal(a, b);
+
+        // The log line arrives through the asynchronously read stderr pipe.
+        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!pair.Stderr.Contains("diverged", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(20);
+        }
+
         Assert.Contains("diverged", pair.Stderr);
     }
 
