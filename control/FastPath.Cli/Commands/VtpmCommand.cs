@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Runtime.InteropServices;
 using FastPath.Vtpm.Engine;
+using FastPath.Vtpm.Pair;
 using FastPath.Vtpm.Protocol;
 using FastPath.Vtpm.State;
 
@@ -15,28 +16,37 @@ internal static class VtpmCommand
         var port = new Option<int>("--port") { Description = "Command channel TCP port (control channel is PORT+1)", Required = true };
         var state = new Option<DirectoryInfo>("--state") { Description = "State directory", Required = true };
         var single = new Option<bool>("--single") { Description = "Run one instance instead of the high-availability pair" };
-        var serve = new Command("serve", "Serve a vTPM behind the swtpm socket protocol on 127.0.0.1 (--single; the pair is issue #9)") { port, state, single };
-        serve.SetAction(parse => Serve(parse.GetValue(port), parse.GetRequiredValue(state), parse.GetValue(single)));
+        var serve = new Command("serve", "Serve the vTPM high-availability pair (or one instance with --single) behind the swtpm socket protocol on 127.0.0.1") { port, state, single };
 
-        var control = new Option<string>("--control") { Description = "Control endpoint of the daemon: unix:PATH or tcp:127.0.0.1:PORT" };
-        var status = new Command("status", Pending.Describe("Show the pair's roles, lag, loads, failovers, last resync", 9)) { control };
-        status.SetAction(Pending.For("vtpm status", 9));
+        var statusPort = new Option<int>("--port") { Description = "The pair's command port P (its status endpoint is 127.0.0.1:P+2)", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print the raw JSON status" };
+        var status = new Command("status", "Show the pair's roles, lag, loads, failovers, last resync") { statusPort, json };
+        status.SetAction(parse => Status(parse.GetValue(statusPort), "status", parse.GetValue(json)));
 
-        var failoverControl = new Option<string>("--control") { Description = "Control endpoint of the daemon: unix:PATH or tcp:127.0.0.1:PORT" };
-        var failover = new Command("failover", Pending.Describe("Force the pair to switch master and slave", 9)) { failoverControl };
-        failover.SetAction(Pending.For("vtpm failover", 9));
+        var failoverPort = new Option<int>("--port") { Description = "The pair's command port P (its status endpoint is 127.0.0.1:P+2)", Required = true };
+        var failover = new Command("failover", "Force a switch: drop the current master; it restarts, resyncs and rejoins") { failoverPort };
+        failover.SetAction(parse => Status(parse.GetValue(failoverPort), "failover", true));
 
-        return new Command("vtpm", "The virtual TPM and its high-availability pair") { serve, status, failover };
+        var instanceState = new Option<DirectoryInfo>("--state") { Description = "State directory of this instance", Required = true };
+        var instanceSocket = new Option<string>("--socket") { Description = "Unix socket the controller connects to", Required = true };
+        var instanceParent = new Option<int>("--parent") { Description = "PID of the controller; the instance ends when it is not its parent (any more)" };
+        var instance = new Command("instance", "One instance of the pair (started by 'vtpm serve'; speaks the controller's protocol)") { instanceState, instanceSocket, instanceParent };
+        instance.Hidden = true;
+        instance.SetAction(parse => Instance(parse.GetRequiredValue(instanceState), parse.GetRequiredValue(instanceSocket), parse.GetValue(instanceParent)));
+
+        var timeout = new Option<int>("--timeout-ms") { Description = "An instance that does not answer within this is treated as hung (pair only)", DefaultValueFactory = _ => 2000 };
+        serve.Options.Add(timeout);
+        serve.SetAction(parse => Serve(parse.GetValue(port), parse.GetRequiredValue(state), parse.GetValue(single), parse.GetValue(timeout)));
+
+        return new Command("vtpm", "The virtual TPM and its high-availability pair") { serve, status, failover, instance };
     }
 
     /// <summary>Runs one vTPM until SIGINT/SIGTERM or the control channel's CMD_SHUTDOWN.</summary>
-    private static int Serve(int port, DirectoryInfo stateDirectory, bool single)
+    private static int Serve(int port, DirectoryInfo stateDirectory, bool single, int timeoutMilliseconds)
     {
         if (!single)
         {
-            // The pair (master/slave lockstep, failover) is issue #9; refusing is clearer than silently serving one.
-            Console.Error.WriteLine("fastpath: 'vtpm serve' without --single runs the high-availability pair, which is not available yet (issue #9); use --single");
-            return ExitCodes.Failure;
+            return ServePair(port, stateDirectory, timeoutMilliseconds);
         }
 
         if (port is <= 0 or >= 65535)
@@ -61,6 +71,132 @@ internal static class VtpmCommand
             stop.TrySetResult();
         });
         Task.WaitAny(stop.Task, server.ShutdownRequested);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>The I/O controller: two instance processes (DIR/a, DIR/b), swtpm protocol on P and P+1, status on P+2.</summary>
+    private static int ServePair(int port, DirectoryInfo stateDirectory, int timeoutMilliseconds)
+    {
+        if (port is <= 0 or >= 65534)
+        {
+            throw new UsageException($"--port {port}: must be 1..65533 (control channel P+1, status P+2)");
+        }
+
+        if (timeoutMilliseconds <= 0)
+        {
+            throw new UsageException($"--timeout-ms {timeoutMilliseconds}: must be positive");
+        }
+
+        string executable = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the fastpath executable to start instances");
+        Directory.CreateDirectory(stateDirectory.FullName);
+        using var pair = new PairController(stateDirectory.FullName, executable, ["vtpm", "instance"], TimeSpan.FromMilliseconds(timeoutMilliseconds));
+        pair.Start(IPAddress.Loopback, port);
+        Console.Error.WriteLine($"fastpath: vtpm pair serving on 127.0.0.1:{port} (control {port + 1}, status {port + 2}), state {stateDirectory.FullName}/a and /b");
+        WaitForStop(pair.ShutdownRequested);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>One pair instance until SIGTERM/SIGINT (the controller kills it with SIGKILL when it fails).</summary>
+    private static int Instance(DirectoryInfo stateDirectory, string socket, int parent)
+    {
+        Directory.CreateDirectory(stateDirectory.FullName);
+        using var instance = new InstanceServer(stateDirectory.FullName, socket);
+        Task run = instance.RunAsync();
+        Task orphaned = ParentGone(parent > 0 ? parent : ParentProcessId());
+        WaitForStop(Task.WhenAny(run, orphaned));
+        if (orphaned.IsCompleted)
+        {
+            // Every acknowledged change is already on disk: ending like kill -9 is safe, and it cannot be held
+            // up by connections or a stderr pipe that the dead controller's reader no longer drains.
+            Console.Error.WriteLine($"fastpath: vtpm instance {stateDirectory.FullName}: controller gone, exiting");
+            System.Diagnostics.Process.GetCurrentProcess().Kill();
+        }
+
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Completes when the controller that started this instance is gone (its parent changed): an
+    /// orphaned instance would otherwise keep the state directory and socket of its successor.</summary>
+    private static async Task ParentGone(int parent)
+    {
+        // Compared with the PID the controller passed: a controller killed while starting this instance has
+        // already handed it to init before it could read its parent.
+        while (ParentProcessId() == parent)
+        {
+            await Task.Delay(200).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Field 4 of /proc/self/stat (after the parenthesised command name, which may contain spaces).</summary>
+    private static int ParentProcessId()
+    {
+        string stat = File.ReadAllText("/proc/self/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void WaitForStop(Task other)
+    {
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.TrySetResult();
+        });
+        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            stop.TrySetResult();
+        });
+        Task.WaitAny(stop.Task, other);
+    }
+
+    /// <summary>Sends one request line to the pair's status endpoint (127.0.0.1:P+2) and prints the answer.</summary>
+    private static int Status(int port, string request, bool json)
+    {
+        if (port is <= 0 or >= 65534)
+        {
+            throw new UsageException($"--port {port}: must be 1..65533");
+        }
+
+        string answer;
+        try
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            client.Connect(IPAddress.Loopback, port + 2);
+            using var stream = client.GetStream();
+            using var writer = new StreamWriter(stream) { AutoFlush = true, NewLine = "\n" };
+            using var reader = new StreamReader(stream);
+            writer.WriteLine(request);
+            answer = reader.ReadLine() ?? throw new IOException("the pair closed the status connection");
+        }
+        catch (System.Net.Sockets.SocketException exception)
+        {
+            Console.Error.WriteLine($"fastpath: vtpm {request}: no pair status endpoint on 127.0.0.1:{port + 2}: {exception.Message}");
+            return ExitCodes.Failure;
+        }
+
+        using System.Text.Json.JsonDocument document = System.Text.Json.JsonDocument.Parse(answer);
+        if (document.RootElement.TryGetProperty("error", out System.Text.Json.JsonElement error))
+        {
+            Console.Error.WriteLine($"fastpath: vtpm {request}: {error.GetString()}");
+            return ExitCodes.Failure;
+        }
+
+        if (json)
+        {
+            Console.WriteLine(answer);
+            return ExitCodes.Success;
+        }
+
+        System.Text.Json.JsonElement root = document.RootElement;
+        Console.WriteLine($"failovers {root.GetProperty("failovers")}  resyncs {root.GetProperty("resyncs")}  lag {root.GetProperty("lag")}  last resync {root.GetProperty("lastResync")} ({root.GetProperty("lastResyncMs")} ms)");
+        Console.WriteLine("instance  role    pid      outstanding  service-us  reads      writes     divergences  restarts");
+        foreach (System.Text.Json.JsonElement m in root.GetProperty("members").EnumerateArray())
+        {
+            Console.WriteLine($"{m.GetProperty("name").GetString(),-9} {m.GetProperty("role").GetString(),-7} {m.GetProperty("pid"),-8} {m.GetProperty("outstanding"),-12} {m.GetProperty("serviceMicros"),-11} {m.GetProperty("reads"),-10} {m.GetProperty("writes"),-10} {m.GetProperty("divergences"),-12} {m.GetProperty("restarts")}");
+        }
+
         return ExitCodes.Success;
     }
 }

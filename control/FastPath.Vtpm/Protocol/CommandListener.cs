@@ -10,7 +10,7 @@ namespace FastPath.Vtpm.Protocol;
 /// size field. A header whose size is impossible (below 10 or above the maximum command size) gets its TPM
 /// error response and the connection is closed, because the byte stream cannot be re-framed after it.</summary>
 /// <remarks>Thread-safe: each connection has its own buffers; execution is serialized by the server.</remarks>
-internal sealed class CommandListener(SwtpmServer server) : SocketServer
+internal sealed class CommandListener(TpmBackend server) : SocketServer
 {
     protected override Task OnClientConnectedAsync(in ClientConnection client) => ServeAsync(client.Transport);
 
@@ -39,16 +39,8 @@ internal sealed class CommandListener(SwtpmServer server) : SocketServer
 
             buffer.Slice(0, length).CopyTo(command);
             input.AdvanceTo(buffer.GetPosition(length));
-            int responseLength = server.Execute(command.AsSpan(0, length), response, out long durableVersion);
-
-            // Group commit: the response leaves only once the state it depends on is on disk; the engine is
-            // free meanwhile, so other connections execute and share the same write.
-            ValueTask<bool> durable = server.WaitDurableAsync(durableVersion);
-            bool ok = durable.IsCompletedSuccessfully ? durable.Result : await durable.ConfigureAwait(false);
-            if (!ok)
-            {
-                responseLength = NvUnavailable(response);
-            }
+            ValueTask<int> executed = server.ExecuteAsync(command, length, response);
+            int responseLength = executed.IsCompletedSuccessfully ? executed.Result : await executed.ConfigureAwait(false);
 
             output.Write(response.AsSpan(0, responseLength));
             FlushResult flushed = await output.FlushAsync().ConfigureAwait(false);
@@ -57,14 +49,6 @@ internal sealed class CommandListener(SwtpmServer server) : SocketServer
 
         await input.CompleteAsync().ConfigureAwait(false);
         await output.CompleteAsync().ConfigureAwait(false);
-    }
-
-    private static int NvUnavailable(Span<byte> response)
-    {
-        BinaryPrimitives.WriteUInt16BigEndian(response, TpmConstants.StNoSessions);
-        BinaryPrimitives.WriteUInt32BigEndian(response[2..], TpmConstants.HeaderSize);
-        BinaryPrimitives.WriteUInt32BigEndian(response[6..], TpmRc.NvUnavailable);
-        return TpmConstants.HeaderSize;
     }
 
     private enum Frame

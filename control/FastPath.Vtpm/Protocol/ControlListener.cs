@@ -10,7 +10,7 @@ namespace FastPath.Vtpm.Protocol;
 /// code, a fixed request body per code, a response starting with a u32 result. Unknown codes answer
 /// 0x0a (TPM_BAD_ORDINAL) after dropping what the client sent with them, as swtpm does.</summary>
 /// <remarks>Thread-safe: per-connection state only; TPM access goes through the server's lock.</remarks>
-internal sealed class ControlListener(SwtpmServer server) : SocketServer
+internal sealed class ControlListener(TpmBackend server) : SocketServer
 {
     /// <summary>swtpm's buffer size bounds: this engine's buffer is fixed at the maximum command size.</summary>
     private const uint BufferSize = TpmConstants.MaxCommandSize;

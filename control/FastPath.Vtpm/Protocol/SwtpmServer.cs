@@ -14,7 +14,7 @@ namespace FastPath.Vtpm.Protocol;
 /// arrival order. <see cref="_durableLock"/> (taken inside the engine lock, never the other way round) guards
 /// the group commit: a response is released only once the state it observed is on disk, and one fsync'd
 /// write covers every change made while the previous write was in flight.</remarks>
-public sealed class SwtpmServer : IDisposable
+public sealed class SwtpmServer : TpmBackend, IDisposable
 {
     private readonly Lock _engineLock = new();
     private readonly StateStore? _store;
@@ -34,10 +34,10 @@ public sealed class SwtpmServer : IDisposable
     /// byte): SocketServer disposes the connection as soon as a handler returns, and bytes still in the pipe
     /// would be lost for a client that half-closed before its response (the malformed-command path). Both
     /// pipe ends run inline so a command goes receive → execute → send on one thread without pool hops.</summary>
-    private static readonly PipeOptions SendOptions = new(
+    internal static readonly PipeOptions SendOptions = new(
         readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 1, resumeWriterThreshold: 1, useSynchronizationContext: false);
 
-    private static readonly PipeOptions ReceiveOptions = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
+    internal static readonly PipeOptions ReceiveOptions = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
 
     /// <summary>A server whose state lives in <paramref name="store"/> (null: in memory only, for benchmarks).</summary>
     public SwtpmServer(StateStore? store, RandomSource random)
@@ -75,6 +75,16 @@ public sealed class SwtpmServer : IDisposable
         {
             _engine.Dispose();
         }
+    }
+
+    /// <summary>Group commit: the response leaves only once the state it depends on is on disk; the engine is
+    /// free meanwhile, so other connections execute and share the same write.</summary>
+    internal override async ValueTask<int> ExecuteAsync(byte[] command, int length, byte[] response)
+    {
+        int responseLength = Execute(command.AsSpan(0, length), response, out long durableVersion);
+        ValueTask<bool> durable = WaitDurableAsync(durableVersion);
+        bool ok = durable.IsCompletedSuccessfully ? durable.Result : await durable.ConfigureAwait(false);
+        return ok ? responseLength : NvUnavailable(response);
     }
 
     /// <summary>Runs one TPM command; <paramref name="response"/> must hold <see cref="TpmEngine.ResponseBufferSize"/> bytes.</summary>
@@ -193,7 +203,7 @@ public sealed class SwtpmServer : IDisposable
         }
     }
 
-    internal void SetLocality(byte locality)
+    internal override void SetLocality(byte locality)
     {
         lock (_engineLock)
         {
@@ -201,7 +211,7 @@ public sealed class SwtpmServer : IDisposable
         }
     }
 
-    internal void PowerCycle()
+    internal override void PowerCycle()
     {
         lock (_engineLock)
         {
@@ -209,9 +219,9 @@ public sealed class SwtpmServer : IDisposable
         }
     }
 
-    internal void RequestShutdown() => _shutdown.TrySetResult();
+    internal override void RequestShutdown() => _shutdown.TrySetResult();
 
-    internal byte[] GetStateBlob(byte type)
+    internal override byte[] GetStateBlob(byte type)
     {
         lock (_engineLock)
         {
@@ -227,7 +237,7 @@ public sealed class SwtpmServer : IDisposable
     /// <summary>Replaces the TPM's state: a permanent blob makes a powered-off TPM with that NV; a volatile
     /// (full) blob restores everything. Returns false when the blob does not parse; otherwise durable when
     /// the returned task completes with true.</summary>
-    internal async ValueTask<bool> SetStateBlobAsync(byte type, byte[] blob)
+    internal override async ValueTask<bool> SetStateBlobAsync(byte type, byte[] blob)
     {
         long version;
         lock (_engineLock)

@@ -24,6 +24,21 @@ internal static class FreePorts
         throw new InvalidOperationException("no free loopback port pair found in 200 attempts");
     }
 
+    /// <summary>P, P+1 and P+2 free (the pair's command, control and status ports).</summary>
+    public static int Triple()
+    {
+        for (int attempt = 0; attempt < 200; attempt++)
+        {
+            int port = Random.Shared.Next(20000, 32765);
+            if (IsFree(port) && IsFree(port + 1) && IsFree(port + 2))
+            {
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException("no free loopback port triple found in 200 attempts");
+    }
+
     private static bool IsFree(int port)
     {
         try

@@ -9,13 +9,17 @@ namespace FastPath.Vtpm.Tests.Tools;
 public sealed class ServeCommandTests
 {
     [Fact]
-    public void Serve_without_single_refuses_and_points_to_the_pair_issue()
+    public void Serve_runs_the_pair_by_default_and_rejects_a_port_without_room_for_the_status_endpoint()
     {
         using var state = new TempDirectory();
-        ProcessResult result = ProcessRunner.Run(TpmServerProcess.FastpathExecutable, "vtpm", "serve", "--port", "20000", "--state", state.Path);
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains("issue #9", result.StandardError);
-        Assert.Contains("--single", result.StandardError);
+        ProcessResult result = ProcessRunner.Run(TpmServerProcess.FastpathExecutable, "vtpm", "serve", "--port", "65534", "--state", state.Path);
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("status P+2", result.StandardError);
+
+        using var pair = new PairProcess(state.Path);
+        Assert.Equal(0u, RawTpmClient.Code(RawTpmClient.Once(pair.Port, TpmCommand.StartupClear())));
+        Assert.True(File.Exists(Path.Combine(state.Path, "a", "tpm2-state.bin")));
+        Assert.True(File.Exists(Path.Combine(state.Path, "b", "tpm2-state.bin")));
     }
 
     [Fact]

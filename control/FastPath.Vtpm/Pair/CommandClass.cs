@@ -1,0 +1,14 @@
+namespace FastPath.Vtpm.Pair;
+
+/// <summary>How the I/O controller routes a command (seed 001 claim 1).</summary>
+public enum CommandClass
+{
+    /// <summary>Changes nothing at all: runs on the flagged master only.</summary>
+    Read,
+
+    /// <summary>Changes state deterministically: runs on both instances in one global order.</summary>
+    Write,
+
+    /// <summary>Consumes entropy: runs on the master first; its random bytes are replayed into the slave.</summary>
+    Random,
+}
