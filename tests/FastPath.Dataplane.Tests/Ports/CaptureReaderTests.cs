@@ -275,18 +275,25 @@ public sealed class CaptureReaderTests : IDisposable
         string pcapng = ng.WriteTo(_dir.File("many.pcapng"));
         foreach (string path in new[] { pcap, pcapng })
         {
-            using CaptureReader reader = CaptureReader.Open(path);
-            Assert.True(reader.TryReadNext(out _)); // Warm up: JIT and first-call allocations.
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            long sum = 0;
-            while (reader.TryReadNext(out CapturedPacket packet))
+            // Tiered JIT (call counting, OSR, tier-1 install) may allocate on this thread during the first passes;
+            // the steady state is what must allocate nothing, so passes repeat until one is clean (at most five).
+            long allocated = -1;
+            for (int pass = 0; pass < 5 && allocated != 0; pass++)
             {
-                sum += packet.Data[0];
+                using CaptureReader reader = CaptureReader.Open(path);
+                Assert.True(reader.TryReadNext(out _));
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                long sum = 0;
+                while (reader.TryReadNext(out CapturedPacket packet))
+                {
+                    sum += packet.Data[0];
+                }
+
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                Assert.Equal(10_000, reader.PacketsRead);
+                Assert.True(sum > 0);
             }
 
-            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-            Assert.Equal(10_000, reader.PacketsRead);
-            Assert.True(sum > 0);
             Assert.Equal(0, allocated);
         }
     }
