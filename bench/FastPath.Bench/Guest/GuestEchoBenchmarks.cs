@@ -8,6 +8,8 @@ using FastPath.Dataplane.Pipeline;
 using FastPath.Dataplane.Ports;
 using FastPath.Dataplane.Rewrite;
 
+using FastPath.Dataplane.Tests.Guest;
+
 namespace FastPath.Bench.Guest;
 
 /// <summary>

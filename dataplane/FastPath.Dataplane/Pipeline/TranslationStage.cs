@@ -83,13 +83,13 @@ public sealed unsafe class TranslationStage
         {
             _table.LookupUserBulk(_primaryKeys.AsSpan(0, pending), _primary.AsSpan(0, pending));
             _table.LookupUserBulk(_secondaryKeys.AsSpan(0, pending), _secondary.AsSpan(0, pending));
-            RewriteToSecure(ref frame0, ref meta0, pending);
+            Rewrite(ref frame0, ref meta0, pending, toSecure: true);
         }
         else
         {
             _table.LookupSecureBulk(_primaryKeys.AsSpan(0, pending), _primary.AsSpan(0, pending));
             _table.LookupSecureBulk(_secondaryKeys.AsSpan(0, pending), _secondary.AsSpan(0, pending));
-            RewriteToUser(ref frame0, ref meta0, pending);
+            Rewrite(ref frame0, ref meta0, pending, toSecure: false);
         }
     }
 
@@ -133,9 +133,15 @@ public sealed unsafe class TranslationStage
         return pending;
     }
 
-    private void RewriteToSecure(ref FrameView frame0, ref PacketMeta meta0, int pending)
+    /// <summary>
+    /// The primary result maps the packet's lookup address (source towards secure, destination towards user); the
+    /// secondary one maps the other address, which towards the user side only counts within the same tenant.
+    /// </summary>
+    private void Rewrite(ref FrameView frame0, ref PacketMeta meta0, int pending, bool toSecure)
     {
         byte* addresses = stackalloc byte[32];
+        byte* primaryAddress = toSecure ? addresses : addresses + 16;
+        byte* secondaryAddress = toSecure ? addresses + 16 : addresses;
         ref int pending0 = ref _pending[0];
         ref MappingResult primary0 = ref _primary[0];
         ref MappingResult secondary0 = ref _secondary[0];
@@ -143,8 +149,8 @@ public sealed unsafe class TranslationStage
         {
             int i = Unsafe.Add(ref pending0, k);
             ref PacketMeta m = ref Unsafe.Add(ref meta0, i);
-            ref MappingResult source = ref Unsafe.Add(ref primary0, k);
-            if (!source.Found)
+            ref MappingResult primary = ref Unsafe.Add(ref primary0, k);
+            if (!primary.Found)
             {
                 m.Verdict = DropReason.NoMapping;
                 continue;
@@ -153,62 +159,23 @@ public sealed unsafe class TranslationStage
             ref FrameView frame = ref Unsafe.Add(ref frame0, i);
             byte* data = frame.Data;
             int length = frame.Length;
-            source.WriteAddress(addresses);
-            ref MappingResult destination = ref Unsafe.Add(ref secondary0, k);
-            byte* newDestination = null;
-            if (destination.Found)
+            ushort tenant = primary.Tenant;
+            primary.WriteAddress(primaryAddress);
+            ref MappingResult secondary = ref Unsafe.Add(ref secondary0, k);
+            byte* other = null;
+            if (secondary.Found && (toSecure || secondary.Tenant == tenant))
             {
-                destination.WriteAddress(addresses + 16);
-                newDestination = addresses + 16;
+                secondary.WriteAddress(secondaryAddress);
+                other = secondaryAddress;
             }
 
-            HeaderRewriter.Apply(data, m, addresses, newDestination);
+            HeaderRewriter.Apply(data, m, toSecure ? primaryAddress : other, toSecure ? other : primaryAddress);
             if ((m.Flags & PacketFlags.Vlan) != 0)
             {
                 data = VlanTag.Pop(data, ref length, ref m);
             }
 
-            Finish(ref frame, data, length);
-        }
-    }
-
-    private void RewriteToUser(ref FrameView frame0, ref PacketMeta meta0, int pending)
-    {
-        byte* addresses = stackalloc byte[32];
-        ref int pending0 = ref _pending[0];
-        ref MappingResult primary0 = ref _primary[0];
-        ref MappingResult secondary0 = ref _secondary[0];
-        for (int k = 0; k < pending; k++)
-        {
-            int i = Unsafe.Add(ref pending0, k);
-            ref PacketMeta m = ref Unsafe.Add(ref meta0, i);
-            ref MappingResult destination = ref Unsafe.Add(ref primary0, k);
-            if (!destination.Found)
-            {
-                m.Verdict = DropReason.NoMapping;
-                continue;
-            }
-
-            ref FrameView frame = ref Unsafe.Add(ref frame0, i);
-            byte* data = frame.Data;
-            int length = frame.Length;
-            ushort tenant = destination.Tenant;
-            destination.WriteAddress(addresses + 16);
-            ref MappingResult source = ref Unsafe.Add(ref secondary0, k);
-            byte* newSource = null;
-            if (source.Found && source.Tenant == tenant)
-            {
-                source.WriteAddress(addresses);
-                newSource = addresses;
-            }
-
-            HeaderRewriter.Apply(data, m, newSource, addresses + 16);
-            if ((m.Flags & PacketFlags.Vlan) != 0)
-            {
-                data = VlanTag.Pop(data, ref length, ref m);
-            }
-
-            if (tenant != 0)
+            if (!toSecure && tenant != 0)
             {
                 data = VlanTag.Push(data, ref length, ref m, tenant);
             }

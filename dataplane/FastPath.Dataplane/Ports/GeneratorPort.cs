@@ -25,6 +25,10 @@ public sealed unsafe class GeneratorPort : PacketPort
     private const int IpChecksumOffset = 18 + 10;
     private const int UdpChecksumOffset = 18 + 20 + 6;
 
+    // Locally administered MACs; the worker overwrites them with the egress port's anyway.
+    private static readonly byte[] s_sourceMac = [0x02, 0, 0, 0, 0, 0x01];
+    private static readonly byte[] s_destinationMac = [0x02, 0, 0, 0, 0, 0x02];
+
     private readonly byte* _template;
     private readonly int _length;
     private readonly uint[] _flows;
@@ -54,9 +58,13 @@ public sealed unsafe class GeneratorPort : PacketPort
         _mappings = spec.Mappings;
         _remaining = packets;
         _template = (byte*)NativeMemory.AlignedAlloc((nuint)length, 64);
-        Span<byte> frame = new(_template, length);
-        frame.Clear();
-        WriteTemplate(frame, spec.Tenant, length);
+        // One frame built once with full checksums (UdpFrameBuilder); each packet then patches source and port.
+        Span<byte> source = stackalloc byte[4];
+        Span<byte> destination = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(source, GeneratorSpec.UserAddress(0));
+        BinaryPrimitives.WriteUInt32BigEndian(destination, GeneratorSpec.Destination);
+        UdpFrameBuilder.Write(new Span<byte>(_template, length), s_sourceMac, s_destinationMac, spec.Tenant, source, destination, 0, 9,
+            length - TemplateBytes);
         _templateSource = GeneratorSpec.UserAddress(0);
         _ipChecksum = Unsafe.ReadUnaligned<ushort>(_template + IpChecksumOffset);
         _udpChecksum = Unsafe.ReadUnaligned<ushort>(_template + UdpChecksumOffset);
@@ -149,39 +157,5 @@ public sealed unsafe class GeneratorPort : PacketPort
         }
 
         return [.. mine];
-    }
-
-    private static void WriteTemplate(Span<byte> frame, ushort tenant, int length)
-    {
-        // Ethernet: destination 02:00:00:00:00:02, source 02:00:00:00:00:01 (locally administered), then 802.1Q.
-        frame[0] = 0x02; frame[5] = 0x02;
-        frame[6] = 0x02; frame[11] = 0x01;
-        BinaryPrimitives.WriteUInt16BigEndian(frame[12..], 0x8100);
-        BinaryPrimitives.WriteUInt16BigEndian(frame[14..], tenant);
-        BinaryPrimitives.WriteUInt16BigEndian(frame[16..], 0x0800);
-        Span<byte> ip = frame[18..];
-        int ipLength = length - 18;
-        ip[0] = 0x45;
-        BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)ipLength);
-        ip[8] = 64;
-        ip[9] = 17;
-        BinaryPrimitives.WriteUInt32BigEndian(ip[12..], GeneratorSpec.UserAddress(0));
-        BinaryPrimitives.WriteUInt32BigEndian(ip[16..], GeneratorSpec.Destination);
-        Span<byte> udp = ip[20..];
-        BinaryPrimitives.WriteUInt16BigEndian(udp[2..], 9);
-        BinaryPrimitives.WriteUInt16BigEndian(udp[4..], (ushort)(ipLength - 20));
-        for (int i = 8; i < udp.Length; i++)
-        {
-            udp[i] = (byte)i;
-        }
-
-        fixed (byte* p = ip)
-        {
-            Unsafe.WriteUnaligned(p + 10, IncrementalChecksum.Compute(p, 20));
-            ulong pseudo = Unsafe.ReadUnaligned<uint>(p + 12) + (ulong)Unsafe.ReadUnaligned<uint>(p + 16)
-                + BinaryPrimitives.ReverseEndianness((ushort)17) + BinaryPrimitives.ReverseEndianness((ushort)(ipLength - 20));
-            ushort checksum = IncrementalChecksum.Compute(p + 20, ipLength - 20, pseudo);
-            Unsafe.WriteUnaligned(p + 26, checksum == 0 ? (ushort)0xFFFF : checksum);
-        }
     }
 }

@@ -5,7 +5,7 @@ using FastPath.Dataplane.Ports;
 namespace FastPath.Dataplane.Tests.Guest;
 
 /// <summary>
-/// The secure side of the guest allocation test (the bench has its twin): emits one prebuilt frame as long as a budget lasts and fewer than
+/// The secure side of the guest allocation test and of the guest echo benchmark (which compiles this file): emits one prebuilt frame as long as a budget lasts and fewer than
 /// <see cref="Window"/> are unanswered; counts what comes back on transmit.
 /// </summary>
 /// <remarks>Receive and Transmit run on the worker thread; the benchmark thread sets the budget and reads the count (Volatile).</remarks>
