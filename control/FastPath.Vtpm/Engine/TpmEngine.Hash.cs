@@ -99,11 +99,10 @@ public sealed partial class TpmEngine
         }
 
         // An event sequence (TPM_ALG_NULL) hashes with every PCR bank at once.
-        ReadOnlySpan<ushort> banks = HashAlgorithms.Banks;
-        IncrementalHash[] hashes = alg == TpmConstants.AlgNull ? new IncrementalHash[banks.Length] : new IncrementalHash[1];
+        var hashes = new RunningHash[HashSequence.BankCount(alg)];
         for (int i = 0; i < hashes.Length; i++)
         {
-            hashes[i] = IncrementalHash.CreateHash(HashAlgorithms.Name(alg == TpmConstants.AlgNull ? banks[i] : alg));
+            hashes[i] = RunningHash.Create(HashSequence.BankAlg(alg, i));
         }
 
         uint handle = TpmConstants.TransientFirst + (uint)slot;
@@ -132,9 +131,9 @@ public sealed partial class TpmEngine
             sequence.FirstBytes = [.. sequence.FirstBytes, .. data[..take]];
         }
 
-        foreach (IncrementalHash hash in sequence.Hashes)
+        foreach (RunningHash hash in sequence.Hashes)
         {
-            hash.AppendData(data);
+            hash.Append(data);
         }
 
         return TpmRc.Success;
@@ -170,10 +169,10 @@ public sealed partial class TpmEngine
         }
 
         byte[] first = [.. sequence.FirstBytes, .. data[..Math.Min(4, data.Length)]];
-        IncrementalHash hash = sequence.Hashes[0];
-        hash.AppendData(data);
+        RunningHash hash = sequence.Hashes[0];
+        hash.Append(data);
         Span<byte> digest = stackalloc byte[HashAlgorithms.MaxDigestSize];
-        int size = hash.GetHashAndReset(digest);
+        int size = hash.Finish(digest);
         context.Response.Tpm2B(digest[..size]);
         WriteHashTicket(ref context.Response, hierarchy, digest[..size], first.AsSpan().StartsWith(GeneratedValue));
         FlushObject(sequence.Handle);
@@ -182,8 +181,6 @@ public sealed partial class TpmEngine
 
     private void FlushObject(uint handle)
     {
-        uint index = handle - TpmConstants.TransientFirst;
-        _objects[index]?.Dispose();
-        _objects[index] = null;
+        _objects[handle - TpmConstants.TransientFirst] = null;
     }
 }
