@@ -1,0 +1,184 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using FastPath.Vtpm.Engine;
+using FastPath.Vtpm.Tests.Infrastructure;
+
+namespace FastPath.Vtpm.Tests.Engine;
+
+/// <summary>Open hash and event sequences are part of the full state: they survive SerializeState → RestoreState
+/// into another engine, both continue to the digest of the whole data, and the state digest sees them.</summary>
+public sealed class HashSequenceStateTests
+{
+    private static readonly byte[] SequenceAuth = "sequence-auth"u8.ToArray();
+
+    public static TheoryData<ushort> Algorithms => [TpmConstants.AlgSha1, TpmConstants.AlgSha256, TpmConstants.AlgSha384, TpmConstants.AlgSha512];
+
+    private static EngineHarness Started(int seed)
+    {
+        var harness = new EngineHarness(new TpmEngine(new SeededRandomSource(seed)));
+        Assert.Equal(0u, harness.Code(TpmCommand.StartupClear()));
+        return harness;
+    }
+
+    private static uint StartSequence(EngineHarness harness, ushort alg)
+    {
+        byte[] response = harness.Run(new TpmCommand(TpmCc.HashSequenceStart).Tpm2B(SequenceAuth).U16(alg).Build());
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32BigEndian(response.AsSpan(6)));
+        return BinaryPrimitives.ReadUInt32BigEndian(response.AsSpan(10));
+    }
+
+    private static void Update(EngineHarness harness, uint handle, byte[] data) =>
+        Assert.Equal(0u, harness.Code(new TpmCommand(TpmCc.SequenceUpdate).Handle(handle).Password(SequenceAuth).Tpm2B(data).Build()));
+
+    private static byte[] Complete(EngineHarness harness, uint handle, byte[] data)
+    {
+        byte[] response = harness.Run(new TpmCommand(TpmCc.SequenceComplete).Handle(handle).Password(SequenceAuth).Tpm2B(data).U32(TpmConstants.RhOwner).Build());
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32BigEndian(response.AsSpan(6)));
+        return response;
+    }
+
+    private static byte[] Reference(ushort alg, ReadOnlySpan<byte> data) => alg switch
+    {
+        TpmConstants.AlgSha1 => SHA1.HashData(data),
+        TpmConstants.AlgSha256 => SHA256.HashData(data),
+        TpmConstants.AlgSha384 => SHA384.HashData(data),
+        _ => SHA512.HashData(data),
+    };
+
+    private static byte[][] Chunks(int seed)
+    {
+        var random = new Random(seed);
+        byte[][] chunks = [new byte[1000], new byte[37], new byte[1024], new byte[129], new byte[5]];
+        foreach (byte[] chunk in chunks)
+        {
+            random.NextBytes(chunk);
+        }
+
+        return chunks;
+    }
+
+    [Theory]
+    [MemberData(nameof(Algorithms))]
+    public void A_hash_sequence_moved_to_another_engine_completes_on_both_to_the_digest_of_all_data(ushort alg)
+    {
+        byte[][] chunks = Chunks(alg);
+        EngineHarness source = Started(21);
+        uint handle = StartSequence(source, alg);
+        Update(source, handle, chunks[0]);
+        Update(source, handle, chunks[1]);
+
+        var target = new EngineHarness(new TpmEngine(new SeededRandomSource(22)));
+        byte[] blob = source.Engine.SerializeState();
+        target.Engine.RestoreState(blob);
+        Assert.Equal(blob, target.Engine.SerializeState());
+        Assert.Equal(source.Engine.StateDigest(), target.Engine.StateDigest());
+
+        foreach (EngineHarness harness in (EngineHarness[])[source, target])
+        {
+            Update(harness, handle, chunks[2]);
+            Update(harness, handle, chunks[3]);
+        }
+
+        Assert.Equal(source.Engine.StateDigest(), target.Engine.StateDigest());
+        byte[] fromSource = Complete(source, handle, chunks[4]);
+        byte[] fromTarget = Complete(target, handle, chunks[4]);
+        Assert.Equal(fromSource, fromTarget);
+
+        int size = BinaryPrimitives.ReadUInt16BigEndian(fromSource.AsSpan(14));
+        Assert.Equal(Reference(alg, chunks.SelectMany(c => c).ToArray()), fromSource.AsSpan(16, size).ToArray());
+        Assert.Equal(source.Engine.StateDigest(), target.Engine.StateDigest());
+        Assert.Equal(0x18Bu, source.Code(new TpmCommand(TpmCc.SequenceUpdate).Handle(handle).Password(SequenceAuth).Tpm2B([1]).Build()));
+    }
+
+    [Fact]
+    public void State_digests_differ_while_one_sequence_has_an_extra_or_different_update_and_agree_after_the_same_updates()
+    {
+        EngineHarness a = Started(26);
+        EngineHarness b = Started(26);
+        uint handle = StartSequence(a, TpmConstants.AlgSha256);
+        Assert.Equal(handle, StartSequence(b, TpmConstants.AlgSha256));
+        Assert.Equal(a.Engine.StateDigest(), b.Engine.StateDigest());
+
+        Update(a, handle, [1, 2, 3]);
+        Assert.NotEqual(a.Engine.StateDigest(), b.Engine.StateDigest());
+        Update(b, handle, [1, 2, 4]);
+        Assert.NotEqual(a.Engine.StateDigest(), b.Engine.StateDigest());
+
+        // The same length on both but different bytes across a block boundary: only the chaining words differ.
+        EngineHarness c = Started(26);
+        EngineHarness d = Started(26);
+        StartSequence(c, TpmConstants.AlgSha256);
+        StartSequence(d, TpmConstants.AlgSha256);
+        byte[] x = new byte[64];
+        byte[] y = new byte[64];
+        y[10] = 1;
+        Update(c, handle, x);
+        Update(d, handle, y);
+        Assert.NotEqual(c.Engine.StateDigest(), d.Engine.StateDigest());
+        Update(c, handle, y);
+        Update(d, handle, x);
+        Assert.NotEqual(c.Engine.StateDigest(), d.Engine.StateDigest());
+
+        EngineHarness e = Started(26);
+        StartSequence(e, TpmConstants.AlgSha256);
+        Update(e, handle, [1, 2, 3]);
+        Assert.Equal(a.Engine.StateDigest(), e.Engine.StateDigest());
+        Update(a, handle, new byte[200]);
+        Assert.NotEqual(a.Engine.StateDigest(), e.Engine.StateDigest());
+        Update(e, handle, new byte[200]);
+        Assert.Equal(a.Engine.StateDigest(), e.Engine.StateDigest());
+        Assert.Equal(a.Engine.SerializeState(), e.Engine.SerializeState());
+    }
+
+    [Fact]
+    public void A_blob_with_a_truncated_hash_state_is_refused_naming_the_sequence()
+    {
+        EngineHarness source = Started(27);
+        uint handle = StartSequence(source, TpmConstants.AlgSha256);
+        Update(source, handle, new byte[100]);
+        byte[] blob = source.Engine.SerializeState();
+
+        // The sequence's hash state is the last field: 8 chaining words, the u64 count, 100 mod 64 tail bytes.
+        int stateSize = 32 + 8 + 36;
+        int prefix = blob.Length - stateSize - 4;
+        Assert.Equal((uint)stateSize, BinaryPrimitives.ReadUInt32BigEndian(blob.AsSpan(prefix)));
+        byte[] shortened = blob[..^1];
+        BinaryPrimitives.WriteUInt32BigEndian(shortened.AsSpan(prefix), (uint)stateSize - 1);
+
+        var target = new TpmEngine(new SeededRandomSource(28));
+        InvalidDataException error = Assert.Throws<InvalidDataException>(() => target.RestoreState(shortened));
+        Assert.Contains("hash state of sequence 0x80000000 bank 0x000b is truncated", error.Message);
+
+        InvalidDataException cut = Assert.Throws<InvalidDataException>(() => target.RestoreState(blob[..^1]));
+        Assert.Contains("sequence.hashState", cut.Message);
+
+        InvalidDataException trailing = Assert.Throws<InvalidDataException>(() => target.RestoreState([.. blob, 0]));
+        Assert.Contains("after the end", trailing.Message);
+    }
+
+    [Fact]
+    public void A_version_1_blob_loads_without_sequences_and_an_unknown_version_is_refused()
+    {
+        EngineHarness source = Started(29);
+        foreach (byte[] command in EngineTests.Workload())
+        {
+            source.Run(command);
+        }
+
+        byte[] blob = source.Engine.SerializeState();
+        Assert.Equal(2, BinaryPrimitives.ReadUInt16BigEndian(blob.AsSpan(4)));
+
+        // Version 1 ended after the sessions; version 2 appends the sequence count (zero here).
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32BigEndian(blob.AsSpan(blob.Length - 4)));
+        byte[] version1 = blob[..^4];
+        BinaryPrimitives.WriteUInt16BigEndian(version1.AsSpan(4), 1);
+        var target = new TpmEngine(new SeededRandomSource(30));
+        target.RestoreState(version1);
+        Assert.Equal(source.Engine.StateDigest(), target.StateDigest());
+
+        byte[] version3 = [.. blob];
+        BinaryPrimitives.WriteUInt16BigEndian(version3.AsSpan(4), 3);
+        InvalidDataException error = Assert.Throws<InvalidDataException>(() => target.RestoreState(version3));
+        Assert.Contains("version 3 is not supported", error.Message);
+    }
+}
