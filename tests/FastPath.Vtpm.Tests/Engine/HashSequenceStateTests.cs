@@ -91,6 +91,34 @@ public sealed class HashSequenceStateTests
     }
 
     [Fact]
+    public void An_event_sequence_moved_to_another_engine_keeps_every_bank_in_step_with_an_engine_that_never_moved()
+    {
+        byte[][] chunks = Chunks(32);
+        EngineHarness source = Started(33);
+        EngineHarness witness = Started(33);
+        uint handle = StartSequence(source, TpmConstants.AlgNull);
+        Assert.Equal(handle, StartSequence(witness, TpmConstants.AlgNull));
+        Update(source, handle, chunks[0]);
+        Update(source, handle, chunks[1]);
+
+        var target = new EngineHarness(new TpmEngine(new SeededRandomSource(34)));
+        target.Engine.RestoreState(source.Engine.SerializeState());
+        foreach (EngineHarness harness in (EngineHarness[])[source, target])
+        {
+            Update(harness, handle, chunks[2]);
+        }
+
+        // The running state of every bank depends on the data only, not on how it was chunked or moved.
+        Update(witness, handle, chunks[0][..500]);
+        Update(witness, handle, [.. chunks[0][500..], .. chunks[1]]);
+        Update(witness, handle, chunks[2]);
+        Assert.Equal(source.Engine.StateDigest(), target.Engine.StateDigest());
+        Assert.Equal(source.Engine.StateDigest(), witness.Engine.StateDigest());
+        Update(target, handle, [0]);
+        Assert.NotEqual(source.Engine.StateDigest(), target.Engine.StateDigest());
+    }
+
+    [Fact]
     public void State_digests_differ_while_one_sequence_has_an_extra_or_different_update_and_agree_after_the_same_updates()
     {
         EngineHarness a = Started(26);
