@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 
 namespace FastPath.Vtpm.Engine;
 
-/// <summary>Hash, HashSequenceStart, SequenceUpdate, SequenceComplete (Part 3, 15.4, 17).</summary>
+/// <summary>Hash, HashSequenceStart, SequenceUpdate, SequenceComplete, EventSequenceComplete (Part 3, 15.4, 17).</summary>
 public sealed partial class TpmEngine
 {
     /// <summary>TPM_GENERATED_VALUE: data starting with it gets no hash-check ticket (Part 3, 15.4.1).</summary>
@@ -175,6 +175,62 @@ public sealed partial class TpmEngine
         int size = hash.Finish(digest);
         context.Response.Tpm2B(digest[..size]);
         WriteHashTicket(ref context.Response, hierarchy, digest[..size], first.AsSpan().StartsWith(GeneratedValue));
+        FlushObject(sequence.Handle);
+        return TpmRc.Success;
+    }
+
+    /// <summary>Finishes an event sequence: one digest per PCR bank, each extended into the PCR unless the PCR
+    /// handle is TPM_RH_NULL (Part 3, 17.5).</summary>
+    private uint EventSequenceComplete(ref CommandContext context)
+    {
+        HashSequence? sequence = FindObject(context.Handle1);
+        if (sequence is null)
+        {
+            return TpmRc.H(TpmRc.Handle, 2);
+        }
+
+        uint rc = context.Parameters.Read2B(TpmConstants.MaxBuffer, out ReadOnlySpan<byte> data);
+        if (rc != TpmRc.Success)
+        {
+            return TpmRc.P(rc, 1);
+        }
+
+        if (sequence.Alg != TpmConstants.AlgNull)
+        {
+            return TpmRc.H(TpmRc.Mode, 2);
+        }
+
+        bool extend = context.Handle0 != TpmConstants.RhNull;
+        if (extend && (byte)(context.Handle0 >> 24) != TpmConstants.HtPcr)
+        {
+            return TpmRc.H(TpmRc.Value, 1);
+        }
+
+        if (extend && !MayExtend(context.Handle0))
+        {
+            return TpmRc.Locality;
+        }
+
+        Span<byte> digest = stackalloc byte[HashAlgorithms.MaxDigestSize];
+        context.Response.U32((uint)sequence.Hashes.Length);
+        for (int bank = 0; bank < sequence.Hashes.Length; bank++)
+        {
+            RunningHash hash = sequence.Hashes[bank];
+            hash.Append(data);
+            int size = hash.Finish(digest);
+            context.Response.U16(hash.Alg);
+            context.Response.Bytes(digest[..size]);
+            if (extend)
+            {
+                HashAlgorithms.Extend(hash.Alg, _pcrs[BankIndex(hash.Alg)][context.Handle0], digest[..size]);
+            }
+        }
+
+        if (extend)
+        {
+            _pcrUpdateCounter++;
+        }
+
         FlushObject(sequence.Handle);
         return TpmRc.Success;
     }

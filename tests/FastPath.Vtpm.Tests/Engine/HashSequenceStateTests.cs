@@ -37,6 +37,13 @@ public sealed class HashSequenceStateTests
         return response;
     }
 
+    private static byte[] CompleteEvent(EngineHarness harness, uint pcr, uint handle, byte[] data)
+    {
+        byte[] response = harness.Run(new TpmCommand(TpmCc.EventSequenceComplete).Handle(pcr).Handle(handle).Password().Password(SequenceAuth).Tpm2B(data).Build());
+        Assert.Equal(0u, BinaryPrimitives.ReadUInt32BigEndian(response.AsSpan(6)));
+        return response;
+    }
+
     private static byte[] Reference(ushort alg, ReadOnlySpan<byte> data) => alg switch
     {
         TpmConstants.AlgSha1 => SHA1.HashData(data),
@@ -88,6 +95,49 @@ public sealed class HashSequenceStateTests
         Assert.Equal(Reference(alg, chunks.SelectMany(c => c).ToArray()), fromSource.AsSpan(16, size).ToArray());
         Assert.Equal(source.Engine.StateDigest(), target.Engine.StateDigest());
         Assert.Equal(0x18Bu, source.Code(new TpmCommand(TpmCc.SequenceUpdate).Handle(handle).Password(SequenceAuth).Tpm2B([1]).Build()));
+    }
+
+    [Fact]
+    public void An_event_sequence_moved_to_another_engine_extends_every_bank_identically_on_both()
+    {
+        byte[][] chunks = Chunks(23);
+        EngineHarness source = Started(24);
+        uint handle = StartSequence(source, TpmConstants.AlgNull);
+        Update(source, handle, chunks[0]);
+        Update(source, handle, chunks[1]);
+
+        var target = new EngineHarness(new TpmEngine(new SeededRandomSource(25)));
+        target.Engine.RestoreState(source.Engine.SerializeState());
+        Assert.Equal(source.Engine.StateDigest(), target.Engine.StateDigest());
+        foreach (EngineHarness harness in (EngineHarness[])[source, target])
+        {
+            Update(harness, handle, chunks[2]);
+            Update(harness, handle, chunks[3]);
+        }
+
+        byte[] fromSource = CompleteEvent(source, 16, handle, chunks[4]);
+        byte[] fromTarget = CompleteEvent(target, 16, handle, chunks[4]);
+        Assert.Equal(fromSource, fromTarget);
+        Assert.Equal(source.Engine.StateDigest(), target.Engine.StateDigest());
+
+        // TPML_DIGEST_VALUES after the parameter size: one digest per bank, in bank order.
+        byte[] all = chunks.SelectMany(c => c).ToArray();
+        int offset = 14;
+        Assert.Equal(4u, BinaryPrimitives.ReadUInt32BigEndian(fromSource.AsSpan(offset)));
+        offset += 4;
+        byte[] sha256 = [];
+        foreach (ushort alg in (ushort[])[TpmConstants.AlgSha1, TpmConstants.AlgSha256, TpmConstants.AlgSha384, TpmConstants.AlgSha512])
+        {
+            Assert.Equal(alg, BinaryPrimitives.ReadUInt16BigEndian(fromSource.AsSpan(offset)));
+            byte[] expected = Reference(alg, all);
+            Assert.Equal(expected, fromSource.AsSpan(offset + 2, expected.Length).ToArray());
+            sha256 = alg == TpmConstants.AlgSha256 ? expected : sha256;
+            offset += 2 + expected.Length;
+        }
+
+        byte[] pcr = source.Run(TpmCommand.PcrReadSha256(16));
+        Assert.Equal(SHA256.HashData([.. new byte[32], .. sha256]), pcr.AsSpan(pcr.Length - 32).ToArray());
+        Assert.Equal(pcr, target.Run(TpmCommand.PcrReadSha256(16)));
     }
 
     [Fact]
@@ -208,5 +258,15 @@ public sealed class HashSequenceStateTests
         BinaryPrimitives.WriteUInt16BigEndian(version3.AsSpan(4), 3);
         InvalidDataException error = Assert.Throws<InvalidDataException>(() => target.RestoreState(version3));
         Assert.Contains("version 3 is not supported", error.Message);
+    }
+
+    [Fact]
+    public void Event_sequence_complete_refuses_a_plain_hash_sequence_and_keeps_it_open()
+    {
+        EngineHarness harness = Started(31);
+        uint handle = StartSequence(harness, TpmConstants.AlgSha256);
+        byte[] response = harness.Run(new TpmCommand(TpmCc.EventSequenceComplete).Handle(16).Handle(handle).Password().Password(SequenceAuth).Tpm2B([]).Build());
+        Assert.Equal(0x289u, BinaryPrimitives.ReadUInt32BigEndian(response.AsSpan(6))); // TPM_RC_MODE on handle 2
+        Update(harness, handle, [1]);
     }
 }
