@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-
 namespace FastPath.Vtpm.Engine;
 
 /// <summary>HMAC_DRBG with SHA-256 (NIST SP 800-90A, 10.1.2). Its state (K, V) is part of the engine state,
@@ -44,7 +42,7 @@ internal sealed class Drbg
         int offset = 0;
         while (offset < destination.Length)
         {
-            HMACSHA256.HashData(_key, _value, _value);
+            HmacSha256.Compute(_key, _value, _value);
             int take = Math.Min(_value.Length, destination.Length - offset);
             _value.AsSpan(0, take).CopyTo(destination[offset..]);
             offset += take;
@@ -61,8 +59,8 @@ internal sealed class Drbg
             _value.CopyTo(buffer);
             buffer[32] = round;
             provided.CopyTo(buffer[33..]);
-            HMACSHA256.HashData(_key, buffer, _key);
-            HMACSHA256.HashData(_key, _value, _value);
+            HmacSha256.Compute(_key, buffer, _key);
+            HmacSha256.Compute(_key, _value, _value);
             if (provided.IsEmpty)
             {
                 return;
