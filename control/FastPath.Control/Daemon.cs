@@ -10,6 +10,7 @@ using FastPath.Dataplane.Mapping;
 using FastPath.Dataplane.Pipeline;
 using FastPath.Dataplane.Ports;
 using FastPath.Vtpm.Engine;
+using FastPath.Vtpm.Pair;
 using FastPath.Vtpm.Protocol;
 using FastPath.Vtpm.State;
 
@@ -39,7 +40,7 @@ public sealed partial class Daemon : IDisposable
     private RunningPipeline? _pipeline;
     private ControlServer? _control;
     private MetricsServer? _metrics;
-    private SwtpmServer? _vtpm;
+    private IDisposable? _vtpm;
     private Timer? _sampler;
     private long _mapUpdates;
     private bool _ownsSocket;
@@ -128,8 +129,7 @@ public sealed partial class Daemon : IDisposable
 
         if (_config.Vtpm is { } vtpm)
         {
-            _vtpm = new SwtpmServer(new StateStore(vtpm.StateDirectory), SystemRandomSource.Instance);
-            _vtpm.Start(IPAddress.Loopback, vtpm.Port);
+            _vtpm = vtpm.Pair ? StartPair(vtpm) : StartSingle(vtpm);
         }
 
         if (_config.Metrics is { } metrics)
@@ -234,5 +234,30 @@ public sealed partial class Daemon : IDisposable
         }
 
         return code;
+    }
+
+    private static SwtpmServer StartSingle(VtpmConfig vtpm)
+    {
+        var server = new SwtpmServer(new StateStore(vtpm.StateDirectory), SystemRandomSource.Instance);
+        server.Start(IPAddress.Loopback, vtpm.Port);
+        return server;
+    }
+
+    /// <summary>The high-availability pair: its instances are this same binary (<c>fastpath vtpm instance</c>).</summary>
+    private static PairController StartPair(VtpmConfig vtpm)
+    {
+        string executable = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the fastpath executable to start vTPM instances");
+        Directory.CreateDirectory(vtpm.StateDirectory);
+        var pair = new PairController(vtpm.StateDirectory, executable, ["vtpm", "instance"], TimeSpan.FromMilliseconds(vtpm.TimeoutMilliseconds), vtpm.Durability);
+        try
+        {
+            pair.Start(IPAddress.Loopback, vtpm.Port);
+            return pair;
+        }
+        catch
+        {
+            pair.Dispose();
+            throw;
+        }
     }
 }

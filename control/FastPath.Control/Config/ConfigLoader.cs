@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using FastPath.Vtpm.Pair;
 
 namespace FastPath.Control.Config;
 
@@ -430,26 +431,42 @@ public static partial class ConfigLoader
 
             foreach (JsonProperty field in element.EnumerateObject())
             {
-                if (field.Name is not ("mode" or "port" or "state"))
+                if (field.Name is not ("mode" or "port" or "state" or "durability" or "timeoutMs"))
                 {
-                    throw Error("vtpm." + field.Name, "unknown field (expected mode, port, state)");
+                    throw Error("vtpm." + field.Name, "unknown field (expected mode, port, state, durability, timeoutMs)");
                 }
             }
 
             string mode = element.TryGetProperty("mode", out JsonElement modeElement) ? String(modeElement, "vtpm.mode") : throw Error("vtpm.mode", "missing");
-            if (mode == "pair")
+            if (mode is not ("single" or "pair"))
             {
-                throw Error("vtpm.mode", "the high-availability pair is not available yet (issue #9); use \"single\"");
+                throw Error("vtpm.mode", $"unknown mode '{mode}' (single or pair)");
             }
 
-            if (mode != "single")
+            bool pair = mode == "pair";
+            foreach (string pairOnly in (string[])["durability", "timeoutMs"])
             {
-                throw Error("vtpm.mode", $"unknown mode '{mode}' (single)");
+                if (!pair && element.TryGetProperty(pairOnly, out _))
+                {
+                    throw Error("vtpm." + pairOnly, "applies to \"mode\": \"pair\" only");
+                }
             }
 
-            int port = element.TryGetProperty("port", out JsonElement portElement) ? Int(portElement, "vtpm.port", 1, 65534) : throw Error("vtpm.port", "missing");
+            int port = element.TryGetProperty("port", out JsonElement portElement) ? Int(portElement, "vtpm.port", 1, pair ? 65533 : 65534) : throw Error("vtpm.port", "missing");
             string state = element.TryGetProperty("state", out JsonElement stateElement) ? Resolve(String(stateElement, "vtpm.state")) : throw Error("vtpm.state", "missing");
-            return new VtpmConfig(port, state);
+            PairDurability durability = PairDurability.Pair;
+            if (element.TryGetProperty("durability", out JsonElement durabilityElement))
+            {
+                durability = String(durabilityElement, "vtpm.durability") switch
+                {
+                    "pair" => PairDurability.Pair,
+                    "sync" => PairDurability.Sync,
+                    string other => throw Error("vtpm.durability", $"unknown durability '{other}' (pair or sync)"),
+                };
+            }
+
+            int timeout = element.TryGetProperty("timeoutMs", out JsonElement timeoutElement) ? Int(timeoutElement, "vtpm.timeoutMs", 1, 600_000) : 2000;
+            return new VtpmConfig(port, state, pair, durability, timeout);
         }
 
         private string Resolve(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(_folder, path));

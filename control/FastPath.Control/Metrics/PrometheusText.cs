@@ -89,7 +89,7 @@ public static class PrometheusText
         Family(text, "fastpath_map_updates_total", "counter", "Successful map adds, deletes and imports.");
         Sample(text, "fastpath_map_updates_total", null, stats.MapUpdates);
         Family(text, "fastpath_vtpm_up", "gauge", "1 when the daemon serves a vTPM.");
-        Sample(text, "fastpath_vtpm_up", null, stats.Vtpm.StartsWith("single", StringComparison.Ordinal) ? 1 : 0);
+        Sample(text, "fastpath_vtpm_up", null, stats.Vtpm == "off" ? 0 : 1);
         Family(text, "fastpath_uptime_seconds", "gauge", "Seconds since the daemon started.");
         text.Append("fastpath_uptime_seconds ").Append(stats.UptimeSeconds.ToString("F3", CultureInfo.InvariantCulture)).Append('\n');
         return text.ToString();

@@ -8,7 +8,7 @@ namespace FastPath.Control.Stats;
 /// <param name="Mappings">Mappings in the table.</param>
 /// <param name="Capacity">Entries the table holds before it grows.</param>
 /// <param name="MapUpdates">Successful adds, deletes and imports since start.</param>
-/// <param name="Vtpm">vTPM state: <c>off</c>, <c>single 127.0.0.1:PORT</c>; the pair is not available (issue 9).</param>
+/// <param name="Vtpm">vTPM state: <c>off</c>, <c>single 127.0.0.1:PORT</c> or <c>pair 127.0.0.1:PORT</c> (the pair's own status is on PORT+2).</param>
 /// <remarks>Immutable.</remarks>
 public sealed record StatsSnapshot(double UptimeSeconds, double IntervalSeconds, IReadOnlyList<PortStats> Ports, IReadOnlyList<WorkerStats> Workers,
     long Mappings, long Capacity, long MapUpdates, string Vtpm)

@@ -99,18 +99,21 @@ public sealed class PairController : TpmBackend, IDisposable
         _status.Start(new IPEndPoint(address, port + 2));
     }
 
-    internal override async ValueTask<int> ExecuteAsync(byte[] command, int length, byte[] response)
+    /// <summary>Runs synchronously on the caller's thread (each client connection has its own, see
+    /// <see cref="CommandListener"/>): the instances' round trips are blocking calls, so waiting for the global
+    /// order blocks too rather than parking a continuation on a thread pool those calls would then block.</summary>
+    internal override ValueTask<int> ExecuteAsync(byte[] command, int length, byte[] response)
     {
         CommandClass kind = CommandClassification.Classify(command.AsSpan(0, length));
         if (kind == CommandClass.Read)
         {
-            return Read(command.AsSpan(0, length), response);
+            return ValueTask.FromResult(Read(command.AsSpan(0, length), response));
         }
 
-        await _order.WaitAsync().ConfigureAwait(false);
+        _order.Wait();
         try
         {
-            return Replicate(kind, command.AsSpan(0, length), response);
+            return ValueTask.FromResult(Replicate(kind, command.AsSpan(0, length), response));
         }
         finally
         {

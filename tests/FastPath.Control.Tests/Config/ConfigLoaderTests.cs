@@ -83,8 +83,18 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Contains(expected, error.Message);
     }
 
+    [Fact]
+    public void A_vtpm_pair_section_reads_durability_and_timeout()
+    {
+        DaemonConfig config = Load("""{ "vtpm": { "mode": "pair", "port": 2321, "state": "v", "durability": "sync", "timeoutMs": 500 }, PORTS }""".Replace("PORTS", Ports, StringComparison.Ordinal));
+        Assert.Equal(new VtpmConfig(2321, Path.Combine(_dir.Path, "v"), true, FastPath.Vtpm.Pair.PairDurability.Sync, 500), config.Vtpm);
+    }
+
     [Theory]
-    [InlineData("""{ "vtpm": { "mode": "pair", "port": 2321, "state": "s" }, PORTS }""", "vtpm.mode: the high-availability pair is not available yet (issue #9)")]
+    [InlineData("""{ "vtpm": { "mode": "twin", "port": 2321, "state": "s" }, PORTS }""", "vtpm.mode: unknown mode 'twin' (single or pair)")]
+    [InlineData("""{ "vtpm": { "mode": "single", "port": 2321, "state": "s", "durability": "sync" }, PORTS }""", "vtpm.durability: applies to \"mode\": \"pair\" only")]
+    [InlineData("""{ "vtpm": { "mode": "pair", "port": 2321, "state": "s", "durability": "fast" }, PORTS }""", "vtpm.durability: unknown durability 'fast' (pair or sync)")]
+    [InlineData("""{ "vtpm": { "mode": "pair", "port": 65534, "state": "s" }, PORTS }""", "vtpm.port: 65534 is out of range")]
     [InlineData("""{ "vtpm": { "mode": "single", "state": "s" }, PORTS }""", "vtpm.port: missing")]
     [InlineData("""{ "vtpm": { "mode": "single", "port": 70000, "state": "s" }, PORTS }""", "vtpm.port: 70000 is out of range")]
     public void The_vtpm_section_is_validated(string json, string expected)

@@ -1,0 +1,114 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text.Json;
+using FastPath.Testing;
+
+namespace FastPath.Cli.Tests.Daemon;
+
+/// <summary>
+/// <c>fastpath run</c> with <c>"vtpm": { "mode": "pair" }</c>: the daemon runs the high-availability pair (two
+/// instance processes of its own binary), TPM commands work on the configured port, <c>fastpath vtpm status</c>
+/// shows both roles, stats name the pair, and SIGTERM stops the instances with the daemon.
+/// </summary>
+public sealed class DaemonVtpmPairTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void The_daemon_serves_the_vtpm_pair_and_stops_its_instances_on_sigterm()
+    {
+        int port = FreePortTriple();
+        string config = _dir.File("fastpath.json");
+        File.WriteAllText(config, $$"""
+            {
+              "workers": 1,
+              "ports": { "u0": { "type": "sink" }, "s0": { "type": "sink" } },
+              "pairs": [ { "user": "u0", "secure": "s0" } ],
+              "vtpm": { "mode": "pair", "port": {{port}}, "state": "vtpm", "durability": "sync" }
+            }
+            """);
+        int[] instances;
+        using (DaemonProcess daemon = DaemonProcess.Start(config, "unix:" + _dir.File("control.sock")))
+        {
+            // TPM2_Startup(CLEAR), then TPM2_GetRandom(16): RANDOM, so both instances run it.
+            Assert.Equal(0u, Send(port, [0x80, 0x01, 0, 0, 0, 0x0c, 0, 0, 0x01, 0x44, 0, 0]).Code);
+            (uint code, byte[] random) = Send(port, [0x80, 0x01, 0, 0, 0, 0x0c, 0, 0, 0x01, 0x7b, 0, 16]);
+            Assert.Equal(0u, code);
+            Assert.Equal(16, BinaryPrimitives.ReadUInt16BigEndian(random.AsSpan(10)));
+
+            JsonElement status = JsonDocument.Parse(FastpathProcess.Run("vtpm", "status", "--port", port.ToString(), "--json").EnsureSuccess().StandardOutput).RootElement;
+            string[] roles = [.. status.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("role").GetString()!).Order()];
+            Assert.Equal(["master", "slave"], roles);
+            Assert.Equal("sync", status.GetProperty("durability").GetString());
+            instances = [.. status.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("pid").GetInt32())];
+
+            JsonElement stats = JsonDocument.Parse(daemon.Cli("stats", "--json").EnsureSuccess().StandardOutput).RootElement;
+            Assert.Equal($"pair 127.0.0.1:{port}", stats.GetProperty("vtpm").GetProperty("state").GetString());
+            Assert.Equal(0, daemon.Stop(TimeSpan.FromSeconds(30)));
+        }
+
+        foreach (int pid in instances)
+        {
+            Assert.False(IsRunning(pid), $"vTPM instance {pid} outlived the daemon");
+        }
+    }
+
+    private static (uint Code, byte[] Response) Send(int port, byte[] command)
+    {
+        using var client = new TcpClient("127.0.0.1", port);
+        NetworkStream stream = client.GetStream();
+        stream.ReadTimeout = 30_000;
+        stream.Write(command);
+        byte[] header = new byte[10];
+        stream.ReadExactly(header);
+        byte[] response = new byte[BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(2))];
+        header.CopyTo(response, 0);
+        stream.ReadExactly(response.AsSpan(10));
+        return (BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(6)), response);
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using Process process = Process.GetProcessById(pid);
+            return !process.HasExited && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>P, P+1 and P+2 free on loopback, below the ephemeral range.</summary>
+    private static int FreePortTriple()
+    {
+        for (int attempt = 0; attempt < 200; attempt++)
+        {
+            int port = Random.Shared.Next(20000, 32000);
+            if (IsFree(port) && IsFree(port + 1) && IsFree(port + 2))
+            {
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException("no free loopback port triple");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(System.Net.IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
