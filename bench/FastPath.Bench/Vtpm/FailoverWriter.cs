@@ -155,7 +155,7 @@ internal sealed class FailoverWriter : IDisposable
                 code = TpmWire.RoundTrip(_socket, command, _response);
                 return true;
             }
-            catch (Exception exception) when (exception is SocketException or IOException)
+            catch (Exception exception) when (exception is SocketException or IOException or ObjectDisposedException)
             {
                 if (_socket is not null)
                 {

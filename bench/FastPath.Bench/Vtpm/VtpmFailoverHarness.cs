@@ -50,9 +50,11 @@ internal static class VtpmFailoverHarness
             server.Initialize();
             return Measure(server, kills, seed);
         }
-        catch (Exception exception) when (exception is InvalidOperationException or NotSupportedException or TimeoutException or IOException or SocketException)
+        catch (Exception exception)
         {
-            Console.Error.WriteLine($"vtpm-failover: {exception.Message}");
+            // Every failure ends here, so that the using above always stops the pair this run started
+            // (an exception nothing catches would end the process without disposing it).
+            Console.Error.WriteLine($"vtpm-failover: {exception.GetType().Name}: {exception.Message}");
             return 1;
         }
     }

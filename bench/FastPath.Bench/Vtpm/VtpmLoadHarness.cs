@@ -57,11 +57,19 @@ internal static class VtpmLoadHarness
                 Console.WriteLine($"started {target}: {server.CommandLine}");
             }
 
+            if (servers.Count == 0)
+            {
+                Console.Error.WriteLine("vtpm-load: no target left to measure");
+                return 1;
+            }
+
             return Measure(servers, seconds, rounds, clientCounts);
         }
-        catch (Exception exception) when (exception is InvalidOperationException or TimeoutException or IOException or System.Net.Sockets.SocketException)
+        catch (Exception exception)
         {
-            Console.Error.WriteLine($"vtpm-load: {exception.Message}");
+            // Every failure ends here, so that the finally below always stops the servers this run started
+            // (an exception nothing catches would end the process without running it).
+            Console.Error.WriteLine($"vtpm-load: {exception.GetType().Name}: {exception.Message}");
             return 1;
         }
         finally
@@ -120,7 +128,8 @@ internal static class VtpmLoadHarness
     {
         var workers = new VtpmLoadClient[clients];
         var threads = new Thread[clients];
-        using var abort = new CancellationTokenSource();
+        // Not disposed: a client still blocked after the bounded join below may cancel it later.
+        var abort = new CancellationTokenSource();
         long start = Stopwatch.GetTimestamp();
         long measureFrom = start + (long)(WarmUpSeconds * Stopwatch.Frequency);
         long end = measureFrom + (seconds * Stopwatch.Frequency);
@@ -144,6 +153,7 @@ internal static class VtpmLoadHarness
         {
             if (!thread.Join(limit))
             {
+                abort.Cancel();
                 return (0, [], $"a client did not finish within {limit.TotalSeconds} s (server stopped answering?)");
             }
         }
