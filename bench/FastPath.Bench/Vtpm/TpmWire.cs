@@ -113,9 +113,11 @@ internal static class TpmWire
         }
     }
 
+    /// <summary>A loopback connection whose receives time out after 30 s: no command here takes that long, so a
+    /// server that stops answering fails the run with a SocketException instead of hanging it.</summary>
     public static Socket Connect(int port)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 30_000 };
         socket.Connect(System.Net.IPAddress.Loopback, port);
         return socket;
     }
