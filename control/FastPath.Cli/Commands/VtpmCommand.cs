@@ -35,18 +35,30 @@ internal static class VtpmCommand
         instance.SetAction(parse => Instance(parse.GetRequiredValue(instanceState), parse.GetRequiredValue(instanceSocket), parse.GetValue(instanceParent)));
 
         var timeout = new Option<int>("--timeout-ms") { Description = "An instance that does not answer within this is treated as hung (pair only)", DefaultValueFactory = _ => 2000 };
+        var durability = new Option<string>("--durability")
+        {
+            Description = "pair: acknowledge once both instances applied a change, each writes it to disk at once; sync: acknowledge once both have it on disk (pair only)",
+            DefaultValueFactory = _ => "pair",
+        };
+        durability.AcceptOnlyFromAmong("pair", "sync");
         serve.Options.Add(timeout);
-        serve.SetAction(parse => Serve(parse.GetValue(port), parse.GetRequiredValue(state), parse.GetValue(single), parse.GetValue(timeout)));
+        serve.Options.Add(durability);
+        serve.SetAction(parse => Serve(
+            parse.GetValue(port),
+            parse.GetRequiredValue(state),
+            parse.GetValue(single),
+            parse.GetValue(timeout),
+            parse.GetValue(durability) == "sync" ? PairDurability.Sync : PairDurability.Pair));
 
         return new Command("vtpm", "The virtual TPM and its high-availability pair") { serve, status, failover, instance };
     }
 
     /// <summary>Runs one vTPM until SIGINT/SIGTERM or the control channel's CMD_SHUTDOWN.</summary>
-    private static int Serve(int port, DirectoryInfo stateDirectory, bool single, int timeoutMilliseconds)
+    private static int Serve(int port, DirectoryInfo stateDirectory, bool single, int timeoutMilliseconds, PairDurability durability)
     {
         if (!single)
         {
-            return ServePair(port, stateDirectory, timeoutMilliseconds);
+            return ServePair(port, stateDirectory, timeoutMilliseconds, durability);
         }
 
         if (port is <= 0 or >= 65535)
@@ -75,7 +87,7 @@ internal static class VtpmCommand
     }
 
     /// <summary>The I/O controller: two instance processes (DIR/a, DIR/b), swtpm protocol on P and P+1, status on P+2.</summary>
-    private static int ServePair(int port, DirectoryInfo stateDirectory, int timeoutMilliseconds)
+    private static int ServePair(int port, DirectoryInfo stateDirectory, int timeoutMilliseconds, PairDurability durability)
     {
         if (port is <= 0 or >= 65534)
         {
@@ -89,9 +101,13 @@ internal static class VtpmCommand
 
         string executable = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the fastpath executable to start instances");
         Directory.CreateDirectory(stateDirectory.FullName);
-        using var pair = new PairController(stateDirectory.FullName, executable, ["vtpm", "instance"], TimeSpan.FromMilliseconds(timeoutMilliseconds));
+        // A client connection's command blocks a pool thread for the instances' round trip (blocking sockets
+        // cost one wake-up each way); enough threads up front so concurrent clients never wait for injection.
+        ThreadPool.GetMinThreads(out int workers, out int completions);
+        ThreadPool.SetMinThreads(Math.Max(workers, 64), completions);
+        using var pair = new PairController(stateDirectory.FullName, executable, ["vtpm", "instance"], TimeSpan.FromMilliseconds(timeoutMilliseconds), durability);
         pair.Start(IPAddress.Loopback, port);
-        Console.Error.WriteLine($"fastpath: vtpm pair serving on 127.0.0.1:{port} (control {port + 1}, status {port + 2}), state {stateDirectory.FullName}/a and /b");
+        Console.Error.WriteLine($"fastpath: vtpm pair serving on 127.0.0.1:{port} (control {port + 1}, status {port + 2}), state {stateDirectory.FullName}/a and /b, durability {(durability == PairDurability.Sync ? "sync" : "pair")}");
         WaitForStop(pair.ShutdownRequested);
         return ExitCodes.Success;
     }

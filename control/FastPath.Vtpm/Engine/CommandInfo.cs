@@ -47,6 +47,7 @@ internal readonly record struct CommandInfo(uint Code, int Handles, int AuthHand
         new(TpmCc.Hash, 0, 0, false, false, false, false),
         new(TpmCc.PcrRead, 0, 0, false, false, false, false),
         new(TpmCc.PcrExtend, 1, 1, false, true, false, false),
+        new(TpmCc.EventSequenceComplete, 2, 2, false, true, false, true),
         new(TpmCc.HashSequenceStart, 0, 0, true, false, false, false),
     ];
 

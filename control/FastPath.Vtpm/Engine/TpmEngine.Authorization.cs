@@ -89,12 +89,19 @@ public sealed partial class TpmEngine
         handle == TpmConstants.RhLockout
         || ((byte)(handle >> 24) == TpmConstants.HtNvIndex && _nv.TryGetValue(handle, out NvIndex? index) && (index.Attributes & TpmConstants.NvNoDa) == 0);
 
-    /// <summary>Writes the Name of an entity: nameAlg||digest for NV indices, the handle for everything else.</summary>
+    /// <summary>Writes the Name of an entity: nameAlg||digest for NV indices, the Empty Buffer for sequence
+    /// objects (they have no name algorithm; libtpms and tpm2-tss agree, as the tpm2_pcrevent side-by-side
+    /// test of a large file shows), the handle for everything else.</summary>
     private int NameOf(uint handle, Span<byte> destination)
     {
         if ((byte)(handle >> 24) == TpmConstants.HtNvIndex && _nv.TryGetValue(handle, out NvIndex? index))
         {
             return index.ComputeName(destination);
+        }
+
+        if ((byte)(handle >> 24) == TpmConstants.HtTransient && FindObject(handle) is not null)
+        {
+            return 0;
         }
 
         BinaryPrimitives.WriteUInt32BigEndian(destination, handle);

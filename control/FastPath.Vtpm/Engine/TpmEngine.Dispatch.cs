@@ -29,6 +29,7 @@ public sealed partial class TpmEngine
         TpmCc.HashSequenceStart => HashSequenceStart(ref context),
         TpmCc.SequenceUpdate => SequenceUpdate(ref context),
         TpmCc.SequenceComplete => SequenceComplete(ref context),
+        TpmCc.EventSequenceComplete => EventSequenceComplete(ref context),
         TpmCc.GetCapability => GetCapability(ref context),
         TpmCc.Clear => Clear(ref context),
         TpmCc.HierarchyChangeAuth => HierarchyChangeAuth(ref context),

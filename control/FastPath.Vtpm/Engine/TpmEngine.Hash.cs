@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 
 namespace FastPath.Vtpm.Engine;
 
-/// <summary>Hash, HashSequenceStart, SequenceUpdate, SequenceComplete (Part 3, 15.4, 17).</summary>
+/// <summary>Hash, HashSequenceStart, SequenceUpdate, SequenceComplete, EventSequenceComplete (Part 3, 15.4, 17).</summary>
 public sealed partial class TpmEngine
 {
     /// <summary>TPM_GENERATED_VALUE: data starting with it gets no hash-check ticket (Part 3, 15.4.1).</summary>
@@ -99,11 +99,10 @@ public sealed partial class TpmEngine
         }
 
         // An event sequence (TPM_ALG_NULL) hashes with every PCR bank at once.
-        ReadOnlySpan<ushort> banks = HashAlgorithms.Banks;
-        IncrementalHash[] hashes = alg == TpmConstants.AlgNull ? new IncrementalHash[banks.Length] : new IncrementalHash[1];
+        var hashes = new RunningHash[HashSequence.BankCount(alg)];
         for (int i = 0; i < hashes.Length; i++)
         {
-            hashes[i] = IncrementalHash.CreateHash(HashAlgorithms.Name(alg == TpmConstants.AlgNull ? banks[i] : alg));
+            hashes[i] = RunningHash.Create(HashSequence.BankAlg(alg, i));
         }
 
         uint handle = TpmConstants.TransientFirst + (uint)slot;
@@ -132,9 +131,9 @@ public sealed partial class TpmEngine
             sequence.FirstBytes = [.. sequence.FirstBytes, .. data[..take]];
         }
 
-        foreach (IncrementalHash hash in sequence.Hashes)
+        foreach (RunningHash hash in sequence.Hashes)
         {
-            hash.AppendData(data);
+            hash.Append(data);
         }
 
         return TpmRc.Success;
@@ -170,20 +169,74 @@ public sealed partial class TpmEngine
         }
 
         byte[] first = [.. sequence.FirstBytes, .. data[..Math.Min(4, data.Length)]];
-        IncrementalHash hash = sequence.Hashes[0];
-        hash.AppendData(data);
+        RunningHash hash = sequence.Hashes[0];
+        hash.Append(data);
         Span<byte> digest = stackalloc byte[HashAlgorithms.MaxDigestSize];
-        int size = hash.GetHashAndReset(digest);
+        int size = hash.Finish(digest);
         context.Response.Tpm2B(digest[..size]);
         WriteHashTicket(ref context.Response, hierarchy, digest[..size], first.AsSpan().StartsWith(GeneratedValue));
         FlushObject(sequence.Handle);
         return TpmRc.Success;
     }
 
+    /// <summary>Finishes an event sequence: one digest per PCR bank, each extended into the PCR unless the PCR
+    /// handle is TPM_RH_NULL (Part 3, 17.5).</summary>
+    private uint EventSequenceComplete(ref CommandContext context)
+    {
+        HashSequence? sequence = FindObject(context.Handle1);
+        if (sequence is null)
+        {
+            return TpmRc.H(TpmRc.Handle, 2);
+        }
+
+        uint rc = context.Parameters.Read2B(TpmConstants.MaxBuffer, out ReadOnlySpan<byte> data);
+        if (rc != TpmRc.Success)
+        {
+            return TpmRc.P(rc, 1);
+        }
+
+        if (sequence.Alg != TpmConstants.AlgNull)
+        {
+            return TpmRc.H(TpmRc.Mode, 2);
+        }
+
+        bool extend = context.Handle0 != TpmConstants.RhNull;
+        if (extend && (byte)(context.Handle0 >> 24) != TpmConstants.HtPcr)
+        {
+            return TpmRc.H(TpmRc.Value, 1);
+        }
+
+        if (extend && !MayExtend(context.Handle0))
+        {
+            return TpmRc.Locality;
+        }
+
+        Span<byte> digest = stackalloc byte[HashAlgorithms.MaxDigestSize];
+        context.Response.U32((uint)sequence.Hashes.Length);
+        for (int bank = 0; bank < sequence.Hashes.Length; bank++)
+        {
+            RunningHash hash = sequence.Hashes[bank];
+            hash.Append(data);
+            int size = hash.Finish(digest);
+            context.Response.U16(hash.Alg);
+            context.Response.Bytes(digest[..size]);
+            if (extend)
+            {
+                HashAlgorithms.Extend(hash.Alg, _pcrs[BankIndex(hash.Alg)][context.Handle0], digest[..size]);
+            }
+        }
+
+        if (extend)
+        {
+            _pcrUpdateCounter++;
+        }
+
+        FlushObject(sequence.Handle);
+        return TpmRc.Success;
+    }
+
     private void FlushObject(uint handle)
     {
-        uint index = handle - TpmConstants.TransientFirst;
-        _objects[index]?.Dispose();
-        _objects[index] = null;
+        _objects[handle - TpmConstants.TransientFirst] = null;
     }
 }

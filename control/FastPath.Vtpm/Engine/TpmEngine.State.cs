@@ -5,30 +5,36 @@ namespace FastPath.Vtpm.Engine;
 /// <summary>
 /// Canonical, versioned state blobs. <see cref="SerializePersistent"/> is what the state store keeps
 /// (what survives power loss); <see cref="SerializeState"/> adds the volatile state (PCRs, sessions, DRBG,
-/// context key) so two engines can be compared by <see cref="StateDigest"/> and one resynced from the other.
-/// Both are pure functions of the state: equal states give equal bytes.
+/// context key, open hash and event sequences with their running hashes) so two engines can be compared by
+/// <see cref="StateDigest"/> and one resynced from the other. Both are pure functions of the state: equal states
+/// give equal bytes.
 /// </summary>
 public sealed partial class TpmEngine
 {
     private const uint PersistentMagic = 0x46505450; // "FPTP"
     private const uint FullMagic = 0x46505446; // "FPTF"
-    private const ushort BlobVersion = 1;
+    private const ushort PersistentVersion = 1;
+
+    /// <summary>Version 2 added the open hash sequences after the sessions; version 1 (no sequences) still loads.</summary>
+    private const ushort FullVersion = 2;
+    private const ushort FullVersionWithoutSequences = 1;
 
     public byte[] SerializePersistent()
     {
         var w = new BlobWriter();
         w.U32(PersistentMagic);
-        w.U16(BlobVersion);
+        w.U16(PersistentVersion);
         WritePersistent(w);
         return w.ToArray();
     }
 
-    /// <summary>Everything, volatile state included (hash sequences excepted: .NET cannot export a running hash).</summary>
+    /// <summary>Everything, volatile state included: open hash and event sequences carry their running hashes
+    /// (<see cref="RunningHash"/> exports its chaining words, byte count and uncompressed tail).</summary>
     public byte[] SerializeState()
     {
         var w = new BlobWriter();
         w.U32(FullMagic);
-        w.U16(BlobVersion);
+        w.U16(FullVersion);
         WritePersistent(w);
         w.Bool(_started);
         w.Blob(SerializePcrs());
@@ -65,6 +71,7 @@ public sealed partial class TpmEngine
             w.U64(session.SavedSequence);
         }
 
+        WriteSequences(w);
         return w.ToArray();
     }
 
@@ -75,9 +82,15 @@ public sealed partial class TpmEngine
     public void RestoreState(byte[] blob)
     {
         var r = new BlobReader(blob);
-        if (r.U32("magic") != FullMagic || r.U16("version") != BlobVersion)
+        if (r.U32("magic") != FullMagic)
         {
-            throw new InvalidDataException("vTPM state blob: not a full state blob of version 1");
+            throw new InvalidDataException("vTPM state blob: not a full state blob (wrong magic)");
+        }
+
+        ushort version = r.U16("version");
+        if (version is not (FullVersion or FullVersionWithoutSequences))
+        {
+            throw new InvalidDataException($"vTPM state blob: full state blob version {version} is not supported (versions 1 and 2 are)");
         }
 
         ReadPersistent(ref r);
@@ -113,6 +126,84 @@ public sealed partial class TpmEngine
             }
 
             _sessions[slot] = session;
+        }
+
+        if (version == FullVersion)
+        {
+            ReadSequences(ref r);
+        }
+
+        if (r.Remaining != 0)
+        {
+            throw new InvalidDataException($"vTPM state blob: {r.Remaining} bytes after the end");
+        }
+    }
+
+    /// <summary>Open sequences in slot order: handle, algorithm, auth, first bytes, then each bank's running hash.</summary>
+    private void WriteSequences(BlobWriter w)
+    {
+        int count = 0;
+        foreach (HashSequence? sequence in _objects)
+        {
+            count += sequence is null ? 0 : 1;
+        }
+
+        w.U32((uint)count);
+        foreach (HashSequence? sequence in _objects)
+        {
+            if (sequence is null)
+            {
+                continue;
+            }
+
+            w.U32(sequence.Handle);
+            w.U16(sequence.Alg);
+            w.Blob(sequence.Auth);
+            w.Blob(sequence.FirstBytes);
+            foreach (RunningHash hash in sequence.Hashes)
+            {
+                w.Blob(hash.ExportState());
+            }
+        }
+    }
+
+    private void ReadSequences(ref BlobReader r)
+    {
+        uint count = r.U32("sequences");
+        for (uint i = 0; i < count; i++)
+        {
+            uint handle = r.U32("sequence.handle");
+            ushort alg = r.U16("sequence.alg");
+            byte[] auth = r.Blob("sequence.auth");
+            byte[] firstBytes = r.Blob("sequence.firstBytes");
+            uint slot = handle - TpmConstants.TransientFirst;
+            if (slot >= MaxLoadedObjects || _objects[slot] is not null)
+            {
+                throw new InvalidDataException($"vTPM state blob: sequence handle 0x{handle:x8} out of range or repeated");
+            }
+
+            if (alg != TpmConstants.AlgNull && !HashAlgorithms.IsSupported(alg))
+            {
+                throw new InvalidDataException($"vTPM state blob: sequence 0x{handle:x8} has unsupported algorithm 0x{alg:x4}");
+            }
+
+            if (auth.Length > HashAlgorithms.MaxDigestSize || firstBytes.Length > 4)
+            {
+                throw new InvalidDataException($"vTPM state blob: sequence 0x{handle:x8} has an oversized auth value or first bytes");
+            }
+
+            var hashes = new RunningHash[HashSequence.BankCount(alg)];
+            for (int bank = 0; bank < hashes.Length; bank++)
+            {
+                ushort bankAlg = HashSequence.BankAlg(alg, bank);
+                hashes[bank] = RunningHash.ImportState(bankAlg, r.Blob("sequence.hashState"), $"sequence 0x{handle:x8} bank 0x{bankAlg:x4}");
+                if (firstBytes.Length != (int)Math.Min(4, hashes[bank].Count))
+                {
+                    throw new InvalidDataException($"vTPM state blob: sequence 0x{handle:x8} has first bytes that disagree with its hash state");
+                }
+            }
+
+            _objects[slot] = new HashSequence { Handle = handle, Alg = alg, Auth = auth, Hashes = hashes, FirstBytes = firstBytes };
         }
     }
 
@@ -155,7 +246,7 @@ public sealed partial class TpmEngine
     private void RestorePersistent(byte[] blob)
     {
         var r = new BlobReader(blob);
-        if (r.U32("magic") != PersistentMagic || r.U16("version") != BlobVersion)
+        if (r.U32("magic") != PersistentMagic || r.U16("version") != PersistentVersion)
         {
             throw new InvalidDataException("vTPM state file: not a persistent state blob of version 1");
         }

@@ -362,11 +362,7 @@ public sealed partial class TpmEngine : IDisposable
     private void FlushAllTransient()
     {
         Array.Clear(_sessions);
-        for (int i = 0; i < _objects.Length; i++)
-        {
-            _objects[i]?.Dispose();
-            _objects[i] = null;
-        }
+        Array.Clear(_objects);
     }
 
     /// <summary>Auth values are stored without trailing zeros (Part 1, 19.6.5), so padded passwords match.</summary>

@@ -1,9 +1,11 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace FastPath.Vtpm.Interop;
 
 /// <summary>The few libc calls the state store needs that .NET does not expose: opening a directory and
-/// fsync-ing it, so a rename is durable (rename(2) is atomic, not durable, until the directory is synced).</summary>
+/// fsync-ing it, so a rename is durable (rename(2) is atomic, not durable, until the directory is synced), and
+/// fdatasync (.NET's flush-to-disk is a full fsync, which also writes back timestamps the store never reads).</summary>
 /// <remarks>Stateless P/Invoke; thread-safe.</remarks>
 internal static partial class Posix
 {
@@ -18,6 +20,9 @@ internal static partial class Posix
 
     [LibraryImport(LibraryName, EntryPoint = "fsync", SetLastError = true)]
     public static partial int Fsync(int fd);
+
+    [LibraryImport(LibraryName, EntryPoint = "fdatasync", SetLastError = true)]
+    public static partial int Fdatasync(SafeFileHandle fd);
 
     [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);

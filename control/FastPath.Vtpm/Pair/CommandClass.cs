@@ -9,6 +9,7 @@ public enum CommandClass
     /// <summary>Changes state deterministically: runs on both instances in one global order.</summary>
     Write,
 
-    /// <summary>Consumes entropy: runs on the master first; its random bytes are replayed into the slave.</summary>
+    /// <summary>Consumes entropy: runs on both with the random number the master generated (the 32 bytes its
+    /// DRBG reseeds from), so the slave replays exactly what the master consumes.</summary>
     Random,
 }

@@ -37,6 +37,7 @@ public static class CommandClassification
         [TpmCc.HashSequenceStart] = (CommandClass.Write, "creates a transient sequence object (a replicated handle)"),
         [TpmCc.SequenceUpdate] = (CommandClass.Write, "changes a sequence object's hash state"),
         [TpmCc.SequenceComplete] = (CommandClass.Write, "flushes the sequence object"),
+        [TpmCc.EventSequenceComplete] = (CommandClass.Write, "extends PCRs and flushes the sequence object"),
         [TpmCc.GetCapability] = (CommandClass.Read, "reports properties, changes nothing"),
         [TpmCc.Clear] = (CommandClass.Random, "draws new owner and endorsement seeds and proofs"),
         [TpmCc.HierarchyChangeAuth] = (CommandClass.Write, "changes an auth value in NV"),

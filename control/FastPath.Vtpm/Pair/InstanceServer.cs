@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using FastPath.Vtpm.Engine;
 using FastPath.Vtpm.Protocol;
 using FastPath.Vtpm.State;
@@ -7,17 +8,18 @@ using FastPath.Vtpm.State;
 namespace FastPath.Vtpm.Pair;
 
 /// <summary>One vTPM instance of the pair (<c>fastpath vtpm instance</c>): an engine with its own durable
-/// state directory, served to the controller over a Unix socket (<see cref="InstanceWire"/>).</summary>
-/// <remarks>Thread-safe: connections are served concurrently; <see cref="_commandLock"/> makes "set the random
-/// mode, execute, collect the recorded bytes" one step; the response waits for durability outside it, so
-/// concurrent commands share one state write (the group commit of <see cref="SwtpmServer"/>).</remarks>
+/// state directory, served to the controller over a Unix socket (<see cref="InstanceWire"/>), one blocking
+/// thread per connection so a request costs one wake-up, not a thread-pool hop.</summary>
+/// <remarks>Thread-safe: connections are served concurrently; <see cref="_commandLock"/> makes "set the entropy,
+/// execute, count what was consumed" one step; a durable answer waits outside it, so concurrent commands share one
+/// state write (the group commit of <see cref="SwtpmServer"/>).</remarks>
 public sealed class InstanceServer : IDisposable
 {
     private readonly Lock _commandLock = new();
     private readonly PairRandomSource _random = new();
     private readonly SwtpmServer _server;
     private readonly Socket _listener;
-    private readonly CancellationTokenSource _stop = new();
+    private volatile bool _stopping;
 
     public InstanceServer(string stateDirectory, string socketPath)
     {
@@ -30,57 +32,92 @@ public sealed class InstanceServer : IDisposable
 
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-        _listener.Listen(16);
+        _listener.Listen(64);
     }
 
-    /// <summary>Accepts connections until disposed.</summary>
-    public async Task RunAsync()
+    /// <summary>Accepts connections until disposed; completes then.</summary>
+    public Task RunAsync()
     {
-        while (!_stop.IsCancellationRequested)
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var accept = new Thread(() =>
+        {
+            AcceptLoop();
+            done.TrySetResult();
+        }) { IsBackground = true, Name = "vtpm-instance-accept" };
+        accept.Start();
+        return done.Task;
+    }
+
+    private void AcceptLoop()
+    {
+        while (!_stopping)
         {
             Socket client;
             try
             {
-                client = await _listener.AcceptAsync(_stop.Token).ConfigureAwait(false);
+                client = _listener.Accept();
             }
-            catch (OperationCanceledException)
+            catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
             {
                 return;
             }
 
-            _ = Task.Run(() => ServeAsync(client));
+            new Thread(() => Serve(client)) { IsBackground = true, Name = "vtpm-instance-link" }.Start();
         }
     }
 
-    private async Task ServeAsync(Socket client)
+    private void Serve(Socket client)
     {
-        byte[] response = new byte[TpmEngine.ResponseBufferSize];
-        await using var stream = new NetworkStream(client, ownsSocket: true);
-        try
+        byte[] request = new byte[TpmConstants.MaxCommandSize + 64];
+        byte[] answer = new byte[TpmEngine.ResponseBufferSize + 64];
+        byte[] header = new byte[InstanceWire.HeaderSize];
+        using (client)
         {
-            while (await InstanceWire.ReadAsync(stream, _stop.Token).ConfigureAwait(false) is { } request)
+            try
             {
-                (byte status, byte[] payload) = await HandleAsync(request.Op, request.Payload, response).ConfigureAwait(false);
-                await InstanceWire.WriteAsync(stream, status, payload, _stop.Token).ConfigureAwait(false);
+                while (ReadExactly(client, header, atStart: true))
+                {
+                    int length = InstanceWire.PayloadLength(header);
+                    if (request.Length < length)
+                    {
+                        request = new byte[length];
+                    }
+
+                    ReadExactly(client, request.AsSpan(0, length), atStart: false);
+                    if (header[0] == InstanceWire.Execute)
+                    {
+                        // The hot path answers from reusable buffers.
+                        int written = Execute(request.AsSpan(0, length), answer.AsSpan(InstanceWire.HeaderSize), out byte status);
+                        InstanceWire.WriteHeader(answer, status, written);
+                        SendAll(client, answer.AsSpan(0, InstanceWire.HeaderSize + written));
+                        continue;
+                    }
+
+                    (byte code, byte[] payload) = Handle(header[0], request.AsSpan(0, length));
+                    InstanceWire.WriteHeader(header, code, payload.Length);
+                    SendAll(client, header);
+                    SendAll(client, payload);
+                }
+            }
+            catch (Exception exception) when (exception is IOException or SocketException or InvalidDataException or ObjectDisposedException)
+            {
+                // The controller went away or sent garbage: this connection ends, the instance keeps serving others.
+                if (!_stopping)
+                {
+                    Console.Error.WriteLine($"fastpath: vtpm instance: connection closed: {exception.Message}");
+                }
             }
         }
-        catch (Exception exception) when (exception is IOException or SocketException or InvalidDataException or OperationCanceledException)
-        {
-            // The controller went away or sent garbage: this connection ends, the instance keeps serving others.
-            Console.Error.WriteLine($"fastpath: vtpm instance: connection closed: {exception.Message}");
-        }
     }
 
-    private async ValueTask<(byte Status, byte[] Payload)> HandleAsync(byte op, byte[] payload, byte[] response)
+    private (byte Status, byte[] Payload) Handle(byte op, ReadOnlySpan<byte> payload)
     {
         switch (op)
         {
-            case InstanceWire.Execute:
-                return await ExecuteAsync(payload, response).ConfigureAwait(false);
             case InstanceWire.GetBlob when payload.Length == 1:
                 return (InstanceWire.StatusOk, _server.GetStateBlob(payload[0]));
             case InstanceWire.SetBlob when payload.Length >= 1:
-                bool ok = await _server.SetStateBlobAsync(payload[0], payload[1..]).ConfigureAwait(false);
+                bool ok = _server.SetStateBlobAsync(payload[0], payload[1..].ToArray()).AsTask().GetAwaiter().GetResult();
                 return (ok ? InstanceWire.StatusOk : InstanceWire.StatusError, []);
             case InstanceWire.Digest:
                 return (InstanceWire.StatusOk, _server.StateDigest());
@@ -94,61 +131,104 @@ public sealed class InstanceServer : IDisposable
                 byte[] pid = new byte[4];
                 BinaryPrimitives.WriteUInt32BigEndian(pid, (uint)Environment.ProcessId);
                 return (InstanceWire.StatusOk, pid);
+            case InstanceWire.Entropy:
+                return (InstanceWire.StatusOk, RandomNumberGenerator.GetBytes(InstanceWire.EntropySize));
+            case InstanceWire.Flush:
+                return (_server.FlushNow() ? InstanceWire.StatusOk : InstanceWire.StatusError, []);
             default:
                 return (InstanceWire.StatusError, []);
         }
     }
 
-    private async ValueTask<(byte Status, byte[] Payload)> ExecuteAsync(byte[] payload, byte[] response)
+    /// <summary>Runs one TPM command as <see cref="InstanceWire.Execute"/> describes; returns the answer's length.</summary>
+    private int Execute(ReadOnlySpan<byte> request, Span<byte> answer, out byte status)
     {
-        if (payload.Length < 4)
+        status = InstanceWire.StatusError;
+        if (request.Length < 1)
         {
-            return (InstanceWire.StatusError, []);
+            return 0;
         }
 
-        uint replayLength = BinaryPrimitives.ReadUInt32BigEndian(payload);
-        byte[]? replay = null;
-        int commandStart = 4;
-        if (replayLength != uint.MaxValue)
+        byte flags = request[0];
+        int entropyLength = (flags & InstanceWire.FlagEntropy) != 0 ? InstanceWire.EntropySize : 0;
+        if (request.Length < 1 + entropyLength)
         {
-            if (replayLength > payload.Length - 4)
-            {
-                return (InstanceWire.StatusError, []);
-            }
-
-            replay = payload.AsSpan(4, (int)replayLength).ToArray();
-            commandStart += (int)replayLength;
+            return 0;
         }
 
+        ReadOnlySpan<byte> entropy = request.Slice(1, entropyLength);
+        ReadOnlySpan<byte> command = request[(1 + entropyLength)..];
+        Span<byte> response = answer[4..];
         int length;
         long durableVersion;
-        byte[] recorded;
+        int drawn;
         int unused;
         lock (_commandLock)
         {
-            _random.Begin(replay);
-            length = _server.Execute(payload.AsSpan(commandStart), response, out durableVersion);
-            (recorded, unused) = _random.End();
+            _random.Begin(entropy);
+            length = _server.Execute(command, response, out durableVersion);
+            (drawn, unused) = _random.End();
         }
 
-        if (!await _server.WaitDurableAsync(durableVersion).ConfigureAwait(false))
+        if ((flags & InstanceWire.FlagDurable) != 0)
         {
-            length = TpmBackend.NvUnavailable(response);
+            if (!_server.WaitDurable(durableVersion))
+            {
+                length = TpmBackend.NvUnavailable(response);
+            }
+        }
+        else
+        {
+            // Pair durability: the answer leaves now, the write to disk starts now (group-committed).
+            _server.RequestFlush(durableVersion);
         }
 
-        byte[] result = new byte[4 + length + recorded.Length + 4];
-        BinaryPrimitives.WriteUInt32BigEndian(result, (uint)length);
-        response.AsSpan(0, length).CopyTo(result.AsSpan(4));
-        recorded.CopyTo(result, 4 + length);
-        BinaryPrimitives.WriteUInt32BigEndian(result.AsSpan(result.Length - 4), (uint)unused);
-        return (InstanceWire.StatusOk, result);
+        BinaryPrimitives.WriteUInt32BigEndian(answer, (uint)length);
+        int offset = 4 + length;
+        BinaryPrimitives.WriteUInt32BigEndian(answer[offset..], (uint)drawn);
+        BinaryPrimitives.WriteUInt32BigEndian(answer[(offset + 4)..], (uint)unused);
+        offset += 8;
+        if ((flags & InstanceWire.FlagNextEntropy) != 0)
+        {
+            RandomNumberGenerator.Fill(answer.Slice(offset, InstanceWire.EntropySize));
+            offset += InstanceWire.EntropySize;
+        }
+
+        status = InstanceWire.StatusOk;
+        return offset;
+    }
+
+    /// <summary>Fills <paramref name="destination"/>; false at a clean end of stream before the first byte of a frame.</summary>
+    private static bool ReadExactly(Socket socket, Span<byte> destination, bool atStart)
+    {
+        bool first = true;
+        while (!destination.IsEmpty)
+        {
+            int got = socket.Receive(destination);
+            if (got == 0)
+            {
+                return first && atStart ? false : throw new EndOfStreamException("the controller closed the connection inside a frame");
+            }
+
+            first = false;
+            destination = destination[got..];
+        }
+
+        return true;
+    }
+
+    private static void SendAll(Socket socket, ReadOnlySpan<byte> data)
+    {
+        while (!data.IsEmpty)
+        {
+            data = data[socket.Send(data)..];
+        }
     }
 
     public void Dispose()
     {
-        _stop.Cancel();
+        _stopping = true;
         _listener.Dispose();
         _server.Dispose();
-        _stop.Dispose();
     }
 }

@@ -3,12 +3,15 @@ using System.Buffers.Binary;
 namespace FastPath.Vtpm.Pair;
 
 /// <summary>The controller ↔ instance protocol on the instance's Unix socket: a frame is a one-byte op (request)
-/// or status (response, 0 = ok), a big-endian u32 payload length and the payload.</summary>
-/// <remarks>Stateless helpers; a stream is used by one caller at a time.</remarks>
+/// or status (response, 0 = ok), a big-endian u32 payload length and the payload. One request, then its answer,
+/// per connection at a time; the controller keeps a pool of connections per instance.</summary>
+/// <remarks>Constants and stateless helpers; thread-safe.</remarks>
 internal static class InstanceWire
 {
-    /// <summary>u32 replay length (0xFFFFFFFF: none, run as master), replay bytes, command →
-    /// u32 response length, response, the random bytes the command consumed as master, u32 unused replay bytes.</summary>
+    /// <summary>u8 flags (<see cref="FlagDurable"/>, <see cref="FlagEntropy"/>, <see cref="FlagNextEntropy"/>),
+    /// the 32 entropy bytes when <see cref="FlagEntropy"/>, the command →
+    /// u32 response length, response, u32 entropy bytes drawn from the instance's own system source,
+    /// u32 supplied entropy bytes left unused, and 32 fresh entropy bytes when <see cref="FlagNextEntropy"/>.</summary>
     public const byte Execute = 1;
 
     /// <summary>u8 blob type (swtpm GET_STATEBLOB types: 1 persistent, 2 full state) → blob.</summary>
@@ -29,44 +32,42 @@ internal static class InstanceWire
     /// <summary>→ u32 process id.</summary>
     public const byte Ping = 7;
 
+    /// <summary>→ 32 bytes from the instance's system entropy source (the master generates the random number).</summary>
+    public const byte Entropy = 8;
+
+    /// <summary>→ empty once every state change made so far is on disk (a survivor before it acknowledges alone).</summary>
+    public const byte Flush = 9;
+
+    /// <summary>Answer only once the command's state change is on disk (sync mode, or an instance serving alone).</summary>
+    public const byte FlagDurable = 1;
+
+    /// <summary>The command's entropy is supplied (the master's random number): consume it instead of drawing.</summary>
+    public const byte FlagEntropy = 2;
+
+    /// <summary>Append 32 fresh entropy bytes for the next RANDOM command this instance is master of.</summary>
+    public const byte FlagNextEntropy = 4;
+
+    /// <summary>Entropy per RANDOM command: the engine reseeds its DRBG with exactly this many bytes per command.</summary>
+    public const int EntropySize = 32;
+
     public const byte StatusOk = 0;
     public const byte StatusError = 1;
+
+    public const int HeaderSize = 5;
 
     /// <summary>Frames larger than this are refused (a full state blob with 64 sessions stays far below).</summary>
     public const int MaxPayload = 4 << 20;
 
-    public static async ValueTask WriteAsync(Stream stream, byte op, ReadOnlyMemory<byte> payload, CancellationToken cancel)
+    public static void WriteHeader(Span<byte> destination, byte op, int payloadLength)
     {
-        byte[] frame = new byte[5 + payload.Length];
-        frame[0] = op;
-        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)payload.Length);
-        payload.CopyTo(frame.AsMemory(5));
-        await stream.WriteAsync(frame, cancel).ConfigureAwait(false);
+        destination[0] = op;
+        BinaryPrimitives.WriteUInt32BigEndian(destination[1..], (uint)payloadLength);
     }
 
-    /// <summary>Reads one frame; null at a clean end of stream before its first byte.</summary>
-    public static async ValueTask<(byte Op, byte[] Payload)?> ReadAsync(Stream stream, CancellationToken cancel)
+    /// <summary>The payload length of a received header; a length above <see cref="MaxPayload"/> breaks the stream.</summary>
+    public static int PayloadLength(ReadOnlySpan<byte> header)
     {
-        byte[] header = new byte[5];
-        int got = await stream.ReadAtLeastAsync(header, 5, throwOnEndOfStream: false, cancel).ConfigureAwait(false);
-        if (got == 0)
-        {
-            return null;
-        }
-
-        if (got < 5)
-        {
-            throw new EndOfStreamException("instance stream ended inside a frame header");
-        }
-
-        uint length = BinaryPrimitives.ReadUInt32BigEndian(header.AsSpan(1));
-        if (length > MaxPayload)
-        {
-            throw new InvalidDataException($"instance frame of {length} bytes exceeds {MaxPayload}");
-        }
-
-        byte[] payload = new byte[length];
-        await stream.ReadExactlyAsync(payload, cancel).ConfigureAwait(false);
-        return (header[0], payload);
+        uint length = BinaryPrimitives.ReadUInt32BigEndian(header[1..]);
+        return length <= MaxPayload ? (int)length : throw new InvalidDataException($"instance frame of {length} bytes exceeds {MaxPayload}");
     }
 }

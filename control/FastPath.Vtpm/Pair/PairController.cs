@@ -12,9 +12,10 @@ namespace FastPath.Vtpm.Pair;
 /// The I/O controller of the high-availability pair (seed 001 claim 1): serves the swtpm protocol, supervises
 /// two instance processes (state in DIR/a and DIR/b), classifies each command (<see cref="CommandClassification"/>),
 /// flags the less loaded live instance as master for it, runs READ on the master only, WRITE on both in one
-/// global order, RANDOM on the master first and replays its random bytes into the slave, answers with the
-/// master's response and treats a different slave response as a slave fault (resync). An instance that dies or
-/// hangs is dropped, restarted and resynced by a full-state transfer from the survivor.
+/// global order, RANDOM on both with the random number the master generated (its DRBG entropy, sent to the slave
+/// with the command, so the slave replays exactly what the master consumes while both run in parallel), answers
+/// with the master's response and treats a different slave response as a slave fault (resync). An instance that
+/// dies or hangs is dropped, restarted and resynced by a full-state transfer (GET/SET_STATEBLOB) from the survivor.
 /// </summary>
 /// <remarks>Thread-safe: READs run concurrently; WRITE/RANDOM, control commands, resyncs and rejoins hold
 /// <see cref="_order"/> (the global order). Membership (which instances hold every acknowledged change) is
@@ -29,7 +30,7 @@ public sealed class PairController : TpmBackend, IDisposable
     private readonly SemaphoreSlim _order = new(1, 1);
     private readonly StateStore _membership;
     private readonly Lock _membershipLock = new();
-    private readonly TimeSpan _timeout;
+    private readonly PairDurability _durability;
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private CommandListener? _commands;
@@ -47,13 +48,14 @@ public sealed class PairController : TpmBackend, IDisposable
     /// <param name="executable">The program that runs an instance (the <c>fastpath</c> binary).</param>
     /// <param name="prefix">Its leading arguments (<c>vtpm instance</c>); <c>--state</c> and <c>--socket</c> follow.</param>
     /// <param name="timeout">An instance that does not answer within this is treated as hung.</param>
-    public PairController(string stateDirectory, string executable, IReadOnlyList<string> prefix, TimeSpan timeout)
+    /// <param name="durability">When a state change is acknowledged (<see cref="PairDurability"/>).</param>
+    public PairController(string stateDirectory, string executable, IReadOnlyList<string> prefix, TimeSpan timeout, PairDurability durability = PairDurability.Pair)
     {
-        _timeout = timeout;
+        _durability = durability;
         _members =
         [
-            new PairMember("a", Path.Combine(stateDirectory, "a"), executable, prefix),
-            new PairMember("b", Path.Combine(stateDirectory, "b"), executable, prefix),
+            new PairMember("a", Path.Combine(stateDirectory, "a"), executable, prefix, timeout),
+            new PairMember("b", Path.Combine(stateDirectory, "b"), executable, prefix, timeout),
         ];
         _membership = new StateStore(Path.Combine(stateDirectory, "pair"));
         foreach (PairMember member in _members)
@@ -83,7 +85,7 @@ public sealed class PairController : TpmBackend, IDisposable
         PairMember other = Other(source);
         source.Start(TimeSpan.FromSeconds(30));
         other.Start(TimeSpan.FromSeconds(30));
-        Transfer(source, other).AsTask().GetAwaiter().GetResult();
+        Transfer(source, other);
         source.Live = true;
         other.Live = true;
         SaveMembership();
@@ -92,7 +94,7 @@ public sealed class PairController : TpmBackend, IDisposable
         _commands = new CommandListener(this);
         _control = new ControlListener(this);
         _status = new StatusListener(this);
-        _commands.Listen(new IPEndPoint(address, port), sendOptions: SwtpmServer.SendOptions, receiveOptions: SwtpmServer.ReceiveOptions);
+        _commands.Listen(new IPEndPoint(address, port));
         _control.Listen(new IPEndPoint(address, port + 1), sendOptions: SwtpmServer.SendOptions, receiveOptions: SwtpmServer.ReceiveOptions);
         _status.Start(new IPEndPoint(address, port + 2));
     }
@@ -102,13 +104,13 @@ public sealed class PairController : TpmBackend, IDisposable
         CommandClass kind = CommandClassification.Classify(command.AsSpan(0, length));
         if (kind == CommandClass.Read)
         {
-            return await ReadAsync(command, length, response).ConfigureAwait(false);
+            return Read(command.AsSpan(0, length), response);
         }
 
         await _order.WaitAsync().ConfigureAwait(false);
         try
         {
-            return await ReplicateAsync(kind, command, length, response).ConfigureAwait(false);
+            return Replicate(kind, command.AsSpan(0, length), response);
         }
         finally
         {
@@ -118,27 +120,28 @@ public sealed class PairController : TpmBackend, IDisposable
 
     /// <summary>READ: the flagged master only; a failure before the answer is retried on the other instance,
     /// which is safe because a READ changed nothing.</summary>
-    private async ValueTask<int> ReadAsync(byte[] command, int length, byte[] response)
+    private int Read(ReadOnlySpan<byte> command, Span<byte> response)
     {
         while (PickMaster() is { } master)
         {
-            try
+            InstanceConnection? link = TrySend(master, command, 0, null);
+            if (link is not null && TryReceive(master, link, out ExecuteAnswer answer))
             {
-                Executed result = await RunAsync(master, command, length, null).ConfigureAwait(false);
                 Interlocked.Increment(ref master.Reads);
-                result.Response.CopyTo(response, 0);
-                return result.Response.Length;
-            }
-            catch (InstanceFailedException exception)
-            {
-                Fail(master, exception.Message);
+                int written = answer.CopyResponse(response);
+                master.Return(link);
+                return written;
             }
         }
 
         return Bare(response, RcRetry);
     }
 
-    private async ValueTask<int> ReplicateAsync(CommandClass kind, byte[] command, int length, byte[] response)
+    /// <summary>WRITE and RANDOM: sent to both instances before either answer is awaited, so they run in
+    /// parallel; the global order is the caller's lock. A RANDOM command carries the 32 entropy bytes the master
+    /// generated (announced with its previous RANDOM answer), so the slave consumes exactly the master's random
+    /// number without waiting for the master to finish.</summary>
+    private int Replicate(CommandClass kind, ReadOnlySpan<byte> command, Span<byte> response)
     {
         PairMember? master = PickMaster();
         if (master is null)
@@ -149,111 +152,177 @@ public sealed class PairController : TpmBackend, IDisposable
         PairMember slave = Other(master);
         if (!slave.Live)
         {
-            return await AloneAsync(master, command, length, response).ConfigureAwait(false);
+            return Alone(master, command, response);
         }
 
-        Executed fromMaster;
-        Executed fromSlave;
-        if (kind == CommandClass.Write)
+        byte[]? entropy = null;
+        if (kind == CommandClass.Random)
         {
-            // Both in parallel: the global order is this lock, and neither draws entropy.
-            ValueTask<Executed> onMaster = RunAsync(master, command, length, null);
-            ValueTask<Executed> onSlave = RunAsync(slave, command, length, null);
-            Executed? m = await Settle(master, onMaster).ConfigureAwait(false);
-            Executed? s = await Settle(slave, onSlave).ConfigureAwait(false);
-            if (m is null || s is null)
+            entropy = TakeEntropy(master);
+            if (entropy is null)
             {
-                // The survivor applied it (it was sent to both): its response is the answer.
-                Executed? survivor = m ?? s;
-                if (survivor is null)
+                return slave.Live ? Alone(slave, command, response) : Bare(response, RcRetry);
+            }
+        }
+
+        byte durable = _durability == PairDurability.Sync ? InstanceWire.FlagDurable : (byte)0;
+        byte next = kind == CommandClass.Random ? InstanceWire.FlagNextEntropy : (byte)0;
+        InstanceConnection? onMaster = TrySend(master, command, (byte)(durable | next), entropy);
+        InstanceConnection? onSlave = TrySend(slave, command, durable, entropy);
+        ExecuteAnswer fromMaster = default;
+        ExecuteAnswer fromSlave = default;
+        bool masterApplied = onMaster is not null && TryReceive(master, onMaster, out fromMaster);
+        bool slaveApplied = onSlave is not null && TryReceive(slave, onSlave, out fromSlave);
+        try
+        {
+            if (masterApplied && kind == CommandClass.Random)
+            {
+                master.NextEntropy = fromMaster.NextEntropy.ToArray();
+            }
+
+            if (masterApplied && slaveApplied)
+            {
+                Interlocked.Increment(ref master.Writes);
+                Interlocked.Increment(ref slave.Writes);
+                string? divergence = Diverged(kind, fromMaster, fromSlave);
+                int written = fromMaster.CopyResponse(response);
+                if (divergence is not null)
                 {
-                    return Bare(response, RcRetry);
+                    Interlocked.Increment(ref slave.Divergences);
+                    uint code = command.Length >= 10 ? BinaryPrimitives.ReadUInt32BigEndian(command[6..]) : 0;
+                    Console.Error.WriteLine($"fastpath: vtpm pair: instance {slave.Name} diverged from {master.Name} on command 0x{code:x} ({divergence}); resyncing it");
+                    ResyncLocked(master, slave);
                 }
 
-                Interlocked.Increment(ref _lag);
-                return Answer(survivor.Value, m is null ? slave : master, response);
+                return written;
             }
 
-            fromMaster = m.Value;
-            fromSlave = s.Value;
-        }
-        else
-        {
-            Executed? m = await Settle(master, RunAsync(master, command, length, null)).ConfigureAwait(false);
-            if (m is null)
+            if (!masterApplied && !slaveApplied)
             {
-                // The master is gone (and will be resynced from the slave): the slave runs it as the new master.
-                return await AloneAsync(slave, command, length, response).ConfigureAwait(false);
+                return Bare(response, RcRetry);
             }
 
-            Executed? s = await Settle(slave, RunAsync(slave, command, length, m.Value.Random)).ConfigureAwait(false);
-            if (s is null)
-            {
-                Interlocked.Increment(ref _lag);
-                return Answer(m.Value, master, response);
-            }
-
-            fromMaster = m.Value;
-            fromSlave = s.Value;
+            // One instance failed (it is dropped and will be resynced from the other): the survivor applied the
+            // command and answers alone, once the change is on its disk.
+            PairMember survivor = masterApplied ? master : slave;
+            int length = masterApplied ? fromMaster.CopyResponse(response) : fromSlave.CopyResponse(response);
+            return DurableAlone(survivor) ? Acknowledge(survivor, length) : NvUnavailable(response);
         }
-
-        Interlocked.Increment(ref master.Writes);
-        Interlocked.Increment(ref slave.Writes);
-        string? divergence = Diverged(kind, fromMaster, fromSlave);
-        if (divergence is not null)
+        finally
         {
-            Interlocked.Increment(ref slave.Divergences);
-            uint code = length >= 10 ? BinaryPrimitives.ReadUInt32BigEndian(command.AsSpan(6)) : 0;
-            Console.Error.WriteLine($"fastpath: vtpm pair: instance {slave.Name} diverged from {master.Name} on command 0x{code:x} ({divergence}); resyncing it");
-            await ResyncLockedAsync(master, slave).ConfigureAwait(false);
-        }
+            if (masterApplied)
+            {
+                master.Return(onMaster!);
+            }
 
-        fromMaster.Response.CopyTo(response, 0);
-        return fromMaster.Response.Length;
+            if (slaveApplied)
+            {
+                slave.Return(onSlave!);
+            }
+        }
     }
 
-    private static string? Diverged(CommandClass kind, Executed master, Executed slave)
+    private static string? Diverged(CommandClass kind, in ExecuteAnswer master, in ExecuteAnswer slave)
     {
-        if (!master.Response.AsSpan().SequenceEqual(slave.Response))
+        if (!master.Response.SequenceEqual(slave.Response))
         {
             return "different response";
         }
 
-        if (kind == CommandClass.Write && (master.Random.Length != 0 || slave.Random.Length != 0))
+        if (master.Drawn != 0 || slave.Drawn != 0)
         {
-            // A WRITE drew entropy: the table is wrong for this command, so the two drew different bytes.
-            return "a WRITE command consumed random bytes";
+            // Only possible for a WRITE: the table is wrong for this command, so the two drew different bytes.
+            return $"a {kind.ToString().ToUpperInvariant()} command drew its own random bytes";
         }
 
-        return slave.UnusedReplay != 0 ? $"{slave.UnusedReplay} replayed random bytes left unused" : null;
+        return master.Unused != slave.Unused ? $"used {32 - slave.Unused} of the master's entropy bytes where the master used {32 - master.Unused}" : null;
     }
 
-    /// <summary>A lone survivor: the instance fsyncs before it answers (it always group-commits).</summary>
-    private async ValueTask<int> AloneAsync(PairMember member, byte[] command, int length, byte[] response)
+    /// <summary>A lone survivor: it draws its own entropy and answers only once the change is on its disk.</summary>
+    private int Alone(PairMember member, ReadOnlySpan<byte> command, Span<byte> response)
     {
-        Executed? result = await Settle(member, RunAsync(member, command, length, null)).ConfigureAwait(false);
-        if (result is null)
+        InstanceConnection? link = TrySend(member, command, InstanceWire.FlagDurable, null);
+        if (link is null || !TryReceive(member, link, out ExecuteAnswer answer))
         {
             return Bare(response, RcRetry);
         }
 
-        Interlocked.Increment(ref _lag);
-        return Answer(result.Value, member, response);
+        int written = answer.CopyResponse(response);
+        member.Return(link);
+        return Acknowledge(member, written);
     }
 
-    private static int Answer(Executed result, PairMember member, byte[] response)
+    private int Acknowledge(PairMember member, int length)
     {
         Interlocked.Increment(ref member.Writes);
-        result.Response.CopyTo(response, 0);
-        return result.Response.Length;
+        Interlocked.Increment(ref _lag);
+        return length;
     }
 
-    /// <summary>Awaits a call; a failed instance is dropped (membership saved before this returns) and null returned.</summary>
-    private async ValueTask<Executed?> Settle(PairMember member, ValueTask<Executed> call)
+    /// <summary>Makes everything the survivor applied durable before it acknowledges alone (pair mode applied the
+    /// command without waiting for the disk). False when the survivor failed too or its disk refused.</summary>
+    private bool DurableAlone(PairMember survivor)
     {
+        if (_durability == PairDurability.Sync)
+        {
+            return true;
+        }
+
         try
         {
-            return await call.ConfigureAwait(false);
+            (byte status, _) = survivor.Call(InstanceWire.Flush, []);
+            return status == InstanceWire.StatusOk;
+        }
+        catch (InstanceFailedException exception)
+        {
+            Fail(survivor, exception.Message);
+            return false;
+        }
+    }
+
+    /// <summary>The master's announced entropy, or fresh entropy from it when it has announced none (its first
+    /// RANDOM command after a start). Null when the master failed meanwhile.</summary>
+    private byte[]? TakeEntropy(PairMember master)
+    {
+        byte[]? entropy = master.NextEntropy;
+        master.NextEntropy = null;
+        if (entropy is not null)
+        {
+            return entropy;
+        }
+
+        try
+        {
+            (byte status, byte[] fresh) = master.Call(InstanceWire.Entropy, []);
+            if (status == InstanceWire.StatusOk && fresh.Length == InstanceWire.EntropySize)
+            {
+                return fresh;
+            }
+
+            Fail(master, "refused to generate entropy");
+        }
+        catch (InstanceFailedException exception)
+        {
+            Fail(master, exception.Message);
+        }
+
+        return null;
+    }
+
+    private InstanceConnection? TrySend(PairMember member, ReadOnlySpan<byte> command, byte flags, byte[]? entropy)
+    {
+        Span<byte> head = stackalloc byte[1 + InstanceWire.EntropySize];
+        head[0] = (byte)(flags | (entropy is null ? 0 : InstanceWire.FlagEntropy));
+        int headLength = 1;
+        if (entropy is not null)
+        {
+            entropy.CopyTo(head[1..]);
+            headLength += entropy.Length;
+        }
+
+        try
+        {
+            return member.Send(InstanceWire.Execute, head[..headLength], command);
         }
         catch (InstanceFailedException exception)
         {
@@ -262,31 +331,27 @@ public sealed class PairController : TpmBackend, IDisposable
         }
     }
 
-    private readonly record struct Executed(byte[] Response, byte[] Random, uint UnusedReplay);
-
-    private async ValueTask<Executed> RunAsync(PairMember member, byte[] command, int length, byte[]? replay)
+    /// <summary>Receives and parses an execute answer; a failed instance is dropped (membership saved before this
+    /// returns) and false returned.</summary>
+    private bool TryReceive(PairMember member, InstanceConnection link, out ExecuteAnswer answer)
     {
-        int replayLength = replay?.Length ?? 0;
-        byte[] payload = new byte[4 + replayLength + length];
-        BinaryPrimitives.WriteUInt32BigEndian(payload, replay is null ? uint.MaxValue : (uint)replay.Length);
-        replay?.CopyTo(payload, 4);
-        command.AsSpan(0, length).CopyTo(payload.AsSpan(4 + replayLength));
-        (byte status, byte[] answer) = await member.CallAsync(InstanceWire.Execute, payload, _timeout).ConfigureAwait(false);
-        if (status != InstanceWire.StatusOk || answer.Length < 8)
+        answer = default;
+        try
         {
-            throw new InstanceFailedException(member.Name, "refused an execute request");
-        }
+            member.Receive(link);
+            if (link.Status == InstanceWire.StatusOk && ExecuteAnswer.TryParse(link.Payload, out answer))
+            {
+                return true;
+            }
 
-        int responseLength = (int)BinaryPrimitives.ReadUInt32BigEndian(answer);
-        if (responseLength > answer.Length - 8)
+            link.Dispose();
+            throw new InstanceFailedException(member.Name, "sent a malformed or refused execute answer");
+        }
+        catch (InstanceFailedException exception)
         {
-            throw new InstanceFailedException(member.Name, "sent a malformed execute answer");
+            Fail(member, exception.Message);
+            return false;
         }
-
-        return new Executed(
-            answer.AsSpan(4, responseLength).ToArray(),
-            answer.AsSpan(4 + responseLength, answer.Length - 8 - responseLength).ToArray(),
-            BinaryPrimitives.ReadUInt32BigEndian(answer.AsSpan(answer.Length - 4)));
     }
 
     /// <summary>The live instance with the smaller load (outstanding × recent service time); ties alternate.</summary>
@@ -302,6 +367,14 @@ public sealed class PairController : TpmBackend, IDisposable
         if (!b.Live)
         {
             return a;
+        }
+
+        // A member without a recent sample gets the flag once, so its average catches up with the present.
+        bool staleA = a.LoadIsStale(PairMember.StaleLoad);
+        bool staleB = b.LoadIsStale(PairMember.StaleLoad);
+        if (staleA != staleB)
+        {
+            return staleA ? a : b;
         }
 
         double loadA = a.Load;
@@ -369,7 +442,7 @@ public sealed class PairController : TpmBackend, IDisposable
                     PairMember source = Other(member);
                     if (source.Live)
                     {
-                        await Transfer(source, member).ConfigureAwait(false);
+                        Transfer(source, member);
                         member.Live = true;
                         SaveMembership();
                         Interlocked.Exchange(ref _lag, 0);
@@ -417,11 +490,11 @@ public sealed class PairController : TpmBackend, IDisposable
     }
 
     /// <summary>Divergence repair under the global order: full state from the master into the slave.</summary>
-    private async ValueTask ResyncLockedAsync(PairMember master, PairMember slave)
+    private void ResyncLocked(PairMember master, PairMember slave)
     {
         try
         {
-            await Transfer(master, slave).ConfigureAwait(false);
+            Transfer(master, slave);
         }
         catch (InstanceFailedException exception)
         {
@@ -431,17 +504,17 @@ public sealed class PairController : TpmBackend, IDisposable
 
     /// <summary>GET_STATEBLOB (full) from <paramref name="source"/>, SET_STATEBLOB into <paramref name="target"/>,
     /// then both digests must match. Nothing else runs on either meanwhile (caller holds the order or is starting).</summary>
-    private async ValueTask Transfer(PairMember source, PairMember target)
+    private void Transfer(PairMember source, PairMember target)
     {
         long started = Stopwatch.GetTimestamp();
-        byte[] targetDigest = await DigestAsync(target).ConfigureAwait(false);
-        byte[] sourceDigest = await DigestAsync(source).ConfigureAwait(false);
+        byte[] targetDigest = Digest(target);
+        byte[] sourceDigest = Digest(source);
         if (targetDigest.AsSpan().SequenceEqual(sourceDigest))
         {
             return;
         }
 
-        (byte status, byte[] blob) = await source.CallAsync(InstanceWire.GetBlob, new[] { ControlCommand.BlobVolatile }, _timeout).ConfigureAwait(false);
+        (byte status, byte[] blob) = source.Call(InstanceWire.GetBlob, [ControlCommand.BlobVolatile]);
         if (status != InstanceWire.StatusOk)
         {
             throw new InstanceFailedException(source.Name, "refused GET_STATEBLOB");
@@ -450,13 +523,13 @@ public sealed class PairController : TpmBackend, IDisposable
         byte[] payload = new byte[1 + blob.Length];
         payload[0] = ControlCommand.BlobVolatile;
         blob.CopyTo(payload, 1);
-        (status, _) = await target.CallAsync(InstanceWire.SetBlob, payload, _timeout).ConfigureAwait(false);
+        (status, _) = target.Call(InstanceWire.SetBlob, payload);
         if (status != InstanceWire.StatusOk)
         {
             throw new InstanceFailedException(target.Name, "refused SET_STATEBLOB");
         }
 
-        targetDigest = await DigestAsync(target).ConfigureAwait(false);
+        targetDigest = Digest(target);
         if (!targetDigest.AsSpan().SequenceEqual(sourceDigest))
         {
             throw new InstanceFailedException(target.Name, "state digest differs from the source after SET_STATEBLOB");
@@ -468,9 +541,9 @@ public sealed class PairController : TpmBackend, IDisposable
         Console.Error.WriteLine($"fastpath: vtpm pair: {target.Name} resynced from {source.Name} ({blob.Length} bytes, {_lastResyncMilliseconds:F1} ms)");
     }
 
-    internal async ValueTask<byte[]> DigestAsync(PairMember member)
+    internal static byte[] Digest(PairMember member)
     {
-        (byte status, byte[] digest) = await member.CallAsync(InstanceWire.Digest, Array.Empty<byte>(), _timeout).ConfigureAwait(false);
+        (byte status, byte[] digest) = member.Call(InstanceWire.Digest, []);
         return status == InstanceWire.StatusOk ? digest : throw new InstanceFailedException(member.Name, "refused the digest request");
     }
 
@@ -521,7 +594,7 @@ public sealed class PairController : TpmBackend, IDisposable
         }
 
         string last = _lastResync is { } at ? $"\"{at:O}\"" : "null";
-        text.Append($"],\"failovers\":{Interlocked.Read(ref _failovers)},\"resyncs\":{Interlocked.Read(ref _resyncs)},\"lag\":{Interlocked.Read(ref _lag)},")
+        text.Append($"],\"durability\":\"{(_durability == PairDurability.Sync ? "sync" : "pair")}\",\"failovers\":{Interlocked.Read(ref _failovers)},\"resyncs\":{Interlocked.Read(ref _resyncs)},\"lag\":{Interlocked.Read(ref _lag)},")
             .Append(System.Globalization.CultureInfo.InvariantCulture, $"\"lastResync\":{last},\"lastResyncMs\":{_lastResyncMilliseconds:F1}}}");
         return text.ToString();
     }
@@ -540,7 +613,7 @@ public sealed class PairController : TpmBackend, IDisposable
                 {
                     try
                     {
-                        hex = Convert.ToHexString(await DigestAsync(_members[i]).ConfigureAwait(false));
+                        hex = Convert.ToHexString(Digest(_members[i]));
                     }
                     catch (InstanceFailedException exception)
                     {
@@ -573,8 +646,9 @@ public sealed class PairController : TpmBackend, IDisposable
         await _order.WaitAsync().ConfigureAwait(false);
         try
         {
-            Executed result = await RunAsync(member, stir, stir.Length, null).ConfigureAwait(false);
-            return BinaryPrimitives.ReadUInt32BigEndian(result.Response.AsSpan(6)) == 0;
+            (byte status, byte[] answer) = member.Call(InstanceWire.Execute, [0, .. stir]);
+            return status == InstanceWire.StatusOk && ExecuteAnswer.TryParse(answer, out ExecuteAnswer result)
+                && BinaryPrimitives.ReadUInt32BigEndian(result.Response[6..]) == 0;
         }
         finally
         {
@@ -600,7 +674,7 @@ public sealed class PairController : TpmBackend, IDisposable
 
                 try
                 {
-                    member.CallAsync(op, payload, _timeout).AsTask().GetAwaiter().GetResult();
+                    member.Call(op, payload);
                 }
                 catch (InstanceFailedException exception)
                 {
@@ -622,7 +696,7 @@ public sealed class PairController : TpmBackend, IDisposable
         {
             try
             {
-                (byte status, byte[] blob) = member.CallAsync(InstanceWire.GetBlob, new[] { type }, _timeout).AsTask().GetAwaiter().GetResult();
+                (byte status, byte[] blob) = member.Call(InstanceWire.GetBlob, [type]);
                 return status == InstanceWire.StatusOk ? blob : [];
             }
             catch (InstanceFailedException exception)
@@ -647,7 +721,7 @@ public sealed class PairController : TpmBackend, IDisposable
             {
                 try
                 {
-                    (byte status, _) = await member.CallAsync(InstanceWire.SetBlob, payload, _timeout).ConfigureAwait(false);
+                    (byte status, _) = member.Call(InstanceWire.SetBlob, payload);
                     ok &= status == InstanceWire.StatusOk;
                 }
                 catch (InstanceFailedException exception)

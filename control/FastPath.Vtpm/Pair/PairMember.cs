@@ -5,26 +5,30 @@ using System.Net.Sockets;
 
 namespace FastPath.Vtpm.Pair;
 
-/// <summary>One instance of the pair as the controller sees it: its child process, a pool of connections to
-/// its Unix socket, and its load (outstanding commands and an EWMA of recent service time).</summary>
-/// <remarks>Thread-safe: calls run concurrently, each on its own pooled connection; counters are
-/// interlocked; <see cref="Live"/> is written by the controller under its write lock and read anywhere.</remarks>
+/// <summary>One instance of the pair as the controller sees it: its child process, a pool of blocking connections
+/// to its Unix socket, its load (outstanding commands and an EWMA of recent service time) and the entropy it
+/// generated for the next RANDOM command it is master of.</summary>
+/// <remarks>Thread-safe: calls run concurrently, each on its own pooled connection; counters are interlocked;
+/// <see cref="Live"/> and <see cref="NextEntropy"/> are written by the controller under its global order and
+/// read anywhere.</remarks>
 public sealed class PairMember : IDisposable
 {
-    private readonly ConcurrentBag<NetworkStream> _links = [];
+    private readonly ConcurrentBag<InstanceConnection> _links = [];
     private readonly string _executable;
     private readonly IReadOnlyList<string> _prefix;
     private readonly Lock _loadLock = new();
     private Process? _process;
     private long _outstanding;
     private double _ewmaMicros = 1;
+    private long _sampledAt;
     private int _generation;
 
-    internal PairMember(string name, string stateDirectory, string executable, IReadOnlyList<string> prefix)
+    internal PairMember(string name, string stateDirectory, string executable, IReadOnlyList<string> prefix, TimeSpan timeout)
     {
         Name = name;
         StateDirectory = stateDirectory;
         SocketPath = "";
+        Timeout = timeout;
         _executable = executable;
         _prefix = prefix;
     }
@@ -37,8 +41,15 @@ public sealed class PairMember : IDisposable
     /// binds late can never take over the path its successor listens on.</summary>
     public string SocketPath { get; private set; }
 
+    /// <summary>An answer slower than this means the instance hung.</summary>
+    public TimeSpan Timeout { get; }
+
     /// <summary>In lockstep and serving (false while dead, restarting or resyncing).</summary>
     public volatile bool Live;
+
+    /// <summary>32 bytes this instance drew from its system source for the next RANDOM command it runs as master
+    /// (null: none yet). Touched only under the controller's global order.</summary>
+    internal byte[]? NextEntropy;
 
     public int ProcessId { get; private set; }
 
@@ -58,6 +69,13 @@ public sealed class PairMember : IDisposable
     /// <summary>Load score: the flag goes to the member with the smaller one.</summary>
     public double Load => (Outstanding + 1) * EwmaMicros;
 
+    /// <summary>A load average older than this is refreshed by giving that member the next flag.</summary>
+    public static readonly TimeSpan StaleLoad = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Whether the service-time average has had no sample for <paramref name="age"/>: a member that lost
+    /// the flag after one slow command would otherwise keep its stale average (and lose every flag) forever.</summary>
+    public bool LoadIsStale(TimeSpan age) => Stopwatch.GetElapsedTime(Interlocked.Read(ref _sampledAt)) > age;
+
     public long Reads;
     public long Writes;
     public long Divergences;
@@ -70,13 +88,15 @@ public sealed class PairMember : IDisposable
     internal void Start(TimeSpan timeout)
     {
         Directory.CreateDirectory(StateDirectory);
+        int generation = Interlocked.Increment(ref _generation);
         DropLinks();
+        NextEntropy = null;
         foreach (string stale in Directory.EnumerateFiles(StateDirectory, "instance-*.sock"))
         {
             File.Delete(stale);
         }
 
-        SocketPath = Path.Combine(StateDirectory, $"instance-{Environment.ProcessId}-{Interlocked.Increment(ref _generation)}.sock");
+        SocketPath = Path.Combine(StateDirectory, $"instance-{Environment.ProcessId}-{generation}.sock");
         var start = new ProcessStartInfo(_executable) { UseShellExecute = false };
         foreach (string argument in _prefix)
         {
@@ -99,8 +119,8 @@ public sealed class PairMember : IDisposable
         {
             try
             {
-                (byte status, byte[] payload) = CallAsync(InstanceWire.Ping, ReadOnlyMemory<byte>.Empty, TimeSpan.FromSeconds(2)).AsTask().GetAwaiter().GetResult();
-                if (status == InstanceWire.StatusOk && BinaryPrimitives.ReadUInt32BigEndian(payload) == (uint)process.Id)
+                (byte status, byte[] payload) = Call(InstanceWire.Ping, []);
+                if (status == InstanceWire.StatusOk && payload.Length == 4 && BinaryPrimitives.ReadUInt32BigEndian(payload) == (uint)process.Id)
                 {
                     return;
                 }
@@ -110,7 +130,7 @@ public sealed class PairMember : IDisposable
             catch (InstanceFailedException) when (DateTime.UtcNow < deadline && !process.HasExited)
             {
                 DropLinks();
-                Thread.Sleep(20);
+                Thread.Sleep(10);
             }
         }
     }
@@ -128,65 +148,102 @@ public sealed class PairMember : IDisposable
         DropLinks();
     }
 
-    /// <summary>One request/response on a pooled connection; any failure or timeout is an
-    /// <see cref="InstanceFailedException"/> and the connection is dropped.</summary>
-    internal async ValueTask<(byte Status, byte[] Payload)> CallAsync(byte op, ReadOnlyMemory<byte> payload, TimeSpan timeout)
+    /// <summary>Sends one request on a pooled connection (opened when none is idle) and returns that connection,
+    /// now owed an answer: pass it to <see cref="Receive"/>. Sending to both instances before receiving from
+    /// either lets them work in parallel.</summary>
+    internal InstanceConnection Send(byte op, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body)
     {
+        InstanceConnection? link = null;
         Interlocked.Increment(ref _outstanding);
-        long started = Stopwatch.GetTimestamp();
-        NetworkStream? link = null;
-        using var cancel = new CancellationTokenSource(timeout);
         try
         {
             if (!_links.TryTake(out link))
             {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), cancel.Token).ConfigureAwait(false);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-
-                link = new NetworkStream(socket, ownsSocket: true);
+                link = InstanceConnection.Open(SocketPath, Timeout, Volatile.Read(ref _generation));
             }
 
-            await InstanceWire.WriteAsync(link, op, payload, cancel.Token).ConfigureAwait(false);
-            (byte Op, byte[] Payload)? frame = await InstanceWire.ReadAsync(link, cancel.Token).ConfigureAwait(false);
-            if (frame is null)
-            {
-                throw new EndOfStreamException("connection closed");
-            }
-
-            _links.Add(link);
-            link = null;
-            double micros = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
-            lock (_loadLock)
-            {
-                // Recent service time dominates: a hiccup on one instance moves the flag within a few commands.
-                _ewmaMicros = (0.8 * _ewmaMicros) + (0.2 * micros);
-            }
-
-            return frame.Value;
+            link.Send(op, head, body);
+            return link;
         }
-        catch (Exception exception) when (exception is IOException or SocketException or OperationCanceledException or InvalidDataException or ObjectDisposedException)
+        catch (Exception exception) when (IsLinkFailure(exception))
         {
-            string what = exception is OperationCanceledException ? $"no answer within {timeout.TotalMilliseconds} ms" : exception.Message;
-            throw new InstanceFailedException(Name, what, exception);
+            link?.Dispose();
+            Interlocked.Decrement(ref _outstanding);
+            throw Failed(exception);
+        }
+    }
+
+    /// <summary>Reads the answer owed on <paramref name="link"/>; afterwards <see cref="InstanceConnection.Payload"/>
+    /// holds it until the link is given back with <see cref="Return"/>. A failure disposes the link.</summary>
+    /// <param name="sample">Whether this answer's time feeds the load (TPM commands only, not blob transfers).</param>
+    internal void Receive(InstanceConnection link, bool sample = true)
+    {
+        try
+        {
+            link.Receive();
+            if (sample)
+            {
+                long now = Stopwatch.GetTimestamp();
+                double micros = Stopwatch.GetElapsedTime(link.SentAt, now).TotalMicroseconds;
+                bool stale = LoadIsStale(StaleLoad);
+                lock (_loadLock)
+                {
+                    // Recent service time dominates: a hiccup on one instance moves the flag within a few commands,
+                    // and an average with no sample for a while is history, replaced by the present.
+                    _ewmaMicros = stale ? micros : (0.8 * _ewmaMicros) + (0.2 * micros);
+                }
+
+                Interlocked.Exchange(ref _sampledAt, now);
+            }
+        }
+        catch (Exception exception) when (IsLinkFailure(exception))
+        {
+            link.Dispose();
+            throw Failed(exception);
         }
         finally
         {
-            link?.Dispose();
             Interlocked.Decrement(ref _outstanding);
         }
     }
 
+    /// <summary>Gives a link back to the pool (dropped if it belongs to an earlier start of the instance).</summary>
+    internal void Return(InstanceConnection link)
+    {
+        if (link.Generation == Volatile.Read(ref _generation))
+        {
+            _links.Add(link);
+        }
+        else
+        {
+            link.Dispose();
+        }
+    }
+
+    /// <summary>One whole request/answer for the cold paths (blobs, digests, pings); the answer is copied out.</summary>
+    internal (byte Status, byte[] Payload) Call(byte op, ReadOnlySpan<byte> payload)
+    {
+        InstanceConnection link = Send(op, payload, []);
+        Receive(link, sample: false);
+        (byte, byte[]) answer = (link.Status, link.Payload.ToArray());
+        Return(link);
+        return answer;
+    }
+
+    private static bool IsLinkFailure(Exception exception) =>
+        exception is IOException or SocketException or InvalidDataException or ObjectDisposedException;
+
+    private InstanceFailedException Failed(Exception exception)
+    {
+        string what = exception is SocketException { SocketErrorCode: SocketError.TimedOut or SocketError.WouldBlock }
+            ? $"no answer within {Timeout.TotalMilliseconds} ms"
+            : exception.Message;
+        return new InstanceFailedException(Name, what, exception);
+    }
+
     private void DropLinks()
     {
-        while (_links.TryTake(out NetworkStream? link))
+        while (_links.TryTake(out InstanceConnection? link))
         {
             link.Dispose();
         }

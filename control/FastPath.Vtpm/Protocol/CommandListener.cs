@@ -1,101 +1,170 @@
-using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
 using FastPath.Vtpm.Engine;
-using Pipelines.Sockets.Unofficial;
 
 namespace FastPath.Vtpm.Protocol;
 
 /// <summary>The command channel: TPM command bytes in, response bytes out, framed only by the TPM header's
 /// size field. A header whose size is impossible (below 10 or above the maximum command size) gets its TPM
-/// error response and the connection is closed, because the byte stream cannot be re-framed after it.</summary>
-/// <remarks>Thread-safe: each connection has its own buffers; execution is serialized by the server.</remarks>
-internal sealed class CommandListener(TpmBackend server) : SocketServer
+/// error response and the connection is closed, because the byte stream cannot be re-framed after it.
+/// Each connection has its own thread with blocking I/O: a command costs one wake-up of that thread, no
+/// thread-pool hop and no spinning pool workers (a vTPM has a handful of clients; swtpm serves one).</summary>
+/// <remarks>Thread-safe: each connection has its own thread and buffers; execution is serialized by the backend.</remarks>
+internal sealed class CommandListener(TpmBackend server) : IDisposable
 {
-    protected override Task OnClientConnectedAsync(in ClientConnection client) => ServeAsync(client.Transport);
+    /// <summary>Connections served at once; one more is closed at once (a runaway client cannot exhaust threads).</summary>
+    public const int MaxConnections = 128;
 
-    private async Task ServeAsync(IDuplexPipe transport)
+    private readonly Lock _lock = new();
+    private readonly HashSet<Socket> _clients = [];
+    private Socket? _listener;
+    private volatile bool _stopping;
+
+    public void Listen(IPEndPoint endPoint)
+    {
+        var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            listener.Bind(endPoint);
+            listener.Listen(MaxConnections);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+
+        _listener = listener;
+        new Thread(() => AcceptLoop(listener)) { IsBackground = true, Name = "vtpm-command-accept" }.Start();
+    }
+
+    private void AcceptLoop(Socket listener)
+    {
+        while (!_stopping)
+        {
+            Socket client;
+            try
+            {
+                client = listener.Accept();
+            }
+            catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            lock (_lock)
+            {
+                if (_stopping || _clients.Count >= MaxConnections)
+                {
+                    client.Dispose();
+                    continue;
+                }
+
+                _clients.Add(client);
+            }
+
+            client.NoDelay = true;
+            new Thread(() => Serve(client)) { IsBackground = true, Name = "vtpm-command" }.Start();
+        }
+    }
+
+    private void Serve(Socket client)
     {
         byte[] command = new byte[TpmConstants.MaxCommandSize];
         byte[] response = new byte[TpmEngine.ResponseBufferSize];
-        PipeReader input = transport.Input;
-        PipeWriter output = transport.Output;
-        bool open = true;
-        while (open)
+        try
         {
-            ReadResult read = await input.ReadAsync().ConfigureAwait(false);
-            ReadOnlySequence<byte> buffer = read.Buffer;
-            Frame frame = TryFrame(buffer, read.IsCompleted, out int length);
-            if (frame == Frame.NeedMore)
+            bool open = true;
+            while (open)
             {
-                input.AdvanceTo(buffer.Start, buffer.End);
-                if (read.IsCompleted)
+                int got = Fill(client, command.AsSpan(0, TpmConstants.HeaderSize));
+                if (got == 0)
                 {
                     break;
                 }
 
-                continue;
+                int length = got;
+                open = got == TpmConstants.HeaderSize;
+                if (open)
+                {
+                    uint size = BinaryPrimitives.ReadUInt32BigEndian(command.AsSpan(2));
+                    if (size < TpmConstants.HeaderSize || size > TpmConstants.MaxCommandSize)
+                    {
+                        // Execute the header alone (the engine answers the size error), then close.
+                        open = false;
+                    }
+                    else
+                    {
+                        int body = Fill(client, command.AsSpan(TpmConstants.HeaderSize, (int)size - TpmConstants.HeaderSize));
+                        length += body;
+
+                        // The size field promised more than the client sent before closing its side.
+                        open = length == size;
+                    }
+                }
+
+                ValueTask<int> executed = server.ExecuteAsync(command, length, response);
+                int responseLength = executed.IsCompletedSuccessfully ? executed.Result : executed.AsTask().GetAwaiter().GetResult();
+                Send(client, response.AsSpan(0, responseLength));
             }
 
-            buffer.Slice(0, length).CopyTo(command);
-            input.AdvanceTo(buffer.GetPosition(length));
-            ValueTask<int> executed = server.ExecuteAsync(command, length, response);
-            int responseLength = executed.IsCompletedSuccessfully ? executed.Result : await executed.ConfigureAwait(false);
-
-            output.Write(response.AsSpan(0, responseLength));
-            FlushResult flushed = await output.FlushAsync().ConfigureAwait(false);
-            open = frame == Frame.Complete && !flushed.IsCompleted;
+            client.Shutdown(SocketShutdown.Send);
         }
+        catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
+        {
+            // The client went away; nothing is owed to it.
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _clients.Remove(client);
+            }
 
-        await input.CompleteAsync().ConfigureAwait(false);
-        await output.CompleteAsync().ConfigureAwait(false);
+            client.Dispose();
+        }
     }
 
-    private enum Frame
+    /// <summary>Reads until <paramref name="destination"/> is full or the peer closed its side; returns the bytes read.</summary>
+    private static int Fill(Socket socket, Span<byte> destination)
     {
-        NeedMore,
-        Complete,
+        int total = 0;
+        while (total < destination.Length)
+        {
+            int got = socket.Receive(destination[total..]);
+            if (got == 0)
+            {
+                break;
+            }
 
-        /// <summary>Execute what there is (the engine answers the size/format error), then close.</summary>
-        Broken,
+            total += got;
+        }
+
+        return total;
     }
 
-    private static Frame TryFrame(ReadOnlySequence<byte> buffer, bool completed, out int length)
+    private static void Send(Socket socket, ReadOnlySpan<byte> data)
     {
-        length = 0;
-        if (buffer.Length < TpmConstants.HeaderSize)
+        while (!data.IsEmpty)
         {
-            if (completed && buffer.Length > 0)
+            data = data[socket.Send(data)..];
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        _listener?.Dispose();
+        lock (_lock)
+        {
+            foreach (Socket client in _clients)
             {
-                length = (int)buffer.Length;
-                return Frame.Broken;
+                client.Dispose();
             }
 
-            return Frame.NeedMore;
+            _clients.Clear();
         }
-
-        Span<byte> header = stackalloc byte[TpmConstants.HeaderSize];
-        buffer.Slice(0, TpmConstants.HeaderSize).CopyTo(header);
-        uint size = BinaryPrimitives.ReadUInt32BigEndian(header[2..]);
-        if (size < TpmConstants.HeaderSize || size > TpmConstants.MaxCommandSize)
-        {
-            length = TpmConstants.HeaderSize;
-            return Frame.Broken;
-        }
-
-        if (buffer.Length < size)
-        {
-            if (completed)
-            {
-                // The size field promised more than the client sent before closing its side.
-                length = (int)buffer.Length;
-                return Frame.Broken;
-            }
-
-            return Frame.NeedMore;
-        }
-
-        length = (int)size;
-        return Frame.Complete;
     }
 }

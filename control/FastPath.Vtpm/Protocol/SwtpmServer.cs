@@ -63,7 +63,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         }
 
         CommandEndPoint = new IPEndPoint(address, port);
-        _commands.Listen(CommandEndPoint, sendOptions: SendOptions, receiveOptions: ReceiveOptions);
+        _commands.Listen(CommandEndPoint);
         _control.Listen(new IPEndPoint(address, port + 1), sendOptions: SendOptions, receiveOptions: ReceiveOptions);
     }
 
@@ -124,6 +124,41 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             }
 
             return new ValueTask<bool>(done.Task);
+        }
+    }
+
+    /// <summary>Blocks until state version <paramref name="version"/> is durable; false when the write failed.</summary>
+    internal bool WaitDurable(long version)
+    {
+        ValueTask<bool> durable = WaitDurableAsync(version);
+        return durable.IsCompletedSuccessfully ? durable.Result : durable.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Blocks until every state change made so far is durable; false when the write failed.</summary>
+    internal bool FlushNow()
+    {
+        long version;
+        lock (_durableLock)
+        {
+            version = _pendingVersion;
+        }
+
+        return WaitDurable(version);
+    }
+
+    /// <summary>Starts writing state version <paramref name="version"/> to disk now, without waiting for it (the
+    /// pair's default durability: the answer leaves before the write completes).</summary>
+    internal void RequestFlush(long version)
+    {
+        lock (_durableLock)
+        {
+            if (_durableVersion >= version || _flushing || _store is null)
+            {
+                return;
+            }
+
+            _flushing = true;
+            _ = Task.Run(FlushLoop);
         }
     }
 

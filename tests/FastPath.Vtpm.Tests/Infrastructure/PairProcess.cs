@@ -15,12 +15,12 @@ internal sealed class PairProcess : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();
 
-    public PairProcess(string stateDirectory, int timeoutMilliseconds = 1000, bool testHooks = false)
+    public PairProcess(string stateDirectory, int timeoutMilliseconds = 1000, bool testHooks = false, string durability = "pair")
     {
         StateDirectory = stateDirectory;
         Port = FreePorts.Triple();
         var start = new ProcessStartInfo(TpmServerProcess.FastpathExecutable) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (string argument in (string[])["vtpm", "serve", "--port", Port.ToString(), "--state", stateDirectory, "--timeout-ms", timeoutMilliseconds.ToString()])
+        foreach (string argument in (string[])["vtpm", "serve", "--port", Port.ToString(), "--state", stateDirectory, "--timeout-ms", timeoutMilliseconds.ToString(), "--durability", durability])
         {
             start.ArgumentList.Add(argument);
         }
@@ -120,6 +120,45 @@ internal sealed class PairProcess : IDisposable
         WaitBothLive();
         JsonElement digests = Request("digests");
         return (digests.GetProperty("a").GetString()!, digests.GetProperty("b").GetString()!);
+    }
+
+    /// <summary>SIGKILL of the controller and both instances, back to back (the instance PIDs come from the
+    /// status endpoint, so they are children of the process this test started).</summary>
+    public void Kill9Everything()
+    {
+        int[] instances = [.. Status().GetProperty("members").EnumerateArray().Select(m => m.GetProperty("pid").GetInt32())];
+        var victims = new List<Process>();
+        foreach (int pid in instances)
+        {
+            try
+            {
+                victims.Add(Process.GetProcessById(pid));
+            }
+            catch (ArgumentException)
+            {
+                // Already gone.
+            }
+        }
+
+        _process.Kill();
+        foreach (Process victim in victims)
+        {
+            try
+            {
+                victim.Kill();
+            }
+            catch (InvalidOperationException)
+            {
+                // Exited between the lookup and the kill.
+            }
+        }
+
+        _process.WaitForExit(TimeSpan.FromSeconds(10));
+        foreach (Process victim in victims)
+        {
+            victim.WaitForExit(10_000);
+            victim.Dispose();
+        }
     }
 
     /// <summary>SIGKILL of the controller only. The wait is bounded and does not wait for the end of the

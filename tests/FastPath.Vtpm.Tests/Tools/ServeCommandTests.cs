@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using FastPath.Testing;
+using FastPath.Vtpm.State;
 using FastPath.Vtpm.Tests.Infrastructure;
 
 namespace FastPath.Vtpm.Tests.Tools;
@@ -18,8 +19,9 @@ public sealed class ServeCommandTests
 
         using var pair = new PairProcess(state.Path);
         Assert.Equal(0u, RawTpmClient.Code(RawTpmClient.Once(pair.Port, TpmCommand.StartupClear())));
-        Assert.True(File.Exists(Path.Combine(state.Path, "a", "tpm2-state.bin")));
-        Assert.True(File.Exists(Path.Combine(state.Path, "b", "tpm2-state.bin")));
+        Assert.NotNull(new StateStore(Path.Combine(state.Path, "a")).Load());
+        Assert.NotNull(new StateStore(Path.Combine(state.Path, "b")).Load());
+        Assert.True(File.Exists(Path.Combine(state.Path, "a", StateStore.Slot0FileName)));
     }
 
     [Fact]
@@ -49,7 +51,8 @@ public sealed class ServeCommandTests
 
             Assert.True(process.WaitForExit(TimeSpan.FromSeconds(30)), "serve did not exit after CMD_SHUTDOWN");
             Assert.Equal(0, process.ExitCode);
-            Assert.True(File.Exists(Path.Combine(state.Path, "tpm2-state.bin")));
+            Assert.True(File.Exists(Path.Combine(state.Path, StateStore.Slot0FileName)));
+            Assert.NotNull(new StateStore(state.Path).Load());
         }
         finally
         {

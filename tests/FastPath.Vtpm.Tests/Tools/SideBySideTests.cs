@@ -48,6 +48,19 @@ public sealed class SideBySideTests : IDisposable
     }
 
     [Fact]
+    public void Pcr_event_of_a_file_larger_than_one_buffer_runs_an_event_sequence_like_swtpm()
+    {
+        // tpm2_pcrevent hashes more than 1024 bytes with HashSequenceStart(NULL), SequenceUpdate, EventSequenceComplete.
+        byte[] contents = new byte[5000];
+        new Random(5000).NextBytes(contents);
+        string data = _lab.File("large-event.bin", contents);
+        string output = _lab.Same("tpm2_pcrevent", "16", data);
+        Assert.Contains(Convert.ToHexStringLower(SHA512.HashData(contents)), output);
+        _lab.Same("tpm2_pcrevent", data);
+        _lab.Same("tpm2_pcrread", "sha1:16+sha256:16+sha384:16+sha512:16");
+    }
+
+    [Fact]
     public void Pcr_errors_match_swtpm()
     {
         Assert.Equal("0x00000184", _lab.SameError("tpm2_pcrextend", $"24:sha256={Zero32}"));

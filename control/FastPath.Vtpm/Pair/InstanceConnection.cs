@@ -1,0 +1,101 @@
+using System.Net.Sockets;
+
+namespace FastPath.Vtpm.Pair;
+
+/// <summary>One blocking Unix-socket connection to an instance with reusable buffers: a request is one send(2),
+/// its answer lands in <see cref="Payload"/>, valid until the next request on this connection. Timeouts are the
+/// socket's own (SO_SNDTIMEO/SO_RCVTIMEO), so a call allocates nothing and arms no timer.</summary>
+/// <remarks>Not thread-safe: one caller at a time, which the pool in <see cref="PairMember"/> guarantees.</remarks>
+internal sealed class InstanceConnection : IDisposable
+{
+    private readonly Socket _socket;
+    private byte[] _send = new byte[8192];
+    private byte[] _receive = new byte[8192];
+    private int _length;
+
+    private InstanceConnection(Socket socket, int generation)
+    {
+        _socket = socket;
+        Generation = generation;
+    }
+
+    /// <summary>The instance start this connection belongs to; a connection of an earlier start is never reused.</summary>
+    public int Generation { get; }
+
+    /// <summary>When the pending request was sent (Stopwatch ticks), for the service-time average.</summary>
+    public long SentAt { get; private set; }
+
+    public byte Status { get; private set; }
+
+    public ReadOnlySpan<byte> Payload => _receive.AsSpan(0, _length);
+
+    public static InstanceConnection Open(string path, TimeSpan timeout, int generation)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            int milliseconds = (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
+            socket.SendTimeout = milliseconds;
+            socket.ReceiveTimeout = milliseconds;
+            socket.Connect(new UnixDomainSocketEndPoint(path));
+            return new InstanceConnection(socket, generation);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Sends op and the payload <paramref name="head"/> followed by <paramref name="body"/> in one write.</summary>
+    public void Send(byte op, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body)
+    {
+        int total = InstanceWire.HeaderSize + head.Length + body.Length;
+        if (_send.Length < total)
+        {
+            _send = new byte[Math.Max(total, _send.Length * 2)];
+        }
+
+        InstanceWire.WriteHeader(_send, op, head.Length + body.Length);
+        head.CopyTo(_send.AsSpan(InstanceWire.HeaderSize));
+        body.CopyTo(_send.AsSpan(InstanceWire.HeaderSize + head.Length));
+        SentAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        int sent = 0;
+        while (sent < total)
+        {
+            sent += _socket.Send(_send.AsSpan(sent, total - sent));
+        }
+    }
+
+    /// <summary>Reads one answer frame into <see cref="Status"/> and <see cref="Payload"/>.</summary>
+    public void Receive()
+    {
+        Span<byte> header = stackalloc byte[InstanceWire.HeaderSize];
+        ReadExactly(header);
+        int length = InstanceWire.PayloadLength(header);
+        if (_receive.Length < length)
+        {
+            _receive = new byte[Math.Max(length, _receive.Length * 2)];
+        }
+
+        ReadExactly(_receive.AsSpan(0, length));
+        Status = header[0];
+        _length = length;
+    }
+
+    private void ReadExactly(Span<byte> destination)
+    {
+        while (!destination.IsEmpty)
+        {
+            int got = _socket.Receive(destination);
+            if (got == 0)
+            {
+                throw new EndOfStreamException("the instance closed the connection");
+            }
+
+            destination = destination[got..];
+        }
+    }
+
+    public void Dispose() => _socket.Dispose();
+}
