@@ -22,6 +22,17 @@ public static class Program
             return Ports.AfPacketRxRate.Run(args[1..]);
         }
 
+        // vTPM pair harnesses (issue 9): black-box load mixes and kill -9 failover against child processes.
+        if (args.Length > 0 && args[0] == "vtpm-load")
+        {
+            return Vtpm.VtpmLoadHarness.Run(args[1..]);
+        }
+
+        if (args.Length > 0 && args[0] == "vtpm-failover")
+        {
+            return Vtpm.VtpmFailoverHarness.Run(args[1..]);
+        }
+
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

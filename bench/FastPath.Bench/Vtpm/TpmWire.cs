@@ -5,10 +5,24 @@ namespace FastPath.Bench.Vtpm;
 
 /// <summary>Raw TPM 2.0 command bytes and a blocking round trip over the swtpm command port: the one client
 /// both servers are measured with, so neither side gets a different TSS stack.</summary>
-/// <remarks>Not thread-safe; one benchmark thread.</remarks>
+/// <remarks>Stateless: safe from any thread as long as each caller uses its own socket and response buffer.</remarks>
 internal static class TpmWire
 {
     public const uint NvIndex = 0x01500100;
+
+    /// <summary>Size of the NV index every run defines: the "NV writes of 32 bytes".</summary>
+    public const ushort NvSize = 32;
+
+    /// <summary>Large enough for every response these commands produce (the largest is GetCapability's).</summary>
+    public const int ResponseBufferSize = 8192;
+
+    public const uint Success = 0;
+
+    /// <summary>TPM_RC_RETRY: the TPM did not run the command; send it again.</summary>
+    public const uint Retry = 0x922;
+
+    /// <summary>Offset of the data in an NV_Read response: header, parameterSize (sessions tag), TPM2B size.</summary>
+    public const int NvReadDataOffset = 10 + 4 + 2;
 
     public static byte[] StartupClear() => Command(0x8001, 0x144, [], [0x00, 0x00]);
 
@@ -25,6 +39,19 @@ internal static class TpmWire
         Command(0x8002, 0x137, [0x40000001, NvIndex], [.. PasswordSession, (byte)(data.Length >> 8), (byte)data.Length, .. data, 0, 0]);
 
     public static byte[] NvRead(ushort size) => Command(0x8002, 0x14E, [0x40000001, NvIndex], [.. PasswordSession, (byte)(size >> 8), (byte)size, 0, 0]);
+
+    /// <summary>TPM2_GetCapability(TPM_CAP_TPM_PROPERTIES, TPM_PT_FAMILY_INDICATOR, 1): a READ without a session.</summary>
+    public static byte[] GetCapabilityFamily() => Command(0x8001, 0x17A, [], [0, 0, 0, 6, 0, 0, 1, 0, 0, 0, 0, 1]);
+
+    /// <summary>Writes <paramref name="counter"/> big-endian into every 4-byte word of an <see cref="NvWrite"/>
+    /// command's data, so each write changes all 32 bytes and the final read can name the write it saw.</summary>
+    public static void StampNvWrite(byte[] nvWrite, uint counter)
+    {
+        for (int offset = 0; offset < NvSize; offset += 4)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(nvWrite.AsSpan(NvWriteDataOffset + offset), counter);
+        }
+    }
 
     /// <summary>Offset of the data in <see cref="NvWrite"/>'s command: header, two handles, auth area, TPM2B size.</summary>
     public const int NvWriteDataOffset = 10 + 8 + 4 + 9 + 2;
@@ -77,9 +104,20 @@ internal static class TpmWire
         return BinaryPrimitives.ReadUInt32BigEndian(response.AsSpan(6));
     }
 
+    /// <summary>Throws naming the command and the target when a setup command did not answer success.</summary>
+    public static void Expect(uint code, string command, string target)
+    {
+        if (code != Success)
+        {
+            throw new InvalidOperationException($"{target}: {command} answered 0x{code:x}, expected success");
+        }
+    }
+
+    /// <summary>A loopback connection whose receives time out after 30 s: no command here takes that long, so a
+    /// server that stops answering fails the run with a SocketException instead of hanging it.</summary>
     public static Socket Connect(int port)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveTimeout = 30_000 };
         socket.Connect(System.Net.IPAddress.Loopback, port);
         return socket;
     }

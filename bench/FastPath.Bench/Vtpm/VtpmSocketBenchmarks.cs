@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using BenchmarkDotNet.Attributes;
@@ -7,6 +6,7 @@ using BenchmarkDotNet.Jobs;
 using FastPath.Vtpm.Engine;
 using FastPath.Vtpm.Protocol;
 using FastPath.Vtpm.State;
+using FastPath.Vtpm.Tests.Infrastructure;
 
 namespace FastPath.Bench.Vtpm;
 
@@ -32,7 +32,7 @@ public class VtpmSocketBenchmarks
     private byte[] _nvWrite = [];
     private string _stateDirectory = "";
     private SwtpmServer? _server;
-    private Process? _swtpm;
+    private VtpmServerProcess? _swtpm;
     private Socket? _persistent;
     private int _port;
     private uint _counter;
@@ -46,25 +46,20 @@ public class VtpmSocketBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _stateDirectory = Directory.CreateTempSubdirectory("fastpath-vtpm-bench-").FullName;
-        _port = FreePort();
         if (Target == "fastpath")
         {
+            _stateDirectory = Directory.CreateTempSubdirectory("fastpath-vtpm-bench-").FullName;
+            _port = FreePorts.Pair();
             _server = new SwtpmServer(new StateStore(_stateDirectory), SystemRandomSource.Instance);
             _server.Start(IPAddress.Loopback, _port);
+            FreePorts.WaitForListener(_port, TimeSpan.FromSeconds(10), () => "in-process SwtpmServer");
         }
         else
         {
-            var start = new ProcessStartInfo("swtpm") { UseShellExecute = false, RedirectStandardError = true };
-            foreach (string argument in (string[])["socket", "--tpm2", "--server", $"type=tcp,port={_port},bindaddr=127.0.0.1", "--ctrl", $"type=tcp,port={_port + 1},bindaddr=127.0.0.1", "--tpmstate", $"dir={_stateDirectory}", "--flags", "not-need-init"])
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            _swtpm = Process.Start(start) ?? throw new InvalidOperationException("could not start swtpm");
+            _swtpm = VtpmServerProcess.Start("swtpm");
+            _port = _swtpm.Port;
         }
 
-        WaitForListener(_port);
         _getRandom = TpmWire.GetRandom(32);
         _pcrExtend = TpmWire.PcrExtendSha256(16);
         _pcrRead = TpmWire.PcrReadSha256(16);
@@ -72,9 +67,9 @@ public class VtpmSocketBenchmarks
         _nvWrite = TpmWire.NvWrite(new byte[32]);
         using (Socket socket = TpmWire.Connect(_port))
         {
-            Expect(TpmWire.RoundTrip(socket, TpmWire.StartupClear(), _response), 0);
-            Expect(TpmWire.RoundTrip(socket, TpmWire.NvDefine(32), _response), 0);
-            Expect(TpmWire.RoundTrip(socket, _nvWrite, _response), 0);
+            TpmWire.Expect(TpmWire.RoundTrip(socket, TpmWire.StartupClear(), _response), "TPM2_Startup", Target);
+            TpmWire.Expect(TpmWire.RoundTrip(socket, TpmWire.NvDefine(TpmWire.NvSize), _response), "TPM2_NV_DefineSpace", Target);
+            TpmWire.Expect(TpmWire.RoundTrip(socket, _nvWrite, _response), "TPM2_NV_Write", Target);
         }
 
         if (Connection == "persistent")
@@ -88,14 +83,11 @@ public class VtpmSocketBenchmarks
     {
         _persistent?.Dispose();
         _server?.Dispose();
-        if (_swtpm is not null)
+        _swtpm?.Dispose();
+        if (_stateDirectory.Length > 0)
         {
-            _swtpm.Kill();
-            _swtpm.WaitForExit();
-            _swtpm.Dispose();
+            Directory.Delete(_stateDirectory, recursive: true);
         }
-
-        Directory.Delete(_stateDirectory, recursive: true);
     }
 
     [Benchmark]
@@ -141,12 +133,12 @@ public class VtpmSocketBenchmarks
                 System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(command.AsSpan(TpmWire.NvWriteDataOffset), (uint)Interlocked.Increment(ref _concurrentCounter));
                 if (persistent is not null)
                 {
-                    Expect(TpmWire.RoundTrip(persistent, command, response), 0);
+                    TpmWire.Expect(TpmWire.RoundTrip(persistent, command, response), "TPM2_NV_Write", Target);
                 }
                 else
                 {
                     using Socket socket = TpmWire.Connect(_port);
-                    Expect(TpmWire.RoundTrip(socket, command, response), 0);
+                    TpmWire.Expect(TpmWire.RoundTrip(socket, command, response), "TPM2_NV_Write", Target);
                 }
             }
 
@@ -163,62 +155,6 @@ public class VtpmSocketBenchmarks
 
         using Socket socket = TpmWire.Connect(_port);
         return TpmWire.RoundTrip(socket, command, _response);
-    }
-
-    private static void Expect(uint code, uint expected)
-    {
-        if (code != expected)
-        {
-            throw new InvalidOperationException($"setup command answered 0x{code:x}, expected 0x{expected:x}");
-        }
-    }
-
-    /// <summary>A port pair below the ephemeral range (32768+), where the per-connection runs leave
-    /// thousands of client sockets in TIME_WAIT.</summary>
-    private static int FreePort()
-    {
-        for (int attempt = 0; attempt < 200; attempt++)
-        {
-            int port = Random.Shared.Next(20000, 32766);
-            if (IsFree(port) && IsFree(port + 1))
-            {
-                return port;
-            }
-        }
-
-        throw new InvalidOperationException("no free loopback port pair");
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    private static void WaitForListener(int port)
-    {
-        for (int i = 0; i < 200; i++)
-        {
-            try
-            {
-                using Socket socket = TpmWire.Connect(port);
-                return;
-            }
-            catch (SocketException)
-            {
-                Thread.Sleep(50);
-            }
-        }
-
-        throw new TimeoutException($"nothing listens on 127.0.0.1:{port}");
     }
 
     /// <summary>A short run (the machine is shared): one launch, one warm-up, five measured iterations.</summary>

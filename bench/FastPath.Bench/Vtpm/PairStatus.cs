@@ -1,0 +1,65 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace FastPath.Bench.Vtpm;
+
+/// <summary>One answer of the pair's status endpoint (127.0.0.1:P+2, one line <c>status</c> in, one JSON line
+/// out), reduced to what the harnesses use: each member's name, role, PID and counters, plus the pair's
+/// failover and resync counts.</summary>
+/// <remarks>Immutable snapshot; <see cref="Query"/> is safe from any thread (one connection per call).</remarks>
+internal sealed class PairStatus
+{
+    private PairStatus(string json)
+    {
+        Json = json;
+        using JsonDocument document = JsonDocument.Parse(json);
+        JsonElement root = document.RootElement;
+        foreach (JsonElement member in root.GetProperty("members").EnumerateArray())
+        {
+            Members.Add(new Member(
+                member.GetProperty("name").GetString() ?? "",
+                member.GetProperty("role").GetString() ?? "",
+                member.GetProperty("pid").GetInt32(),
+                member.GetProperty("reads").GetInt64(),
+                member.GetProperty("writes").GetInt64(),
+                member.GetProperty("restarts").GetInt64()));
+        }
+
+        Failovers = root.GetProperty("failovers").GetInt64();
+        Resyncs = root.GetProperty("resyncs").GetInt64();
+    }
+
+    public string Json { get; }
+
+    public List<Member> Members { get; } = [];
+
+    public long Failovers { get; }
+
+    public long Resyncs { get; }
+
+    /// <summary>True when no member is "down".</summary>
+    public bool BothLive => Members.TrueForAll(m => m.Role != "down");
+
+    /// <summary>The first member with <paramref name="role"/>, or null.</summary>
+    public Member? WithRole(string role) => Members.Find(m => m.Role == role);
+
+    public Member? Named(string name) => Members.Find(m => m.Name == name);
+
+    /// <summary>Asks the status endpoint of the pair on command port <paramref name="port"/>; every wait is bounded by 10 s.</summary>
+    public static PairStatus Query(int port)
+    {
+        using var client = new TcpClient();
+        client.SendTimeout = 10_000;
+        client.ReceiveTimeout = 10_000;
+        client.Connect(System.Net.IPAddress.Loopback, port + 2);
+        NetworkStream stream = client.GetStream();
+        stream.Write("status\n"u8);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        string line = reader.ReadLine() ?? throw new IOException($"the status endpoint 127.0.0.1:{port + 2} closed without answering");
+        return new PairStatus(line);
+    }
+
+    /// <summary>One member of the pair as the status endpoint reports it.</summary>
+    internal sealed record Member(string Name, string Role, int Pid, long Reads, long Writes, long Restarts);
+}

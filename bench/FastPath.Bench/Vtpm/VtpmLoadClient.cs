@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace FastPath.Bench.Vtpm;
+
+/// <summary>One load client on its own thread: walks its <see cref="VtpmMix"/> cycle from its own offset over
+/// one persistent connection (or a new connection per command), checks every response code, and keeps the
+/// latency of each command that completes inside the measured window.</summary>
+/// <remarks>One thread runs <see cref="Run"/>; the harness reads the results after joining that thread.
+/// A failed command (response code not success, or a connection error) ends this client and sets
+/// <see cref="Failure"/>; the harness aborts the whole run on it.</remarks>
+internal sealed class VtpmLoadClient
+{
+    private readonly int _port;
+    private readonly VtpmMix _mix;
+    private readonly int _client;
+    private readonly bool _connectionPerCommand;
+    private readonly byte[][] _commands;
+    private readonly byte[] _nvWrite;
+    private readonly byte[] _response = new byte[TpmWire.ResponseBufferSize];
+    private uint _counter;
+
+    public VtpmLoadClient(int port, VtpmMix mix, int client, bool connectionPerCommand)
+    {
+        _port = port;
+        _mix = mix;
+        _client = client;
+        _connectionPerCommand = connectionPerCommand;
+        _nvWrite = TpmWire.NvWrite(new byte[TpmWire.NvSize]);
+        _commands = new byte[mix.Cycle.Count][];
+        for (int i = 0; i < _commands.Length; i++)
+        {
+            _commands[i] = mix.Cycle[i] switch
+            {
+                VtpmOp.PcrRead => TpmWire.PcrReadSha256(16),
+                VtpmOp.NvRead => TpmWire.NvRead(TpmWire.NvSize),
+                VtpmOp.GetCapability => TpmWire.GetCapabilityFamily(),
+                VtpmOp.PcrExtend => TpmWire.PcrExtendSha256(16),
+                _ => _nvWrite,
+            };
+        }
+    }
+
+    /// <summary>Latencies (Stopwatch ticks) of the commands that completed inside the measured window.</summary>
+    public List<long> Latencies { get; } = new(1 << 16);
+
+    public string? Failure { get; private set; }
+
+    /// <summary>Sends commands until <paramref name="end"/> (a Stopwatch timestamp) or <paramref name="abort"/>;
+    /// keeps those that complete at or after <paramref name="measureFrom"/>.</summary>
+    public void Run(long measureFrom, long end, CancellationToken abort)
+    {
+        Socket? persistent = null;
+        int next = _mix.StartOffset(_client);
+        try
+        {
+            persistent = _connectionPerCommand ? null : TpmWire.Connect(_port);
+            while (!abort.IsCancellationRequested)
+            {
+                long started = Stopwatch.GetTimestamp();
+                if (started >= end)
+                {
+                    return;
+                }
+
+                byte[] command = _commands[next];
+                if (ReferenceEquals(command, _nvWrite))
+                {
+                    // Client in the top byte: concurrent clients never write the same bytes twice in a row.
+                    TpmWire.StampNvWrite(_nvWrite, ((uint)_client << 24) | (++_counter & 0xFFFFFF));
+                }
+
+                uint code = persistent is null ? RoundTripOnNewConnection(command) : TpmWire.RoundTrip(persistent, command, _response);
+                long completed = Stopwatch.GetTimestamp();
+                if (code != TpmWire.Success)
+                {
+                    Failure = $"client {_client}: {_mix.Cycle[next]} answered 0x{code:x}";
+                    return;
+                }
+
+                if (completed >= measureFrom && completed < end)
+                {
+                    Latencies.Add(completed - started);
+                }
+
+                next = next + 1 == _commands.Length ? 0 : next + 1;
+            }
+        }
+        catch (Exception exception) when (exception is SocketException or IOException)
+        {
+            Failure = $"client {_client}: {_mix.Cycle[next]}: {exception.GetType().Name}: {exception.Message}";
+        }
+        finally
+        {
+            persistent?.Dispose();
+        }
+    }
+
+    private uint RoundTripOnNewConnection(byte[] command)
+    {
+        using Socket socket = TpmWire.Connect(_port);
+        return TpmWire.RoundTrip(socket, command, _response);
+    }
+}

@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace FastPath.Bench.Vtpm;
+
+/// <summary>
+/// Issue 9's throughput figure: commands per second of the read-heavy and write-heavy <see cref="VtpmMix"/>es
+/// through the pair, a single FastPath instance and swtpm, all started once as child processes of this run and
+/// measured in turn (round by round, cell by cell, target by target, so that machine noise falls on all alike);
+/// the table gives the median over the rounds and the ratios pair/single and pair/swtpm from the same run.
+/// </summary>
+/// <remarks>
+/// usage: <c>vtpm-load [--targets pair,pair-sync,single,swtpm] [--seconds N] [--clients 1,8] [--rounds 2]</c>.
+/// Each client is its own thread with its own persistent connection, except swtpm with more than one client:
+/// swtpm serves one connection at a time (persistent concurrent clients queue behind the first until it
+/// closes), so there each client opens a new connection per command and swtpm serves them one after another.
+/// </remarks>
+internal static class VtpmLoadHarness
+{
+    private const string Usage = "usage: vtpm-load [--targets pair,pair-sync,single,swtpm] [--seconds N] [--clients 1,8] [--rounds 2]";
+    private const double WarmUpSeconds = 1;
+
+    public static int Run(string[] args)
+    {
+        string[] targets;
+        int seconds;
+        int rounds;
+        int[] clientCounts;
+        try
+        {
+            var options = new HarnessOptions(args, "--targets", "--seconds", "--clients", "--rounds");
+            targets = options.List("--targets", VtpmServerProcess.Targets, VtpmServerProcess.Targets);
+            seconds = options.Int("--seconds", 5, 1, 600);
+            rounds = options.Int("--rounds", 2, 1, 20);
+            clientCounts = options.IntList("--clients", [1, 8], 1, 64);
+        }
+        catch (ArgumentException exception)
+        {
+            Console.Error.WriteLine($"vtpm-load: {exception.Message}\n{Usage}");
+            return 2;
+        }
+
+        var servers = new List<VtpmServerProcess>();
+        try
+        {
+            foreach (string target in targets)
+            {
+                if (VtpmServerProcess.Unsupported(target) is { } reason)
+                {
+                    Console.WriteLine($"note: target {target} skipped: {reason}");
+                    continue;
+                }
+
+                VtpmServerProcess server = VtpmServerProcess.Start(target);
+                servers.Add(server);
+                server.Initialize();
+                Console.WriteLine($"started {target}: {server.CommandLine}");
+            }
+
+            if (servers.Count == 0)
+            {
+                Console.Error.WriteLine("vtpm-load: no target left to measure");
+                return 1;
+            }
+
+            return Measure(servers, seconds, rounds, clientCounts);
+        }
+        catch (Exception exception)
+        {
+            // Every failure ends here, so that the finally below always stops the servers this run started
+            // (an exception nothing catches would end the process without running it).
+            Console.Error.WriteLine($"vtpm-load: {exception.GetType().Name}: {exception.Message}");
+            return 1;
+        }
+        finally
+        {
+            foreach (VtpmServerProcess server in servers)
+            {
+                server.Dispose();
+            }
+        }
+    }
+
+    private static int Measure(List<VtpmServerProcess> servers, int seconds, int rounds, int[] clientCounts)
+    {
+        // (mix, clients, target) → commands/s of each round, and every latency (µs) of every round.
+        var rates = new Dictionary<(string, int, string), List<double>>();
+        var latencies = new Dictionary<(string, int, string), List<double>>();
+        for (int round = 1; round <= rounds; round++)
+        {
+            foreach (VtpmMix mix in VtpmMix.All)
+            {
+                foreach (int clients in clientCounts)
+                {
+                    foreach (VtpmServerProcess server in servers)
+                    {
+                        var key = (mix.Name, clients, server.Target);
+                        (double rate, List<double> micros, string? failure) = RunCell(server, mix, clients, seconds);
+                        if (failure is not null)
+                        {
+                            Console.Error.WriteLine($"vtpm-load: {server.Target} {mix.Name} ×{clients} round {round}: {failure}; aborting. {server.Diagnostics()}");
+                            return 1;
+                        }
+
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round}: {server.Target,-9} {mix.Name,-11} clients={clients,-2} {rate,9:F0} commands/s ({Driven(server, clients)})"));
+                        (rates.TryGetValue(key, out List<double>? r) ? r : rates[key] = []).Add(rate);
+                        (latencies.TryGetValue(key, out List<double>? l) ? l : latencies[key] = []).AddRange(micros);
+                    }
+                }
+            }
+        }
+
+        PrintTable(servers, clientCounts, rounds, seconds, rates, latencies);
+        foreach (VtpmServerProcess server in servers)
+        {
+            if (server.Target.StartsWith("pair", StringComparison.Ordinal))
+            {
+                PairStatus status = PairStatus.Query(server.Port);
+                Console.WriteLine($"{server.Target} status after the run: " + string.Join("; ", status.Members.Select(m => $"{m.Name} reads={m.Reads} writes={m.Writes} restarts={m.Restarts}")) + $"; failovers={status.Failovers}");
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>One cell: <paramref name="clients"/> threads for 1 s warm-up + <paramref name="seconds"/> measured.</summary>
+    private static (double Rate, List<double> Micros, string? Failure) RunCell(VtpmServerProcess server, VtpmMix mix, int clients, int seconds)
+    {
+        var workers = new VtpmLoadClient[clients];
+        var threads = new Thread[clients];
+        // Not disposed: a client still blocked after the bounded join below may cancel it later.
+        var abort = new CancellationTokenSource();
+        long start = Stopwatch.GetTimestamp();
+        long measureFrom = start + (long)(WarmUpSeconds * Stopwatch.Frequency);
+        long end = measureFrom + (seconds * Stopwatch.Frequency);
+        for (int c = 0; c < clients; c++)
+        {
+            VtpmLoadClient worker = workers[c] = new VtpmLoadClient(server.Port, mix, c, PerCommandConnection(server, clients));
+            threads[c] = new Thread(() =>
+            {
+                worker.Run(measureFrom, end, abort.Token);
+                if (worker.Failure is not null)
+                {
+                    abort.Cancel();
+                }
+            }) { IsBackground = true, Name = $"vtpm-load-{c}" };
+            threads[c].Start();
+        }
+
+        // Bounded: a client stuck in a blocking receive past the end plus 30 s means a server that stopped answering.
+        TimeSpan limit = TimeSpan.FromSeconds(WarmUpSeconds + seconds + 30);
+        foreach (Thread thread in threads)
+        {
+            if (!thread.Join(limit))
+            {
+                abort.Cancel();
+                return (0, [], $"a client did not finish within {limit.TotalSeconds} s (server stopped answering?)");
+            }
+        }
+
+        var micros = new List<double>();
+        foreach (VtpmLoadClient worker in workers)
+        {
+            if (worker.Failure is not null)
+            {
+                return (0, [], worker.Failure);
+            }
+
+            foreach (long ticks in worker.Latencies)
+            {
+                micros.Add(ticks * 1e6 / Stopwatch.Frequency);
+            }
+        }
+
+        return (micros.Count / (double)seconds, micros, null);
+    }
+
+    /// <summary>swtpm serves one connection at a time: concurrent persistent clients would queue behind the first.</summary>
+    private static bool PerCommandConnection(VtpmServerProcess server, int clients) => server.Target == "swtpm" && clients > 1;
+
+    private static string Driven(VtpmServerProcess server, int clients) => PerCommandConnection(server, clients)
+        ? "new connection per command, served one after another"
+        : clients == 1 ? "one persistent connection" : "persistent connection per client";
+
+    private static void PrintTable(List<VtpmServerProcess> servers, int[] clientCounts, int rounds, int seconds, Dictionary<(string, int, string), List<double>> rates, Dictionary<(string, int, string), List<double>> latencies)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"median of {rounds} round(s), {seconds} s measured after {WarmUpSeconds:F0} s warm-up each; latency percentiles over all rounds");
+        Console.WriteLine("| mix | clients | target | driven as | commands/s | p50 µs | p99 µs | pair / single | pair / swtpm |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (VtpmMix mix in VtpmMix.All)
+        {
+            foreach (int clients in clientCounts)
+            {
+                foreach (VtpmServerProcess server in servers)
+                {
+                    var key = (mix.Name, clients, server.Target);
+                    double rate = Percentiles.Median(rates[key]);
+                    List<double> micros = latencies[key];
+                    string ratios = server.Target.StartsWith("pair", StringComparison.Ordinal)
+                        ? $"{Ratio(rate, rates, (mix.Name, clients, "single"))} | {Ratio(rate, rates, (mix.Name, clients, "swtpm"))}"
+                        : "— | —";
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"| {mix.Name} ({mix.ReadShare():P0} reads) | {clients} | {server.Target} | {Driven(server, clients)} | {rate:F0} | {Percentiles.Rank(micros, 0.5):F0} | {Percentiles.Rank(micros, 0.99):F0} | {ratios} |"));
+                }
+            }
+        }
+    }
+
+    private static string Ratio(double rate, Dictionary<(string, int, string), List<double>> rates, (string, int, string) anchor) =>
+        rates.TryGetValue(anchor, out List<double>? anchorRates) ? (rate / Percentiles.Median(anchorRates)).ToString("F2", CultureInfo.InvariantCulture) : "—";
+}

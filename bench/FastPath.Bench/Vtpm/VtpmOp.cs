@@ -1,0 +1,21 @@
+namespace FastPath.Bench.Vtpm;
+
+/// <summary>The commands the load mixes are made of (each built once per client by <see cref="VtpmLoadClient"/>).</summary>
+internal enum VtpmOp
+{
+    /// <summary>PCR_Read of PCR 16, SHA-256: no session (the pair classifies it READ).</summary>
+    PcrRead,
+
+    /// <summary>NV_Read of the 32-byte index with a password session (an authorization area: the pre-rewrite
+    /// pair classifies every command with one as RANDOM).</summary>
+    NvRead,
+
+    /// <summary>GetCapability(TPM_PROPERTIES, FAMILY_INDICATOR): no session, READ.</summary>
+    GetCapability,
+
+    /// <summary>PCR_Extend of PCR 16 with a password session.</summary>
+    PcrExtend,
+
+    /// <summary>NV_Write of 32 changing bytes with a password session.</summary>
+    NvWrite,
+}
