@@ -28,7 +28,7 @@ public static class CommandClassification
         [TpmCc.NvDefineSpace] = (CommandClass.Write, "creates an NV index"),
         [TpmCc.NvUndefineSpace] = (CommandClass.Write, "deletes an NV index"),
         [TpmCc.NvWrite] = (CommandClass.Write, "changes NV data and the written flag"),
-        [TpmCc.NvRead] = (CommandClass.Read, "reports NV data; its authorization makes it RANDOM (sessions) at run time"),
+        [TpmCc.NvRead] = (CommandClass.Read, "reports NV data; an HMAC session makes it RANDOM at run time, a failed password is copied to the slave"),
         [TpmCc.NvReadPublic] = (CommandClass.Read, "reports an index's public area, changes nothing"),
         [TpmCc.NvIncrement] = (CommandClass.Write, "changes a counter and the max counter"),
         [TpmCc.NvExtend] = (CommandClass.Write, "changes NV data"),
@@ -47,10 +47,13 @@ public static class CommandClassification
         [TpmCc.FlushContext] = (CommandClass.Write, "removes a session or object"),
     }.ToFrozenDictionary();
 
-    /// <summary>The class of one command buffer. Any authorization area makes it RANDOM: HMAC sessions roll
-    /// nonceTPM from the DRBG and every authorization (password too) can count a dictionary-attack failure.
-    /// A code not in the table (the engine answers TPM_RC_COMMAND_CODE) or a malformed header is WRITE, so
-    /// both instances answer it and stay in the same order.</summary>
+    /// <summary>The class of one command buffer. An authorization area with any session other than a password
+    /// (TPM_RS_PW) makes it RANDOM: HMAC and policy sessions roll nonceTPM from the DRBG. Password authorizations
+    /// draw nothing, so such a command keeps its table class; the one state change a password can cause — a
+    /// failed authorization counted toward dictionary-attack lockout — is caught from the response
+    /// (<see cref="CountsAgainstLockout"/>) and copied to the slave. A code not in the table (the engine answers
+    /// TPM_RC_COMMAND_CODE) or a malformed header is WRITE, so both instances answer it and stay in the same order;
+    /// an authorization area that does not parse is RANDOM.</summary>
     public static CommandClass Classify(ReadOnlySpan<byte> command)
     {
         if (command.Length < TpmConstants.HeaderSize)
@@ -65,6 +68,61 @@ public static class CommandClassification
             return CommandClass.Write;
         }
 
-        return tag == TagSessions ? CommandClass.Random : entry.Class;
+        return tag == TagSessions && !PasswordsOnly(command, code) ? CommandClass.Random : entry.Class;
+    }
+
+    /// <summary>Whether a response code is TPM_RC_AUTH_FAIL (any session number): the instance that ran the
+    /// command counted a dictionary-attack failure, a state change a READ made on the master only.</summary>
+    public static bool CountsAgainstLockout(uint responseCode) =>
+        (responseCode & 0x80) != 0 && (responseCode & 0x3F) == (TpmRc.AuthFail & 0x3F);
+
+    /// <summary>Every session in the authorization area is TPM_RS_PW (parsed with the command's handle count).</summary>
+    private static bool PasswordsOnly(ReadOnlySpan<byte> command, uint code)
+    {
+        if (!CommandInfo.TryFind(code, out CommandInfo info))
+        {
+            return false;
+        }
+
+        int offset = TpmConstants.HeaderSize + (4 * info.Handles);
+        if (command.Length < offset + 4)
+        {
+            return false;
+        }
+
+        uint authSize = BinaryPrimitives.ReadUInt32BigEndian(command[offset..]);
+        offset += 4;
+        if (authSize == 0 || authSize > (uint)(command.Length - offset))
+        {
+            return false;
+        }
+
+        ReadOnlySpan<byte> area = command.Slice(offset, (int)authSize);
+        while (!area.IsEmpty)
+        {
+            // handle, nonce (TPM2B), attributes, hmac (TPM2B)
+            if (area.Length < 4 + 2 || BinaryPrimitives.ReadUInt32BigEndian(area) != TpmConstants.RsPw)
+            {
+                return false;
+            }
+
+            int nonce = BinaryPrimitives.ReadUInt16BigEndian(area[4..]);
+            int at = 6 + nonce + 1;
+            if (area.Length < at + 2)
+            {
+                return false;
+            }
+
+            int hmac = BinaryPrimitives.ReadUInt16BigEndian(area[at..]);
+            at += 2 + hmac;
+            if (area.Length < at)
+            {
+                return false;
+            }
+
+            area = area[at..];
+        }
+
+        return true;
     }
 }

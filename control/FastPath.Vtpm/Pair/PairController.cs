@@ -133,11 +133,36 @@ public sealed class PairController : TpmBackend, IDisposable
                 Interlocked.Increment(ref master.Reads);
                 int written = answer.CopyResponse(response);
                 master.Return(link);
+                if (written >= TpmConstants.HeaderSize && CommandClassification.CountsAgainstLockout(BinaryPrimitives.ReadUInt32BigEndian(response[6..])))
+                {
+                    // A wrong password on a lockout-protected entity: the master counted it, the slave must too.
+                    CopyLockoutCount(master);
+                }
+
                 return written;
             }
         }
 
         return Bare(response, RcRetry);
+    }
+
+    /// <summary>Brings the slave to the master's state after a READ changed the master's dictionary-attack count
+    /// (rare: a wrong password), under the global order so no WRITE interleaves with the copy.</summary>
+    private void CopyLockoutCount(PairMember master)
+    {
+        _order.Wait();
+        try
+        {
+            PairMember slave = Other(master);
+            if (master.Live && slave.Live)
+            {
+                ResyncLocked(master, slave);
+            }
+        }
+        finally
+        {
+            _order.Release();
+        }
     }
 
     /// <summary>WRITE and RANDOM: sent to both instances before either answer is awaited, so they run in

@@ -31,6 +31,18 @@ internal sealed class TpmCommand
         return this;
     }
 
+    /// <summary>Adds a session entry with any handle (an HMAC or policy session's nonce and HMAC as given).</summary>
+    public TpmCommand Session(uint handle, byte[] nonce, byte[] hmac, byte attributes = 1)
+    {
+        Put(_auth, handle);
+        Put(_auth, (ushort)nonce.Length);
+        _auth.AddRange(nonce);
+        _auth.Add(attributes);
+        Put(_auth, (ushort)hmac.Length);
+        _auth.AddRange(hmac);
+        return this;
+    }
+
     public TpmCommand U8(byte value)
     {
         _parameters.Add(value);

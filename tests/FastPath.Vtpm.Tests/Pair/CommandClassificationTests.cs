@@ -4,7 +4,8 @@ using FastPath.Vtpm.Tests.Infrastructure;
 
 namespace FastPath.Vtpm.Tests.Pair;
 
-/// <summary>The classification table covers the engine and routes the entropy consumers as RANDOM.</summary>
+/// <summary>The classification table covers the engine, routes the entropy consumers and HMAC sessions as RANDOM,
+/// and passwords keep a command's class.</summary>
 public sealed class CommandClassificationTests
 {
     [Fact]
@@ -21,17 +22,51 @@ public sealed class CommandClassificationTests
     }
 
     [Fact]
-    public void Entropy_consumers_are_random_and_any_authorization_area_makes_a_command_random()
+    public void Entropy_consumers_and_hmac_sessions_are_random_and_passwords_keep_the_table_class()
     {
         Assert.Equal(CommandClass.Random, CommandClassification.Classify(TpmCommand.GetRandom(8)));
         Assert.Equal(CommandClass.Random, CommandClassification.Classify(TpmCommand.StartupClear()));
         Assert.Equal(CommandClass.Read, CommandClassification.Classify(TpmCommand.PcrReadSha256(16)));
 
-        // NV_Read is READ by code, but its password session can count a dictionary-attack failure.
-        Assert.Equal(CommandClass.Random, CommandClassification.Classify(TpmCommand.NvReadOwner(0x1500016, 8, 0)));
-        Assert.Equal(CommandClass.Random, CommandClassification.Classify(TpmCommand.PcrExtendSha256(16, new byte[32])));
+        // A password draws no entropy: NV_Read stays READ, PCR_Extend stays WRITE.
+        Assert.Equal(CommandClass.Read, CommandClassification.Classify(TpmCommand.NvReadOwner(0x1500016, 8, 0)));
+        Assert.Equal(CommandClass.Write, CommandClassification.Classify(TpmCommand.PcrExtendSha256(16, new byte[32])));
+
+        // An HMAC session (handle 0x02xxxxxx) rolls nonceTPM: RANDOM whatever the code's class.
+        byte[] hmacRead = new TpmCommand(0x14E).Handle(0x40000001).Handle(0x1500016)
+            .Session(0x02000000, nonce: new byte[16], hmac: new byte[32]).U16(8).U16(0).Build();
+        Assert.Equal(CommandClass.Random, CommandClassification.Classify(hmacRead));
+
+        // An authorization area that does not parse is RANDOM (both instances, same entropy).
+        byte[] truncated = TpmCommand.NvReadOwner(0x1500016, 8, 0);
+        truncated[TpmConstants.HeaderSize + 8 + 3] = 200; // authSize beyond the command
+        Assert.Equal(CommandClass.Random, CommandClassification.Classify(truncated));
+
         Assert.Equal(CommandClass.Write, CommandClassification.Classify(new TpmCommand(0x7FF).Build()));
         Assert.Equal(CommandClass.Write, CommandClassification.Classify([0x80, 0x01, 0]));
+    }
+
+    [Fact]
+    public void Only_a_counted_authorization_failure_is_a_state_change_of_a_read()
+    {
+        var harness = new EngineHarness(new TpmEngine(new SeededRandomSource(3)));
+        const uint index = 0x1500017;
+        Assert.Equal(0u, RawTpmClient.Code(harness.Run(TpmCommand.StartupClear())));
+        Assert.Equal(0u, RawTpmClient.Code(harness.Run(TpmCommand.NvDefineOwner(index, 8, 0x00040004)))); // AUTHREAD | AUTHWRITE
+        byte[] before = harness.Engine.StateDigest();
+
+        // The index's own (empty) auth, wrong password: counted (AUTH_FAIL), the state changed.
+        byte[] wrongOnIndex = new TpmCommand(0x14E).Handle(index).Handle(index).Password([9]).U16(8).U16(0).Build();
+        uint counted = RawTpmClient.Code(harness.Run(wrongOnIndex));
+        Assert.True(CommandClassification.CountsAgainstLockout(counted), $"0x{counted:x}");
+        Assert.NotEqual(before, harness.Engine.StateDigest());
+
+        // The owner hierarchy is not lockout-protected: BAD_AUTH, nothing changed.
+        byte[] after = harness.Engine.StateDigest();
+        uint refused = RawTpmClient.Code(harness.Run(TpmCommand.NvReadOwnerWithPassword(index, 8, 0, [9])));
+        Assert.False(CommandClassification.CountsAgainstLockout(refused), $"0x{refused:x}");
+        Assert.Equal(after, harness.Engine.StateDigest());
+        Assert.False(CommandClassification.CountsAgainstLockout(0));
     }
 
     /// <summary>Every command classified READ, run on an engine whose entropy source throws, leaves the full
@@ -43,6 +78,7 @@ public sealed class CommandClassificationTests
         var harness = new EngineHarness(new TpmEngine(random));
         Assert.Equal(0u, RawTpmClient.Code(harness.Run(TpmCommand.StartupClear())));
         Assert.Equal(0u, RawTpmClient.Code(harness.Run(TpmCommand.NvDefineOwner(0x1500016, 8))));
+        Assert.Equal(0u, RawTpmClient.Code(harness.Run(TpmCommand.NvWriteOwner(0x1500016, new byte[8], 0))));
         byte[] before = harness.Engine.StateDigest();
         random.Forbidden = true;
         byte[][] reads =
@@ -53,6 +89,7 @@ public sealed class CommandClassificationTests
             new TpmCommand(0x169).Handle(0x1500016).Build(), // NV_ReadPublic
             new TpmCommand(0x17C).Build(), // GetTestResult
             new TpmCommand(0x17D).Tpm2B([1, 2, 3]).U16(0x000B).U32(0x40000001).Build(), // Hash
+            TpmCommand.NvReadOwner(0x1500016, 8, 0), // NV_Read with the right password
         ];
         foreach (byte[] read in reads)
         {
