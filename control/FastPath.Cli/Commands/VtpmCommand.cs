@@ -29,10 +29,11 @@ internal static class VtpmCommand
 
         var instanceState = new Option<DirectoryInfo>("--state") { Description = "State directory of this instance", Required = true };
         var instanceSocket = new Option<string>("--socket") { Description = "Unix socket the controller connects to", Required = true };
+        var instanceControl = new Option<string>("--ctrl") { Description = "Unix socket of the swtpm control channel (state blobs, locality, init)", Required = true };
         var instanceParent = new Option<int>("--parent") { Description = "PID of the controller; the instance ends when it is not its parent (any more)" };
-        var instance = new Command("instance", "One instance of the pair (started by 'vtpm serve'; speaks the controller's protocol)") { instanceState, instanceSocket, instanceParent };
+        var instance = new Command("instance", "One instance of the pair (started by 'vtpm serve'; speaks the controller's protocol)") { instanceState, instanceSocket, instanceControl, instanceParent };
         instance.Hidden = true;
-        instance.SetAction(parse => Instance(parse.GetRequiredValue(instanceState), parse.GetRequiredValue(instanceSocket), parse.GetValue(instanceParent)));
+        instance.SetAction(parse => Instance(parse.GetRequiredValue(instanceState), parse.GetRequiredValue(instanceSocket), parse.GetRequiredValue(instanceControl), parse.GetValue(instanceParent)));
 
         var timeout = new Option<int>("--timeout-ms") { Description = "An instance that does not answer within this is treated as hung (pair only)", DefaultValueFactory = _ => 2000 };
         var durability = new Option<string>("--durability")
@@ -41,24 +42,37 @@ internal static class VtpmCommand
             DefaultValueFactory = _ => "pair",
         };
         durability.AcceptOnlyFromAmong("pair", "sync");
+        var instances = new Option<string>("--instances")
+        {
+            Description = "fastpath: our engine (RANDOM runs on both with replayed entropy); swtpm: two swtpm (libtpms) processes, RANDOM runs on the master and its state is copied into the slave (pair only)",
+            DefaultValueFactory = _ => "fastpath",
+        };
+        instances.AcceptOnlyFromAmong("fastpath", "swtpm");
         serve.Options.Add(timeout);
         serve.Options.Add(durability);
+        serve.Options.Add(instances);
         serve.SetAction(parse => Serve(
             parse.GetValue(port),
             parse.GetRequiredValue(state),
             parse.GetValue(single),
             parse.GetValue(timeout),
-            parse.GetValue(durability) == "sync" ? PairDurability.Sync : PairDurability.Pair));
+            parse.GetValue(durability) == "sync" ? PairDurability.Sync : PairDurability.Pair,
+            parse.GetValue(instances) ?? "fastpath"));
 
         return new Command("vtpm", "The virtual TPM and its high-availability pair") { serve, status, failover, instance };
     }
 
     /// <summary>Runs one vTPM until SIGINT/SIGTERM or the control channel's CMD_SHUTDOWN.</summary>
-    private static int Serve(int port, DirectoryInfo stateDirectory, bool single, int timeoutMilliseconds, PairDurability durability)
+    private static int Serve(int port, DirectoryInfo stateDirectory, bool single, int timeoutMilliseconds, PairDurability durability, string instances)
     {
         if (!single)
         {
-            return ServePair(port, stateDirectory, timeoutMilliseconds, durability);
+            return ServePair(port, stateDirectory, timeoutMilliseconds, durability, instances);
+        }
+
+        if (instances != "fastpath")
+        {
+            throw new UsageException("--instances applies to the pair only (not with --single)");
         }
 
         if (port is <= 0 or >= 65535)
@@ -87,7 +101,7 @@ internal static class VtpmCommand
     }
 
     /// <summary>The I/O controller: two instance processes (DIR/a, DIR/b), swtpm protocol on P and P+1, status on P+2.</summary>
-    private static int ServePair(int port, DirectoryInfo stateDirectory, int timeoutMilliseconds, PairDurability durability)
+    private static int ServePair(int port, DirectoryInfo stateDirectory, int timeoutMilliseconds, PairDurability durability, string instances)
     {
         if (port is <= 0 or >= 65534)
         {
@@ -99,24 +113,36 @@ internal static class VtpmCommand
             throw new UsageException($"--timeout-ms {timeoutMilliseconds}: must be positive");
         }
 
-        string executable = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the fastpath executable to start instances");
+        TimeSpan timeout = TimeSpan.FromMilliseconds(timeoutMilliseconds);
+        Func<string, string, PairInstance> createInstance;
+        if (instances == "swtpm")
+        {
+            string swtpm = SwtpmInstance.Locate() ?? throw new UsageException("--instances swtpm: the swtpm binary is not installed (not on PATH nor at /usr/bin/swtpm; Debian: apt-get install swtpm)");
+            createInstance = (name, directory) => new SwtpmInstance(name, directory, swtpm, timeout);
+        }
+        else
+        {
+            string executable = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the fastpath executable to start instances");
+            createInstance = (name, directory) => new FastpathInstance(name, directory, executable, ["vtpm", "instance"], timeout);
+        }
+
         Directory.CreateDirectory(stateDirectory.FullName);
         // A client connection's command blocks a pool thread for the instances' round trip (blocking sockets
         // cost one wake-up each way); enough threads up front so concurrent clients never wait for injection.
         ThreadPool.GetMinThreads(out int workers, out int completions);
         ThreadPool.SetMinThreads(Math.Max(workers, 64), completions);
-        using var pair = new PairController(stateDirectory.FullName, executable, ["vtpm", "instance"], TimeSpan.FromMilliseconds(timeoutMilliseconds), durability);
+        using var pair = new PairController(stateDirectory.FullName, createInstance, durability);
         pair.Start(IPAddress.Loopback, port);
-        Console.Error.WriteLine($"fastpath: vtpm pair serving on 127.0.0.1:{port} (control {port + 1}, status {port + 2}), state {stateDirectory.FullName}/a and /b, durability {(durability == PairDurability.Sync ? "sync" : "pair")}");
+        Console.Error.WriteLine($"fastpath: vtpm pair serving on 127.0.0.1:{port} (control {port + 1}, status {port + 2}), {instances} instances, state {stateDirectory.FullName}/a and /b, durability {(durability == PairDurability.Sync ? "sync" : "pair")}");
         WaitForStop(pair.ShutdownRequested);
         return ExitCodes.Success;
     }
 
     /// <summary>One pair instance until SIGTERM/SIGINT (the controller kills it with SIGKILL when it fails).</summary>
-    private static int Instance(DirectoryInfo stateDirectory, string socket, int parent)
+    private static int Instance(DirectoryInfo stateDirectory, string socket, string control, int parent)
     {
         Directory.CreateDirectory(stateDirectory.FullName);
-        using var instance = new InstanceServer(stateDirectory.FullName, socket);
+        using var instance = new InstanceServer(stateDirectory.FullName, socket, control);
         Task run = instance.RunAsync();
         Task orphaned = ParentGone(parent > 0 ? parent : ParentProcessId());
         WaitForStop(Task.WhenAny(run, orphaned));
@@ -207,10 +233,10 @@ internal static class VtpmCommand
 
         System.Text.Json.JsonElement root = document.RootElement;
         Console.WriteLine($"failovers {root.GetProperty("failovers")}  resyncs {root.GetProperty("resyncs")}  lag {root.GetProperty("lag")}  last resync {root.GetProperty("lastResync")} ({root.GetProperty("lastResyncMs")} ms)");
-        Console.WriteLine("instance  role    pid      outstanding  service-us  reads      writes     divergences  restarts");
+        Console.WriteLine("instance  kind      role    pid      outstanding  service-us  reads      writes     divergences  restarts");
         foreach (System.Text.Json.JsonElement m in root.GetProperty("members").EnumerateArray())
         {
-            Console.WriteLine($"{m.GetProperty("name").GetString(),-9} {m.GetProperty("role").GetString(),-7} {m.GetProperty("pid"),-8} {m.GetProperty("outstanding"),-12} {m.GetProperty("serviceMicros"),-11} {m.GetProperty("reads"),-10} {m.GetProperty("writes"),-10} {m.GetProperty("divergences"),-12} {m.GetProperty("restarts")}");
+            Console.WriteLine($"{m.GetProperty("name").GetString(),-9} {m.GetProperty("kind").GetString(),-9} {m.GetProperty("role").GetString(),-7} {m.GetProperty("pid"),-8} {m.GetProperty("outstanding"),-12} {m.GetProperty("serviceMicros"),-11} {m.GetProperty("reads"),-10} {m.GetProperty("writes"),-10} {m.GetProperty("divergences"),-12} {m.GetProperty("restarts")}");
         }
 
         return ExitCodes.Success;

@@ -55,6 +55,9 @@ internal readonly ref struct ExecuteAnswer
         return true;
     }
 
+    /// <summary>The answer of an instance that only speaks TPM (swtpm): the response, nothing drawn or left.</summary>
+    public static ExecuteAnswer FromResponse(ReadOnlySpan<byte> response) => new(response, 0, 0, []);
+
     public int CopyResponse(Span<byte> destination)
     {
         Response.CopyTo(destination);

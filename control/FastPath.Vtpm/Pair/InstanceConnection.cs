@@ -67,6 +67,39 @@ internal sealed class InstanceConnection : IDisposable
         }
     }
 
+    /// <summary>Sends <paramref name="data"/> as it is (a raw TPM command to a swtpm command channel).</summary>
+    public void SendRaw(ReadOnlySpan<byte> data)
+    {
+        SentAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (!data.IsEmpty)
+        {
+            data = data[_socket.Send(data)..];
+        }
+    }
+
+    /// <summary>Reads one raw TPM response (its size is in its header) into <see cref="Payload"/>; status 0.</summary>
+    public void ReceiveTpmResponse()
+    {
+        Span<byte> header = _receive.AsSpan(0, 10);
+        ReadExactly(header);
+        uint size = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header[2..]);
+        if (size is < 10 or > InstanceWire.MaxPayload)
+        {
+            throw new InvalidDataException($"TPM response of {size} bytes");
+        }
+
+        if (_receive.Length < size)
+        {
+            byte[] larger = new byte[Math.Max((int)size, _receive.Length * 2)];
+            _receive.AsSpan(0, 10).CopyTo(larger);
+            _receive = larger;
+        }
+
+        ReadExactly(_receive.AsSpan(10, (int)size - 10));
+        Status = InstanceWire.StatusOk;
+        _length = (int)size;
+    }
+
     /// <summary>Reads one answer frame into <see cref="Status"/> and <see cref="Payload"/>.</summary>
     public void Receive()
     {

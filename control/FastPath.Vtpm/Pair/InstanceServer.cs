@@ -9,7 +9,9 @@ namespace FastPath.Vtpm.Pair;
 
 /// <summary>One vTPM instance of the pair (<c>fastpath vtpm instance</c>): an engine with its own durable
 /// state directory, served to the controller over a Unix socket (<see cref="InstanceWire"/>), one blocking
-/// thread per connection so a request costs one wake-up, not a thread-pool hop.</summary>
+/// thread per connection so a request costs one wake-up, not a thread-pool hop, and the swtpm control channel
+/// (<see cref="ControlListener"/>) on a second Unix socket, so the controller moves state blobs, locality and power
+/// cycles the same way for this instance as for a real swtpm.</summary>
 /// <remarks>Thread-safe: connections are served concurrently; <see cref="_commandLock"/> makes "set the entropy,
 /// execute, count what was consumed" one step; a durable answer waits outside it, so concurrent commands share one
 /// state write (the group commit of <see cref="SwtpmServer"/>).</remarks>
@@ -19,16 +21,25 @@ public sealed class InstanceServer : IDisposable
     private readonly PairRandomSource _random = new();
     private readonly SwtpmServer _server;
     private readonly Socket _listener;
+    private readonly ControlListener _control;
     private volatile bool _stopping;
 
-    public InstanceServer(string stateDirectory, string socketPath)
+    public InstanceServer(string stateDirectory, string socketPath, string controlPath)
     {
         _server = new SwtpmServer(new StateStore(stateDirectory), _random);
-        if (File.Exists(socketPath))
+        foreach (string path in (string[])[socketPath, controlPath])
         {
-            // A stale socket of a killed predecessor: bind would fail with EADDRINUSE.
-            File.Delete(socketPath);
+            if (File.Exists(path))
+            {
+                // A stale socket of a killed predecessor: bind would fail with EADDRINUSE.
+                File.Delete(path);
+            }
         }
+
+        // Pipelines' socket server, as on the TCP control port; the Unix endpoint needs the family spelled out.
+        _control = new ControlListener(_server);
+        _control.Listen(new UnixDomainSocketEndPoint(controlPath), AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified,
+            sendOptions: SwtpmServer.SendOptions, receiveOptions: SwtpmServer.ReceiveOptions);
 
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listener.Bind(new UnixDomainSocketEndPoint(socketPath));
@@ -114,19 +125,8 @@ public sealed class InstanceServer : IDisposable
     {
         switch (op)
         {
-            case InstanceWire.GetBlob when payload.Length == 1:
-                return (InstanceWire.StatusOk, _server.GetStateBlob(payload[0]));
-            case InstanceWire.SetBlob when payload.Length >= 1:
-                bool ok = _server.SetStateBlobAsync(payload[0], payload[1..].ToArray()).AsTask().GetAwaiter().GetResult();
-                return (ok ? InstanceWire.StatusOk : InstanceWire.StatusError, []);
             case InstanceWire.Digest:
                 return (InstanceWire.StatusOk, _server.StateDigest());
-            case InstanceWire.Locality when payload.Length == 1 && payload[0] <= 4:
-                _server.SetLocality(payload[0]);
-                return (InstanceWire.StatusOk, []);
-            case InstanceWire.PowerCycle:
-                _server.PowerCycle();
-                return (InstanceWire.StatusOk, []);
             case InstanceWire.Ping:
                 byte[] pid = new byte[4];
                 BinaryPrimitives.WriteUInt32BigEndian(pid, (uint)Environment.ProcessId);
@@ -229,6 +229,7 @@ public sealed class InstanceServer : IDisposable
     {
         _stopping = true;
         _listener.Dispose();
+        _control.Dispose();
         _server.Dispose();
     }
 }

@@ -4,7 +4,8 @@ namespace FastPath.Vtpm.Pair;
 
 /// <summary>The controller ↔ instance protocol on the instance's Unix socket: a frame is a one-byte op (request)
 /// or status (response, 0 = ok), a big-endian u32 payload length and the payload. One request, then its answer,
-/// per connection at a time; the controller keeps a pool of connections per instance.</summary>
+/// per connection at a time; the controller keeps a pool of connections per instance. State blobs, locality and
+/// power cycles are not here: they use the swtpm control channel, as for a real swtpm instance.</summary>
 /// <remarks>Constants and stateless helpers; thread-safe.</remarks>
 internal static class InstanceWire
 {
@@ -14,20 +15,8 @@ internal static class InstanceWire
     /// u32 supplied entropy bytes left unused, and 32 fresh entropy bytes when <see cref="FlagNextEntropy"/>.</summary>
     public const byte Execute = 1;
 
-    /// <summary>u8 blob type (swtpm GET_STATEBLOB types: 1 persistent, 2 full state) → blob.</summary>
-    public const byte GetBlob = 2;
-
-    /// <summary>u8 blob type, blob → empty once the state is durable.</summary>
-    public const byte SetBlob = 3;
-
     /// <summary>→ SHA-256 of the full state.</summary>
     public const byte Digest = 4;
-
-    /// <summary>u8 locality → empty.</summary>
-    public const byte Locality = 5;
-
-    /// <summary>→ empty (swtpm CMD_INIT: power cycle).</summary>
-    public const byte PowerCycle = 6;
 
     /// <summary>→ u32 process id.</summary>
     public const byte Ping = 7;

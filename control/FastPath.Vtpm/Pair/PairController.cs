@@ -30,6 +30,7 @@ public sealed class PairController : TpmBackend, IDisposable
     private readonly SemaphoreSlim _order = new(1, 1);
     private readonly StateStore _membership;
     private readonly Lock _membershipLock = new();
+    private readonly Lock _failLock = new();
     private readonly PairDurability _durability;
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
@@ -50,12 +51,21 @@ public sealed class PairController : TpmBackend, IDisposable
     /// <param name="timeout">An instance that does not answer within this is treated as hung.</param>
     /// <param name="durability">When a state change is acknowledged (<see cref="PairDurability"/>).</param>
     public PairController(string stateDirectory, string executable, IReadOnlyList<string> prefix, TimeSpan timeout, PairDurability durability = PairDurability.Pair)
+        : this(stateDirectory, (name, directory) => new FastpathInstance(name, directory, executable, prefix, timeout), durability)
+    {
+    }
+
+    /// <param name="stateDirectory">DIR: instances keep their state in DIR/a and DIR/b, membership in DIR/pair.</param>
+    /// <param name="createInstance">Makes the instance named a or b with its state directory (both of one kind:
+    /// the state transfer copies one's blobs into the other).</param>
+    /// <param name="durability">When a state change is acknowledged (<see cref="PairDurability"/>).</param>
+    public PairController(string stateDirectory, Func<string, string, PairInstance> createInstance, PairDurability durability = PairDurability.Pair)
     {
         _durability = durability;
         _members =
         [
-            new PairMember("a", Path.Combine(stateDirectory, "a"), executable, prefix, timeout),
-            new PairMember("b", Path.Combine(stateDirectory, "b"), executable, prefix, timeout),
+            new PairMember(createInstance("a", Path.Combine(stateDirectory, "a"))),
+            new PairMember(createInstance("b", Path.Combine(stateDirectory, "b"))),
         ];
         _membership = new StateStore(Path.Combine(stateDirectory, "pair"));
         foreach (PairMember member in _members)
@@ -183,6 +193,11 @@ public sealed class PairController : TpmBackend, IDisposable
             return Alone(master, command, response);
         }
 
+        if (kind == CommandClass.Random && !(master.Instance.CanReplayEntropy && slave.Instance.CanReplayEntropy))
+        {
+            return RandomByCopy(master, slave, command, response);
+        }
+
         byte[]? entropy = null;
         if (kind == CommandClass.Random)
         {
@@ -298,8 +313,7 @@ public sealed class PairController : TpmBackend, IDisposable
 
         try
         {
-            (byte status, _) = survivor.Call(InstanceWire.Flush, []);
-            return status == InstanceWire.StatusOk;
+            return survivor.Flush();
         }
         catch (InstanceFailedException exception)
         {
@@ -321,13 +335,7 @@ public sealed class PairController : TpmBackend, IDisposable
 
         try
         {
-            (byte status, byte[] fresh) = master.Call(InstanceWire.Entropy, []);
-            if (status == InstanceWire.StatusOk && fresh.Length == InstanceWire.EntropySize)
-            {
-                return fresh;
-            }
-
-            Fail(master, "refused to generate entropy");
+            return master.Entropy();
         }
         catch (InstanceFailedException exception)
         {
@@ -339,18 +347,9 @@ public sealed class PairController : TpmBackend, IDisposable
 
     private InstanceConnection? TrySend(PairMember member, ReadOnlySpan<byte> command, byte flags, byte[]? entropy)
     {
-        Span<byte> head = stackalloc byte[1 + InstanceWire.EntropySize];
-        head[0] = (byte)(flags | (entropy is null ? 0 : InstanceWire.FlagEntropy));
-        int headLength = 1;
-        if (entropy is not null)
-        {
-            entropy.CopyTo(head[1..]);
-            headLength += entropy.Length;
-        }
-
         try
         {
-            return member.Send(InstanceWire.Execute, head[..headLength], command);
+            return member.Send(flags, entropy, command);
         }
         catch (InstanceFailedException exception)
         {
@@ -367,12 +366,12 @@ public sealed class PairController : TpmBackend, IDisposable
         try
         {
             member.Receive(link);
-            if (link.Status == InstanceWire.StatusOk && ExecuteAnswer.TryParse(link.Payload, out answer))
+            if (member.Instance.TryParse(link, out answer))
             {
                 return true;
             }
 
-            link.Dispose();
+            member.Discard(link);
             throw new InstanceFailedException(member.Name, "sent a malformed or refused execute answer");
         }
         catch (InstanceFailedException exception)
@@ -426,8 +425,14 @@ public sealed class PairController : TpmBackend, IDisposable
     /// (once per failure) kill, restart and rejoin in the background.</summary>
     internal void Fail(PairMember member, string reason)
     {
-        bool wasLive = member.Live;
-        member.Live = false;
+        bool wasLive;
+        lock (_failLock)
+        {
+            // An exit event and a failed call can report the same death at once: only one of them may restart it.
+            wasLive = member.Live;
+            member.Live = false;
+        }
+
         SaveMembership();
         if (!wasLive || _stop.IsCancellationRequested)
         {
@@ -530,35 +535,20 @@ public sealed class PairController : TpmBackend, IDisposable
         }
     }
 
-    /// <summary>GET_STATEBLOB (full) from <paramref name="source"/>, SET_STATEBLOB into <paramref name="target"/>,
-    /// then both digests must match. Nothing else runs on either meanwhile (caller holds the order or is starting).</summary>
+    /// <summary>Copies the full state of <paramref name="source"/> into <paramref name="target"/> through the swtpm
+    /// control channel (<see cref="PairStateTransfer"/>) unless their digests already agree and cover the whole
+    /// state, then both digests must match. Nothing else runs on either meanwhile (caller holds the order or is starting).</summary>
     private void Transfer(PairMember source, PairMember target)
     {
         long started = Stopwatch.GetTimestamp();
-        byte[] targetDigest = Digest(target);
-        byte[] sourceDigest = Digest(source);
-        if (targetDigest.AsSpan().SequenceEqual(sourceDigest))
+        byte[] sourceDigest = source.Digest();
+        if (target.Instance.DigestCoversAllState && target.Digest().AsSpan().SequenceEqual(sourceDigest))
         {
             return;
         }
 
-        (byte status, byte[] blob) = source.Call(InstanceWire.GetBlob, [ControlCommand.BlobVolatile]);
-        if (status != InstanceWire.StatusOk)
-        {
-            throw new InstanceFailedException(source.Name, "refused GET_STATEBLOB");
-        }
-
-        byte[] payload = new byte[1 + blob.Length];
-        payload[0] = ControlCommand.BlobVolatile;
-        blob.CopyTo(payload, 1);
-        (status, _) = target.Call(InstanceWire.SetBlob, payload);
-        if (status != InstanceWire.StatusOk)
-        {
-            throw new InstanceFailedException(target.Name, "refused SET_STATEBLOB");
-        }
-
-        targetDigest = Digest(target);
-        if (!targetDigest.AsSpan().SequenceEqual(sourceDigest))
+        int bytes = PairStateTransfer.Copy(source, target);
+        if (!target.Digest().AsSpan().SequenceEqual(sourceDigest))
         {
             throw new InstanceFailedException(target.Name, "state digest differs from the source after SET_STATEBLOB");
         }
@@ -566,13 +556,46 @@ public sealed class PairController : TpmBackend, IDisposable
         Interlocked.Increment(ref _resyncs);
         _lastResync = DateTime.UtcNow;
         _lastResyncMilliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        Console.Error.WriteLine($"fastpath: vtpm pair: {target.Name} resynced from {source.Name} ({blob.Length} bytes, {_lastResyncMilliseconds:F1} ms)");
+        Console.Error.WriteLine($"fastpath: vtpm pair: {target.Name} resynced from {source.Name} ({bytes} bytes, {_lastResyncMilliseconds:F1} ms)");
     }
 
-    internal static byte[] Digest(PairMember member)
+    /// <summary>RANDOM with an instance that cannot replay supplied entropy (swtpm): the master runs the command
+    /// alone, then its full state (DRBG, sessions, objects) is copied into the slave before the answer leaves.
+    /// Correct but slow: two blob round trips, a stop and an init of the slave per RANDOM command, against one
+    /// parallel execution with replayed entropy for our own instances; and every command with an authorization
+    /// area is RANDOM (<see cref="CommandClassification"/>), password-authorized NV writes included.</summary>
+    private int RandomByCopy(PairMember master, PairMember slave, ReadOnlySpan<byte> command, Span<byte> response)
     {
-        (byte status, byte[] digest) = member.Call(InstanceWire.Digest, []);
-        return status == InstanceWire.StatusOk ? digest : throw new InstanceFailedException(member.Name, "refused the digest request");
+        byte durable = _durability == PairDurability.Sync ? InstanceWire.FlagDurable : (byte)0;
+        InstanceConnection? link = TrySend(master, command, durable, null);
+        if (link is null || !TryReceive(master, link, out ExecuteAnswer answer))
+        {
+            // Nothing was acknowledged and the slave did not see the command: it runs there alone.
+            return slave.Live ? Alone(slave, command, response) : Bare(response, RcRetry);
+        }
+
+        int written = answer.CopyResponse(response);
+        master.Return(link);
+        Interlocked.Increment(ref master.Writes);
+        try
+        {
+            PairStateTransfer.Copy(master, slave);
+            Interlocked.Increment(ref slave.Writes);
+            return written;
+        }
+        catch (InstanceFailedException exception) when (exception.Member == master.Name)
+        {
+            // The master applied the command but cannot hand its state over: it is dropped (and later resynced from
+            // the slave), its answer never leaves, and the slave, which never saw the command, runs it alone now, so
+            // the command is applied exactly once by the instance that stays.
+            Fail(master, exception.Message);
+            return slave.Live ? Alone(slave, command, response) : Bare(response, RcRetry);
+        }
+        catch (InstanceFailedException exception)
+        {
+            Fail(slave, exception.Message);
+            return DurableAlone(master) ? Acknowledge(master, written) : NvUnavailable(response);
+        }
     }
 
     /// <summary>Writes which instances hold every acknowledged change, if that changed (fsync'd before return).</summary>
@@ -616,7 +639,7 @@ public sealed class PairController : TpmBackend, IDisposable
             PairMember m = _members[i];
             string role = !m.Live ? "down" : ReferenceEquals(m, master) ? "master" : "slave";
             text.Append(i == 0 ? "" : ",")
-                .Append($"{{\"name\":\"{m.Name}\",\"role\":\"{role}\",\"pid\":{m.ProcessId},\"outstanding\":{m.Outstanding},")
+                .Append($"{{\"name\":\"{m.Name}\",\"kind\":\"{m.Instance.Kind}\",\"role\":\"{role}\",\"pid\":{m.ProcessId},\"outstanding\":{m.Outstanding},")
                 .Append(System.Globalization.CultureInfo.InvariantCulture, $"\"serviceMicros\":{m.EwmaMicros:F1},\"reads\":{Interlocked.Read(ref m.Reads)},\"writes\":{Interlocked.Read(ref m.Writes)},")
                 .Append($"\"divergences\":{Interlocked.Read(ref m.Divergences)},\"restarts\":{Interlocked.Read(ref m.Restarts)}}}");
         }
@@ -641,7 +664,7 @@ public sealed class PairController : TpmBackend, IDisposable
                 {
                     try
                     {
-                        hex = Convert.ToHexString(Digest(_members[i]));
+                        hex = Convert.ToHexString(_members[i].Digest());
                     }
                     catch (InstanceFailedException exception)
                     {
@@ -674,9 +697,15 @@ public sealed class PairController : TpmBackend, IDisposable
         await _order.WaitAsync().ConfigureAwait(false);
         try
         {
-            (byte status, byte[] answer) = member.Call(InstanceWire.Execute, [0, .. stir]);
-            return status == InstanceWire.StatusOk && ExecuteAnswer.TryParse(answer, out ExecuteAnswer result)
-                && BinaryPrimitives.ReadUInt32BigEndian(result.Response[6..]) == 0;
+            InstanceConnection? link = TrySend(member, stir, 0, null);
+            if (link is null || !TryReceive(member, link, out ExecuteAnswer result))
+            {
+                return false;
+            }
+
+            bool ok = BinaryPrimitives.ReadUInt32BigEndian(result.Response[6..]) == 0;
+            member.Return(link);
+            return ok;
         }
         finally
         {
@@ -684,11 +713,12 @@ public sealed class PairController : TpmBackend, IDisposable
         }
     }
 
-    internal override void SetLocality(byte locality) => Broadcast(InstanceWire.Locality, [locality]);
+    internal override void SetLocality(byte locality) => Broadcast("CMD_SET_LOCALITY", control => control.SetLocality(locality));
 
-    internal override void PowerCycle() => Broadcast(InstanceWire.PowerCycle, []);
+    internal override void PowerCycle() => Broadcast("CMD_INIT", control => control.Init());
 
-    private void Broadcast(byte op, byte[] payload)
+    /// <summary>One control command on every live instance, under the global order.</summary>
+    private void Broadcast(string what, Func<SwtpmControlClient, uint> command)
     {
         _order.Wait();
         try
@@ -702,7 +732,11 @@ public sealed class PairController : TpmBackend, IDisposable
 
                 try
                 {
-                    member.Call(op, payload);
+                    uint result = member.Control(command);
+                    if (result != ControlCommand.ResultSuccess)
+                    {
+                        Console.Error.WriteLine($"fastpath: vtpm pair: instance {member.Name} answered {what} with 0x{result:x}");
+                    }
                 }
                 catch (InstanceFailedException exception)
                 {
@@ -724,8 +758,8 @@ public sealed class PairController : TpmBackend, IDisposable
         {
             try
             {
-                (byte status, byte[] blob) = member.Call(InstanceWire.GetBlob, [type]);
-                return status == InstanceWire.StatusOk ? blob : [];
+                (uint result, _, byte[] blob) = member.Control(control => control.GetStateBlob(type));
+                return result == ControlCommand.ResultSuccess ? blob : [];
             }
             catch (InstanceFailedException exception)
             {
@@ -736,11 +770,10 @@ public sealed class PairController : TpmBackend, IDisposable
         return [];
     }
 
+    /// <summary>A client migrating state into the pair (QEMU's sequence: STOP, SET_STATEBLOB per type, INIT): each
+    /// live instance is stopped and gets the blob; the client's CMD_INIT (<see cref="PowerCycle"/>) resumes them.</summary>
     internal override async ValueTask<bool> SetStateBlobAsync(byte type, byte[] blob)
     {
-        byte[] payload = new byte[1 + blob.Length];
-        payload[0] = type;
-        blob.CopyTo(payload, 1);
         await _order.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -749,8 +782,8 @@ public sealed class PairController : TpmBackend, IDisposable
             {
                 try
                 {
-                    (byte status, _) = member.Call(InstanceWire.SetBlob, payload);
-                    ok &= status == InstanceWire.StatusOk;
+                    ok &= member.Control(control => control.Stop() == ControlCommand.ResultSuccess
+                        && control.SetStateBlob(type, 0, blob) == ControlCommand.ResultSuccess);
                 }
                 catch (InstanceFailedException exception)
                 {

@@ -1,48 +1,36 @@
-using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Sockets;
 
 namespace FastPath.Vtpm.Pair;
 
-/// <summary>One instance of the pair as the controller sees it: its child process, a pool of blocking connections
-/// to its Unix socket, its load (outstanding commands and an EWMA of recent service time) and the entropy it
-/// generated for the next RANDOM command it is master of.</summary>
+/// <summary>One slot of the pair as the controller sees it: its <see cref="PairInstance"/> (process and
+/// transport), its load (outstanding commands and an EWMA of recent service time), its counters and the entropy
+/// it generated for the next RANDOM command it is master of. It turns the instance's I/O failures into
+/// <see cref="InstanceFailedException"/>.</summary>
 /// <remarks>Thread-safe: calls run concurrently, each on its own pooled connection; counters are interlocked;
 /// <see cref="Live"/> and <see cref="NextEntropy"/> are written by the controller under its global order and
 /// read anywhere.</remarks>
 public sealed class PairMember : IDisposable
 {
-    private readonly ConcurrentBag<InstanceConnection> _links = [];
-    private readonly string _executable;
-    private readonly IReadOnlyList<string> _prefix;
     private readonly Lock _loadLock = new();
-    private Process? _process;
     private long _outstanding;
     private double _ewmaMicros = 1;
     private long _sampledAt;
-    private int _generation;
 
-    internal PairMember(string name, string stateDirectory, string executable, IReadOnlyList<string> prefix, TimeSpan timeout)
+    internal PairMember(PairInstance instance)
     {
-        Name = name;
-        StateDirectory = stateDirectory;
-        SocketPath = "";
-        Timeout = timeout;
-        _executable = executable;
-        _prefix = prefix;
+        Instance = instance;
+        instance.Exited += process => Exited?.Invoke(this, process);
     }
 
-    public string Name { get; }
+    public PairInstance Instance { get; }
 
-    public string StateDirectory { get; }
+    public string Name => Instance.Name;
 
-    /// <summary>This start's socket: unique per controller and start, so an orphan of a killed controller that
-    /// binds late can never take over the path its successor listens on.</summary>
-    public string SocketPath { get; private set; }
+    public string StateDirectory => Instance.StateDirectory;
 
     /// <summary>An answer slower than this means the instance hung.</summary>
-    public TimeSpan Timeout { get; }
+    public TimeSpan Timeout => Instance.Timeout;
 
     /// <summary>In lockstep and serving (false while dead, restarting or resyncing).</summary>
     public volatile bool Live;
@@ -51,7 +39,7 @@ public sealed class PairMember : IDisposable
     /// (null: none yet). Touched only under the controller's global order.</summary>
     internal byte[]? NextEntropy;
 
-    public int ProcessId { get; private set; }
+    public int ProcessId => Instance.ProcessId;
 
     public long Outstanding => Interlocked.Read(ref _outstanding);
 
@@ -84,90 +72,27 @@ public sealed class PairMember : IDisposable
     /// <summary>Raised (once per process) when the child process exits.</summary>
     internal event Action<PairMember, Process>? Exited;
 
-    /// <summary>Starts the child process and waits until it answers a ping.</summary>
+    /// <summary>Starts the child process and waits until it answers.</summary>
     internal void Start(TimeSpan timeout)
     {
-        Directory.CreateDirectory(StateDirectory);
-        int generation = Interlocked.Increment(ref _generation);
-        DropLinks();
         NextEntropy = null;
-        foreach (string stale in Directory.EnumerateFiles(StateDirectory, "instance-*.sock"))
-        {
-            File.Delete(stale);
-        }
-
-        SocketPath = Path.Combine(StateDirectory, $"instance-{Environment.ProcessId}-{generation}.sock");
-        var start = new ProcessStartInfo(_executable) { UseShellExecute = false };
-        foreach (string argument in _prefix)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.ArgumentList.Add("--state");
-        start.ArgumentList.Add(StateDirectory);
-        start.ArgumentList.Add("--socket");
-        start.ArgumentList.Add(SocketPath);
-        start.ArgumentList.Add("--parent");
-        start.ArgumentList.Add(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Process process = Process.Start(start) ?? throw new InstanceFailedException(Name, $"could not start {_executable}");
-        process.EnableRaisingEvents = true;
-        process.Exited += (_, _) => Exited?.Invoke(this, process);
-        _process = process;
-        ProcessId = process.Id;
-        DateTime deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            try
-            {
-                (byte status, byte[] payload) = Call(InstanceWire.Ping, []);
-                if (status == InstanceWire.StatusOk && payload.Length == 4 && BinaryPrimitives.ReadUInt32BigEndian(payload) == (uint)process.Id)
-                {
-                    return;
-                }
-
-                throw new InstanceFailedException(Name, "a different process answers on the instance socket");
-            }
-            catch (InstanceFailedException) when (DateTime.UtcNow < deadline && !process.HasExited)
-            {
-                DropLinks();
-                Thread.Sleep(10);
-            }
-        }
+        Instance.Start(timeout);
     }
 
     /// <summary>SIGKILL the child (a hung or diverged instance is replaced, never trusted again).</summary>
-    internal void Kill()
-    {
-        Process? process = _process;
-        if (process is not null && !process.HasExited)
-        {
-            process.Kill();
-            process.WaitForExit(5000);
-        }
+    internal void Kill() => Instance.Kill();
 
-        DropLinks();
-    }
-
-    /// <summary>Sends one request on a pooled connection (opened when none is idle) and returns that connection,
-    /// now owed an answer: pass it to <see cref="Receive"/>. Sending to both instances before receiving from
-    /// either lets them work in parallel.</summary>
-    internal InstanceConnection Send(byte op, ReadOnlySpan<byte> head, ReadOnlySpan<byte> body)
+    /// <summary>Sends one TPM command and returns the connection now owed its answer: pass it to
+    /// <see cref="Receive"/>. Sending to both instances before receiving from either lets them work in parallel.</summary>
+    internal InstanceConnection Send(byte flags, ReadOnlySpan<byte> entropy, ReadOnlySpan<byte> command)
     {
-        InstanceConnection? link = null;
         Interlocked.Increment(ref _outstanding);
         try
         {
-            if (!_links.TryTake(out link))
-            {
-                link = InstanceConnection.Open(SocketPath, Timeout, Volatile.Read(ref _generation));
-            }
-
-            link.Send(op, head, body);
-            return link;
+            return Instance.Send(flags, entropy, command);
         }
-        catch (Exception exception) when (IsLinkFailure(exception))
+        catch (Exception exception) when (PairInstance.IsLinkFailure(exception))
         {
-            link?.Dispose();
             Interlocked.Decrement(ref _outstanding);
             throw Failed(exception);
         }
@@ -175,30 +100,25 @@ public sealed class PairMember : IDisposable
 
     /// <summary>Reads the answer owed on <paramref name="link"/>; afterwards <see cref="InstanceConnection.Payload"/>
     /// holds it until the link is given back with <see cref="Return"/>. A failure disposes the link.</summary>
-    /// <param name="sample">Whether this answer's time feeds the load (TPM commands only, not blob transfers).</param>
-    internal void Receive(InstanceConnection link, bool sample = true)
+    internal void Receive(InstanceConnection link)
     {
         try
         {
-            link.Receive();
-            if (sample)
+            Instance.Receive(link);
+            long now = Stopwatch.GetTimestamp();
+            double micros = Stopwatch.GetElapsedTime(link.SentAt, now).TotalMicroseconds;
+            bool stale = LoadIsStale(StaleLoad);
+            lock (_loadLock)
             {
-                long now = Stopwatch.GetTimestamp();
-                double micros = Stopwatch.GetElapsedTime(link.SentAt, now).TotalMicroseconds;
-                bool stale = LoadIsStale(StaleLoad);
-                lock (_loadLock)
-                {
-                    // Recent service time dominates: a hiccup on one instance moves the flag within a few commands,
-                    // and an average with no sample for a while is history, replaced by the present.
-                    _ewmaMicros = stale ? micros : (0.8 * _ewmaMicros) + (0.2 * micros);
-                }
-
-                Interlocked.Exchange(ref _sampledAt, now);
+                // Recent service time dominates: a hiccup on one instance moves the flag within a few commands,
+                // and an average with no sample for a while is history, replaced by the present.
+                _ewmaMicros = stale ? micros : (0.8 * _ewmaMicros) + (0.2 * micros);
             }
+
+            Interlocked.Exchange(ref _sampledAt, now);
         }
-        catch (Exception exception) when (IsLinkFailure(exception))
+        catch (Exception exception) when (PairInstance.IsLinkFailure(exception))
         {
-            link.Dispose();
             throw Failed(exception);
         }
         finally
@@ -207,31 +127,34 @@ public sealed class PairMember : IDisposable
         }
     }
 
-    /// <summary>Gives a link back to the pool (dropped if it belongs to an earlier start of the instance).</summary>
-    internal void Return(InstanceConnection link)
+    internal void Return(InstanceConnection link) => Instance.Return(link);
+
+    internal void Discard(InstanceConnection link) => Instance.Discard(link);
+
+    internal byte[] Digest() => Guard(Instance.Digest);
+
+    internal bool Flush() => Guard(Instance.Flush);
+
+    internal byte[] Entropy() => Guard(Instance.Entropy);
+
+    /// <summary>Runs <paramref name="action"/> on a fresh control connection to the instance.</summary>
+    internal T Control<T>(Func<SwtpmControlClient, T> action) => Guard(() =>
     {
-        if (link.Generation == Volatile.Read(ref _generation))
+        using SwtpmControlClient control = Instance.OpenControl();
+        return action(control);
+    });
+
+    private T Guard<T>(Func<T> action)
+    {
+        try
         {
-            _links.Add(link);
+            return action();
         }
-        else
+        catch (Exception exception) when (PairInstance.IsLinkFailure(exception))
         {
-            link.Dispose();
+            throw Failed(exception);
         }
     }
-
-    /// <summary>One whole request/answer for the cold paths (blobs, digests, pings); the answer is copied out.</summary>
-    internal (byte Status, byte[] Payload) Call(byte op, ReadOnlySpan<byte> payload)
-    {
-        InstanceConnection link = Send(op, payload, []);
-        Receive(link, sample: false);
-        (byte, byte[]) answer = (link.Status, link.Payload.ToArray());
-        Return(link);
-        return answer;
-    }
-
-    private static bool IsLinkFailure(Exception exception) =>
-        exception is IOException or SocketException or InvalidDataException or ObjectDisposedException;
 
     private InstanceFailedException Failed(Exception exception)
     {
@@ -241,17 +164,5 @@ public sealed class PairMember : IDisposable
         return new InstanceFailedException(Name, what, exception);
     }
 
-    private void DropLinks()
-    {
-        while (_links.TryTake(out InstanceConnection? link))
-        {
-            link.Dispose();
-        }
-    }
-
-    public void Dispose()
-    {
-        Kill();
-        _process?.Dispose();
-    }
+    public void Dispose() => Instance.Dispose();
 }

@@ -60,13 +60,15 @@ internal sealed class ControlListener(TpmBackend server) : SocketServer
         {
             ControlCommand.Init or ControlCommand.SetBufferSize => 4,
             ControlCommand.SetLocality or ControlCommand.ResetTpmEstablished => 1,
-            ControlCommand.GetStateBlob => 16,
-            ControlCommand.SetStateBlob => buffer.Length >= 20 ? 16 + (long)ReadU32(buffer, 16) : 16,
+            // swtpm's ptm_getstate request: u32 state flags, u32 blob type, u32 offset.
+            ControlCommand.GetStateBlob => 12,
+            // swtpm's ptm_setstate request: u32 state flags, u32 blob type, u32 length, then the data.
+            ControlCommand.SetStateBlob => buffer.Length >= 16 ? 12 + (long)ReadU32(buffer, 12) : 12,
             ControlCommand.GetCapability or ControlCommand.Shutdown or ControlCommand.GetTpmEstablished or ControlCommand.CancelTpmCommand
                 or ControlCommand.StoreVolatile or ControlCommand.Stop or ControlCommand.GetConfig => 0,
             _ => buffer.Length - 4,
         };
-        if (code == ControlCommand.SetStateBlob && buffer.Length < 20)
+        if (code == ControlCommand.SetStateBlob && buffer.Length < 16)
         {
             return false;
         }
@@ -99,7 +101,8 @@ internal sealed class ControlListener(TpmBackend server) : SocketServer
                 server.RequestShutdown();
                 break;
             case ControlCommand.Stop:
-                server.PowerCycle();
+                // swtpm stops the TPM so SET_STATEBLOB may replace it; CMD_INIT starts it again. The engine has
+                // nothing to stop: the power cycle (or the resume of a set volatile blob) happens at CMD_INIT.
                 Result(output, ControlCommand.ResultSuccess);
                 break;
             case ControlCommand.GetTpmEstablished:
@@ -139,7 +142,9 @@ internal sealed class ControlListener(TpmBackend server) : SocketServer
                 GetStateBlob(output, body);
                 break;
             case ControlCommand.SetStateBlob:
-                bool ok = server.SetStateBlobAsync(body[8], body.AsSpan(16).ToArray()).AsTask().GetAwaiter().GetResult();
+                uint setType = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(4));
+                bool ok = setType <= byte.MaxValue
+                    && server.SetStateBlobAsync((byte)setType, body.AsSpan(12).ToArray()).AsTask().GetAwaiter().GetResult();
                 Result(output, ok ? ControlCommand.ResultSuccess : ControlCommand.ResultBadParameter);
                 break;
             default:
@@ -152,9 +157,9 @@ internal sealed class ControlListener(TpmBackend server) : SocketServer
 
     private void GetStateBlob(PipeWriter output, byte[] body)
     {
-        byte type = body[8];
-        uint offset = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(12));
-        byte[] blob = server.GetStateBlob(type);
+        uint type = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(4));
+        uint offset = BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(8));
+        byte[] blob = type <= byte.MaxValue ? server.GetStateBlob((byte)type) : [];
         int start = (int)Math.Min(offset, (uint)blob.Length);
         Span<byte> header = stackalloc byte[16];
         BinaryPrimitives.WriteUInt32BigEndian(header, ControlCommand.ResultSuccess);

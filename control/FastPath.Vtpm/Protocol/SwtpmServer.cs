@@ -28,6 +28,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     private long _pendingVersion;
     private long _durableVersion;
     private bool _flushing;
+    private bool _resumeOnInit;
     private TpmEngine _engine;
 
     /// <summary>A flush returns only once the socket's send loop has taken every byte (pause and resume at 1
@@ -246,10 +247,18 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         }
     }
 
+    /// <summary>CMD_INIT: a power cycle, except right after a volatile blob was set, which it resumes as swtpm
+    /// does (a migration's STOP, SET_STATEBLOB, INIT must not lose the volatile state it just moved).</summary>
     internal override void PowerCycle()
     {
         lock (_engineLock)
         {
+            if (_resumeOnInit)
+            {
+                _resumeOnInit = false;
+                return;
+            }
+
             _engine.PowerOn();
         }
     }
@@ -284,10 +293,12 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
                     TpmEngine replacement = CreateEngine(blob);
                     _engine.Dispose();
                     _engine = replacement;
+                    _resumeOnInit = false;
                 }
                 else if (type == ControlCommand.BlobVolatile)
                 {
                     _engine.RestoreState(blob);
+                    _resumeOnInit = true;
                 }
                 else
                 {

@@ -319,9 +319,9 @@ public sealed class PairTests : IDisposable
         using var client = new System.Net.Sockets.TcpClient("127.0.0.1", port + 1);
         System.Net.Sockets.NetworkStream stream = client.GetStream();
         stream.ReadTimeout = 10_000;
-        byte[] request = new byte[20];
-        BinaryPrimitives.WriteUInt32BigEndian(request, 12); // CMD_GET_STATEBLOB
-        request[12] = 2; // full state
+        byte[] request = new byte[16];
+        BinaryPrimitives.WriteUInt32BigEndian(request, 12); // CMD_GET_STATEBLOB: state flags, type, offset
+        request[11] = 2; // full state
         stream.Write(request);
         byte[] header = new byte[16];
         stream.ReadExactly(header);

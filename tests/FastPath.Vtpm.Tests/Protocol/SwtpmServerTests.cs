@@ -109,7 +109,7 @@ public sealed class SwtpmServerTests : IDisposable
         RawTpmClient.Once(_port, TpmCommand.StartupClear());
         RawTpmClient.Once(_port, TpmCommand.NvDefineOwner(0x01500020, 4));
         RawTpmClient.Once(_port, TpmCommand.NvWriteOwner(0x01500020, [4, 3, 2, 1], 0));
-        byte[] reply = Control(Be(12, 0, 0, (uint)ControlCommand.BlobVolatile << 24, 0));
+        byte[] reply = Control(Be(12, 0, ControlCommand.BlobVolatile, 0));
         uint total = BinaryPrimitives.ReadUInt32BigEndian(reply.AsSpan(8));
         byte[] blob = reply.AsSpan(16).ToArray();
         Assert.Equal((int)total, blob.Length);
@@ -118,7 +118,7 @@ public sealed class SwtpmServerTests : IDisposable
         using var other = new SwtpmServer(new StateStore(otherState.Path), new SeededRandomSource(2));
         int otherPort = FreePorts.Pair();
         other.Start(IPAddress.Loopback, otherPort);
-        Assert.Equal(Be(0), Control(otherPort + 1, [.. Be(13, 0, 0, (uint)ControlCommand.BlobVolatile << 24, (uint)blob.Length), .. blob]));
+        Assert.Equal(Be(0), Control(otherPort + 1, [.. Be(13, 0, ControlCommand.BlobVolatile, (uint)blob.Length), .. blob]));
         Assert.Equal(_server.StateDigest(), other.StateDigest());
         byte[] read = RawTpmClient.Once(otherPort, TpmCommand.NvReadOwner(0x01500020, 4, 0));
         Assert.Equal(new byte[] { 4, 3, 2, 1 }, read.AsSpan(16, 4).ToArray());
