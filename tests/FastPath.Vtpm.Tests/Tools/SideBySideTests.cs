@@ -178,7 +178,7 @@ public sealed class SideBySideTests : IDisposable
         (ProcessResult fastpath, ProcessResult swtpm) = _lab.Both("tpm2_getcap", "commands");
         string[] ours = Blocks(fastpath.EnsureSuccess().StandardOutput);
         string[] theirs = Blocks(swtpm.EnsureSuccess().StandardOutput);
-        Assert.Equal(30, ours.Length);
+        Assert.Equal(FastPath.Vtpm.Engine.CommandInfo.All.Length, ours.Length);
         Assert.All(ours, block => Assert.Contains(block, theirs));
 
         // Every algorithm we list is listed identically by swtpm.
