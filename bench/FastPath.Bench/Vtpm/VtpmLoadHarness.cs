@@ -86,6 +86,7 @@ internal static class VtpmLoadHarness
         // (mix, clients, target) → commands/s of each round, and every latency (µs) of every round.
         var rates = new Dictionary<(string, int, string), List<double>>();
         var latencies = new Dictionary<(string, int, string), List<double>>();
+        var cpu = new Dictionary<(string, int, string), List<double>>();
         for (int round = 1; round <= rounds; round++)
         {
             foreach (VtpmMix mix in VtpmMix.All)
@@ -95,14 +96,15 @@ internal static class VtpmLoadHarness
                     foreach (VtpmServerProcess server in servers)
                     {
                         var key = (mix.Name, clients, server.Target);
-                        (double rate, List<double> micros, string? failure) = RunCell(server, mix, clients, seconds);
+                        (double rate, List<double> micros, double cpuMicros, string? failure) = RunCell(server, mix, clients, seconds);
                         if (failure is not null)
                         {
                             Console.Error.WriteLine($"vtpm-load: {server.Target} {mix.Name} ×{clients} round {round}: {failure}; aborting. {server.Diagnostics()}");
                             return 1;
                         }
 
-                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round}: {server.Target,-9} {mix.Name,-11} clients={clients,-2} {rate,9:F0} commands/s ({Driven(server, clients)})"));
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"round {round}: {server.Target,-9} {mix.Name,-11} clients={clients,-2} {rate,9:F0} commands/s, server CPU {cpuMicros,6:F1} µs/command ({Driven(server, clients)})"));
+                        (cpu.TryGetValue(key, out List<double>? c) ? c : cpu[key] = []).Add(cpuMicros);
                         (rates.TryGetValue(key, out List<double>? r) ? r : rates[key] = []).Add(rate);
                         (latencies.TryGetValue(key, out List<double>? l) ? l : latencies[key] = []).AddRange(micros);
                     }
@@ -110,7 +112,7 @@ internal static class VtpmLoadHarness
             }
         }
 
-        PrintTable(servers, clientCounts, rounds, seconds, rates, latencies);
+        PrintTable(servers, clientCounts, rounds, seconds, rates, latencies, cpu);
         foreach (VtpmServerProcess server in servers)
         {
             if (server.Target.StartsWith("pair", StringComparison.Ordinal))
@@ -124,7 +126,7 @@ internal static class VtpmLoadHarness
     }
 
     /// <summary>One cell: <paramref name="clients"/> threads for 1 s warm-up + <paramref name="seconds"/> measured.</summary>
-    private static (double Rate, List<double> Micros, string? Failure) RunCell(VtpmServerProcess server, VtpmMix mix, int clients, int seconds)
+    private static (double Rate, List<double> Micros, double CpuMicros, string? Failure) RunCell(VtpmServerProcess server, VtpmMix mix, int clients, int seconds)
     {
         var workers = new VtpmLoadClient[clients];
         var threads = new Thread[clients];
@@ -147,6 +149,12 @@ internal static class VtpmLoadHarness
             threads[c].Start();
         }
 
+        // The server's CPU over the measured window only (warm-up excluded), per measured command.
+        SleepUntil(measureFrom);
+        double cpuFrom = server.CpuSeconds();
+        SleepUntil(end);
+        double cpuTo = server.CpuSeconds();
+
         // Bounded: a client stuck in a blocking receive past the end plus 30 s means a server that stopped answering.
         TimeSpan limit = TimeSpan.FromSeconds(WarmUpSeconds + seconds + 30);
         foreach (Thread thread in threads)
@@ -154,7 +162,7 @@ internal static class VtpmLoadHarness
             if (!thread.Join(limit))
             {
                 abort.Cancel();
-                return (0, [], $"a client did not finish within {limit.TotalSeconds} s (server stopped answering?)");
+                return (0, [], 0, $"a client did not finish within {limit.TotalSeconds} s (server stopped answering?)");
             }
         }
 
@@ -163,7 +171,7 @@ internal static class VtpmLoadHarness
         {
             if (worker.Failure is not null)
             {
-                return (0, [], worker.Failure);
+                return (0, [], 0, worker.Failure);
             }
 
             foreach (long ticks in worker.Latencies)
@@ -172,7 +180,16 @@ internal static class VtpmLoadHarness
             }
         }
 
-        return (micros.Count / (double)seconds, micros, null);
+        return (micros.Count / (double)seconds, micros, micros.Count == 0 ? 0 : (cpuTo - cpuFrom) * 1e6 / micros.Count, null);
+    }
+
+    private static void SleepUntil(long timestamp)
+    {
+        long remaining = timestamp - Stopwatch.GetTimestamp();
+        if (remaining > 0)
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(remaining / (double)Stopwatch.Frequency));
+        }
     }
 
     /// <summary>swtpm serves one connection at a time: concurrent persistent clients would queue behind the first.</summary>
@@ -182,12 +199,12 @@ internal static class VtpmLoadHarness
         ? "new connection per command, served one after another"
         : clients == 1 ? "one persistent connection" : "persistent connection per client";
 
-    private static void PrintTable(List<VtpmServerProcess> servers, int[] clientCounts, int rounds, int seconds, Dictionary<(string, int, string), List<double>> rates, Dictionary<(string, int, string), List<double>> latencies)
+    private static void PrintTable(List<VtpmServerProcess> servers, int[] clientCounts, int rounds, int seconds, Dictionary<(string, int, string), List<double>> rates, Dictionary<(string, int, string), List<double>> latencies, Dictionary<(string, int, string), List<double>> cpu)
     {
         Console.WriteLine();
         Console.WriteLine($"median of {rounds} round(s), {seconds} s measured after {WarmUpSeconds:F0} s warm-up each; latency percentiles over all rounds");
-        Console.WriteLine("| mix | clients | target | driven as | commands/s | p50 µs | p99 µs | pair / single | pair / swtpm |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        Console.WriteLine("| mix | clients | target | driven as | commands/s | p50 µs | p99 µs | server CPU µs/command | pair / single | pair / swtpm |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (VtpmMix mix in VtpmMix.All)
         {
             foreach (int clients in clientCounts)
@@ -201,7 +218,7 @@ internal static class VtpmLoadHarness
                         ? $"{Ratio(rate, rates, (mix.Name, clients, "single"))} | {Ratio(rate, rates, (mix.Name, clients, "swtpm"))}"
                         : "— | —";
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"| {mix.Name} ({mix.ReadShare():P0} reads) | {clients} | {server.Target} | {Driven(server, clients)} | {rate:F0} | {Percentiles.Rank(micros, 0.5):F0} | {Percentiles.Rank(micros, 0.99):F0} | {ratios} |"));
+                        $"| {mix.Name} ({mix.ReadShare():P0} reads) | {clients} | {server.Target} | {Driven(server, clients)} | {rate:F0} | {Percentiles.Rank(micros, 0.5):F0} | {Percentiles.Rank(micros, 0.99):F0} | {Percentiles.Median(cpu[key]):F1} | {ratios} |"));
                 }
             }
         }

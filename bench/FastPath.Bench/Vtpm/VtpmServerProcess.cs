@@ -124,6 +124,38 @@ internal sealed class VtpmServerProcess : IDisposable
         TpmWire.Expect(TpmWire.RoundTrip(socket, TpmWire.NvWrite(new byte[TpmWire.NvSize]), response), "TPM2_NV_Write", Target);
     }
 
+    /// <summary>CPU time (user + system, seconds) of the server and every process below it (the pair's
+    /// instances), from /proc: what one command costs the machine, which a shared machine's noise hides less
+    /// than wall time.</summary>
+    public double CpuSeconds() => TreeCpuTicks(_process.Id) / (double)ClockTicksPerSecond;
+
+    /// <summary>USER_HZ: /proc reports CPU times in these ticks (100 on Linux x86-64).</summary>
+    private const int ClockTicksPerSecond = 100;
+
+    private static long TreeCpuTicks(int pid)
+    {
+        long ticks = 0;
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+            foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                foreach (string child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    ticks += TreeCpuTicks(int.Parse(child, System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // The process (or a thread) ended while it was read: it adds nothing more.
+        }
+
+        return ticks;
+    }
+
     public string Diagnostics() => $"{Target} ({CommandLine}) exited={_process.HasExited} stderr={Stderr}";
 
     public void Dispose()
