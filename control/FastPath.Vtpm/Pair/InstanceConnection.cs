@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using FastPath.Vtpm.Protocol;
 
 namespace FastPath.Vtpm.Pair;
 
@@ -60,28 +61,21 @@ internal sealed class InstanceConnection : IDisposable
         head.CopyTo(_send.AsSpan(InstanceWire.HeaderSize));
         body.CopyTo(_send.AsSpan(InstanceWire.HeaderSize + head.Length));
         SentAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        int sent = 0;
-        while (sent < total)
-        {
-            sent += _socket.Send(_send.AsSpan(sent, total - sent));
-        }
+        BlockingSocket.SendAll(_socket, _send.AsSpan(0, total));
     }
 
     /// <summary>Sends <paramref name="data"/> as it is (a raw TPM command to a swtpm command channel).</summary>
     public void SendRaw(ReadOnlySpan<byte> data)
     {
         SentAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        while (!data.IsEmpty)
-        {
-            data = data[_socket.Send(data)..];
-        }
+        BlockingSocket.SendAll(_socket, data);
     }
 
     /// <summary>Reads one raw TPM response (its size is in its header) into <see cref="Payload"/>; status 0.</summary>
     public void ReceiveTpmResponse()
     {
         Span<byte> header = _receive.AsSpan(0, 10);
-        ReadExactly(header);
+        BlockingSocket.ReceiveExactly(_socket, header, "the instance");
         uint size = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(header[2..]);
         if (size is < 10 or > InstanceWire.MaxPayload)
         {
@@ -95,7 +89,7 @@ internal sealed class InstanceConnection : IDisposable
             _receive = larger;
         }
 
-        ReadExactly(_receive.AsSpan(10, (int)size - 10));
+        BlockingSocket.ReceiveExactly(_socket, _receive.AsSpan(10, (int)size - 10), "the instance");
         Status = InstanceWire.StatusOk;
         _length = (int)size;
     }
@@ -104,30 +98,16 @@ internal sealed class InstanceConnection : IDisposable
     public void Receive()
     {
         Span<byte> header = stackalloc byte[InstanceWire.HeaderSize];
-        ReadExactly(header);
+        BlockingSocket.ReceiveExactly(_socket, header, "the instance");
         int length = InstanceWire.PayloadLength(header);
         if (_receive.Length < length)
         {
             _receive = new byte[Math.Max(length, _receive.Length * 2)];
         }
 
-        ReadExactly(_receive.AsSpan(0, length));
+        BlockingSocket.ReceiveExactly(_socket, _receive.AsSpan(0, length), "the instance");
         Status = header[0];
         _length = length;
-    }
-
-    private void ReadExactly(Span<byte> destination)
-    {
-        while (!destination.IsEmpty)
-        {
-            int got = _socket.Receive(destination);
-            if (got == 0)
-            {
-                throw new EndOfStreamException("the instance closed the connection");
-            }
-
-            destination = destination[got..];
-        }
     }
 
     public void Dispose() => _socket.Dispose();

@@ -86,7 +86,7 @@ public sealed class InstanceServer : IDisposable
         {
             try
             {
-                while (ReadExactly(client, header, atStart: true))
+                while (ReadFrame(client, header, atStart: true))
                 {
                     int length = InstanceWire.PayloadLength(header);
                     if (request.Length < length)
@@ -94,20 +94,20 @@ public sealed class InstanceServer : IDisposable
                         request = new byte[length];
                     }
 
-                    ReadExactly(client, request.AsSpan(0, length), atStart: false);
+                    ReadFrame(client, request.AsSpan(0, length), atStart: false);
                     if (header[0] == InstanceWire.Execute)
                     {
                         // The hot path answers from reusable buffers.
                         int written = Execute(request.AsSpan(0, length), answer.AsSpan(InstanceWire.HeaderSize), out byte status);
                         InstanceWire.WriteHeader(answer, status, written);
-                        SendAll(client, answer.AsSpan(0, InstanceWire.HeaderSize + written));
+                        BlockingSocket.SendAll(client, answer.AsSpan(0, InstanceWire.HeaderSize + written));
                         continue;
                     }
 
                     (byte code, byte[] payload) = Handle(header[0], request.AsSpan(0, length));
                     InstanceWire.WriteHeader(header, code, payload.Length);
-                    SendAll(client, header);
-                    SendAll(client, payload);
+                    BlockingSocket.SendAll(client, header);
+                    BlockingSocket.SendAll(client, payload);
                 }
             }
             catch (Exception exception) when (exception is IOException or SocketException or InvalidDataException or ObjectDisposedException)
@@ -199,30 +199,15 @@ public sealed class InstanceServer : IDisposable
     }
 
     /// <summary>Fills <paramref name="destination"/>; false at a clean end of stream before the first byte of a frame.</summary>
-    private static bool ReadExactly(Socket socket, Span<byte> destination, bool atStart)
+    private static bool ReadFrame(Socket socket, Span<byte> destination, bool atStart)
     {
-        bool first = true;
-        while (!destination.IsEmpty)
+        int got = BlockingSocket.Fill(socket, destination);
+        if (got == destination.Length)
         {
-            int got = socket.Receive(destination);
-            if (got == 0)
-            {
-                return first && atStart ? false : throw new EndOfStreamException("the controller closed the connection inside a frame");
-            }
-
-            first = false;
-            destination = destination[got..];
+            return true;
         }
 
-        return true;
-    }
-
-    private static void SendAll(Socket socket, ReadOnlySpan<byte> data)
-    {
-        while (!data.IsEmpty)
-        {
-            data = data[socket.Send(data)..];
-        }
+        return got == 0 && atStart ? false : throw new EndOfStreamException("the controller closed the connection inside a frame");
     }
 
     public void Dispose()

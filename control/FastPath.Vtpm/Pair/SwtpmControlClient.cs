@@ -38,7 +38,7 @@ internal sealed class SwtpmControlClient : IDisposable
     {
         Send(ControlCommand.GetConfig, []);
         Span<byte> answer = stackalloc byte[8];
-        ReadExactly(answer);
+        BlockingSocket.ReceiveExactly(_socket, answer, "the instance\'s control channel");
         return BinaryPrimitives.ReadUInt32BigEndian(answer);
     }
 
@@ -70,7 +70,7 @@ internal sealed class SwtpmControlClient : IDisposable
             BinaryPrimitives.WriteUInt32BigEndian(request[4..], type);
             BinaryPrimitives.WriteUInt32BigEndian(request[8..], offset);
             Send(ControlCommand.GetStateBlob, request);
-            ReadExactly(header);
+            BlockingSocket.ReceiveExactly(_socket, header, "the instance\'s control channel");
             uint result = BinaryPrimitives.ReadUInt32BigEndian(header);
             flags = BinaryPrimitives.ReadUInt32BigEndian(header[4..]);
             uint total = BinaryPrimitives.ReadUInt32BigEndian(header[8..]);
@@ -94,7 +94,7 @@ internal sealed class SwtpmControlClient : IDisposable
                 Array.Resize(ref blob, (int)(offset + length));
             }
 
-            ReadExactly(blob.AsSpan((int)offset, (int)length));
+            BlockingSocket.ReceiveExactly(_socket, blob.AsSpan((int)offset, (int)length), "the instance\'s control channel");
             offset += length;
             if (length == 0 || length >= total || offset >= total)
             {
@@ -115,9 +115,9 @@ internal sealed class SwtpmControlClient : IDisposable
         BinaryPrimitives.WriteUInt32BigEndian(request.AsSpan(8), type);
         BinaryPrimitives.WriteUInt32BigEndian(request.AsSpan(12), (uint)blob.Length);
         blob.CopyTo(request.AsSpan(16));
-        SendAll(request);
+        BlockingSocket.SendAll(_socket, request);
         Span<byte> answer = stackalloc byte[4];
-        ReadExactly(answer);
+        BlockingSocket.ReceiveExactly(_socket, answer, "the instance\'s control channel");
         return BinaryPrimitives.ReadUInt32BigEndian(answer);
     }
 
@@ -125,7 +125,7 @@ internal sealed class SwtpmControlClient : IDisposable
     {
         Send(code, body);
         Span<byte> answer = stackalloc byte[4];
-        ReadExactly(answer);
+        BlockingSocket.ReceiveExactly(_socket, answer, "the instance\'s control channel");
         return BinaryPrimitives.ReadUInt32BigEndian(answer);
     }
 
@@ -135,29 +135,7 @@ internal sealed class SwtpmControlClient : IDisposable
         Span<byte> request = stackalloc byte[4 + body.Length];
         BinaryPrimitives.WriteUInt32BigEndian(request, code);
         body.CopyTo(request[4..]);
-        SendAll(request);
-    }
-
-    private void SendAll(ReadOnlySpan<byte> data)
-    {
-        while (!data.IsEmpty)
-        {
-            data = data[_socket.Send(data)..];
-        }
-    }
-
-    private void ReadExactly(Span<byte> destination)
-    {
-        while (!destination.IsEmpty)
-        {
-            int got = _socket.Receive(destination);
-            if (got == 0)
-            {
-                throw new EndOfStreamException("the instance closed its control connection");
-            }
-
-            destination = destination[got..];
-        }
+        BlockingSocket.SendAll(_socket, request);
     }
 
     public void Dispose() => _socket.Dispose();

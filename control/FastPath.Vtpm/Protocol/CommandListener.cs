@@ -79,7 +79,7 @@ internal sealed class CommandListener(TpmBackend server) : IDisposable
             bool open = true;
             while (open)
             {
-                int got = Fill(client, command.AsSpan(0, TpmConstants.HeaderSize));
+                int got = BlockingSocket.Fill(client, command.AsSpan(0, TpmConstants.HeaderSize));
                 if (got == 0)
                 {
                     break;
@@ -97,7 +97,7 @@ internal sealed class CommandListener(TpmBackend server) : IDisposable
                     }
                     else
                     {
-                        int body = Fill(client, command.AsSpan(TpmConstants.HeaderSize, (int)size - TpmConstants.HeaderSize));
+                        int body = BlockingSocket.Fill(client, command.AsSpan(TpmConstants.HeaderSize, (int)size - TpmConstants.HeaderSize));
                         length += body;
 
                         // The size field promised more than the client sent before closing its side.
@@ -107,7 +107,7 @@ internal sealed class CommandListener(TpmBackend server) : IDisposable
 
                 ValueTask<int> executed = server.ExecuteAsync(command, length, response);
                 int responseLength = executed.IsCompletedSuccessfully ? executed.Result : executed.AsTask().GetAwaiter().GetResult();
-                Send(client, response.AsSpan(0, responseLength));
+                BlockingSocket.SendAll(client, response.AsSpan(0, responseLength));
             }
 
             client.Shutdown(SocketShutdown.Send);
@@ -124,32 +124,6 @@ internal sealed class CommandListener(TpmBackend server) : IDisposable
             }
 
             client.Dispose();
-        }
-    }
-
-    /// <summary>Reads until <paramref name="destination"/> is full or the peer closed its side; returns the bytes read.</summary>
-    private static int Fill(Socket socket, Span<byte> destination)
-    {
-        int total = 0;
-        while (total < destination.Length)
-        {
-            int got = socket.Receive(destination[total..]);
-            if (got == 0)
-            {
-                break;
-            }
-
-            total += got;
-        }
-
-        return total;
-    }
-
-    private static void Send(Socket socket, ReadOnlySpan<byte> data)
-    {
-        while (!data.IsEmpty)
-        {
-            data = data[socket.Send(data)..];
         }
     }
 

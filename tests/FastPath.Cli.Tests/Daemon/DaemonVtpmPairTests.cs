@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text.Json;
 using FastPath.Testing;
+using FastPath.Vtpm.Tests.Infrastructure;
 
 namespace FastPath.Cli.Tests.Daemon;
 
@@ -20,7 +21,7 @@ public sealed class DaemonVtpmPairTests : IDisposable
     [Fact]
     public void The_daemon_serves_the_vtpm_pair_and_stops_its_instances_on_sigterm()
     {
-        int port = FreePortTriple();
+        int port = FreePorts.Triple();
         string config = _dir.File("fastpath.json");
         File.WriteAllText(config, $$"""
             {
@@ -78,35 +79,6 @@ public sealed class DaemonVtpmPairTests : IDisposable
             return !process.HasExited && !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
         }
         catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>P, P+1 and P+2 free on loopback, below the ephemeral range.</summary>
-    private static int FreePortTriple()
-    {
-        for (int attempt = 0; attempt < 200; attempt++)
-        {
-            int port = Random.Shared.Next(20000, 32000);
-            if (IsFree(port) && IsFree(port + 1) && IsFree(port + 2))
-            {
-                return port;
-            }
-        }
-
-        throw new InvalidOperationException("no free loopback port triple");
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(System.Net.IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
         {
             return false;
         }
