@@ -23,7 +23,8 @@ internal sealed class PairStatus
                 member.GetProperty("pid").GetInt32(),
                 member.GetProperty("reads").GetInt64(),
                 member.GetProperty("writes").GetInt64(),
-                member.GetProperty("restarts").GetInt64()));
+                member.GetProperty("restarts").GetInt64(),
+                PersistMaxMs(member)));
         }
 
         Failovers = root.GetProperty("failovers").GetInt64();
@@ -60,6 +61,12 @@ internal sealed class PairStatus
         return new PairStatus(line);
     }
 
+    /// <summary>The longest a change waited for this member's disk so far (ms), or null when not reported.</summary>
+    private static double? PersistMaxMs(JsonElement member) =>
+        member.TryGetProperty("persist", out JsonElement persist) && persist.ValueKind == JsonValueKind.Object
+            ? persist.GetProperty("maxMs").GetDouble()
+            : null;
+
     /// <summary>One member of the pair as the status endpoint reports it.</summary>
-    internal sealed record Member(string Name, string Role, int Pid, long Reads, long Writes, long Restarts);
+    internal sealed record Member(string Name, string Role, int Pid, long Reads, long Writes, long Restarts, double? PersistMaxMs);
 }

@@ -81,6 +81,14 @@ public sealed class FastpathInstance : PairInstance
 
     internal override bool Flush() => Call(InstanceWire.Flush, []).Status == InstanceWire.StatusOk;
 
+    internal override (long Saves, double LastMs, double MaxMs)? Persistence()
+    {
+        (byte status, byte[] lag) = Call(InstanceWire.Persistence, []);
+        return status == InstanceWire.StatusOk && lag.Length == 24
+            ? (BinaryPrimitives.ReadInt64BigEndian(lag), BinaryPrimitives.ReadDoubleBigEndian(lag.AsSpan(8)), BinaryPrimitives.ReadDoubleBigEndian(lag.AsSpan(16)))
+            : throw new InvalidDataException("the instance refused the persistence request");
+    }
+
     internal override byte[] Entropy()
     {
         (byte status, byte[] fresh) = Call(InstanceWire.Entropy, []);

@@ -17,6 +17,10 @@ namespace FastPath.Vtpm.Pair;
 /// state write (the group commit of <see cref="SwtpmServer"/>).</remarks>
 public sealed class InstanceServer : IDisposable
 {
+    /// <summary>`pair` durability: a change should be on disk within 10 ms of its acknowledgement; once the oldest
+    /// unwritten change is older than this, answers wait for the disk (one save takes 2-3 ms here).</summary>
+    private static readonly TimeSpan PersistBound = TimeSpan.FromMilliseconds(3);
+
     private readonly Lock _commandLock = new();
     private readonly PairRandomSource _random = new();
     private readonly SwtpmServer _server;
@@ -131,6 +135,13 @@ public sealed class InstanceServer : IDisposable
                 byte[] pid = new byte[4];
                 BinaryPrimitives.WriteUInt32BigEndian(pid, (uint)Environment.ProcessId);
                 return (InstanceWire.StatusOk, pid);
+            case InstanceWire.Persistence:
+                (long saves, double lastMs, double maxMs) = _server.PersistLag();
+                byte[] lag = new byte[24];
+                BinaryPrimitives.WriteInt64BigEndian(lag, saves);
+                BinaryPrimitives.WriteDoubleBigEndian(lag.AsSpan(8), lastMs);
+                BinaryPrimitives.WriteDoubleBigEndian(lag.AsSpan(16), maxMs);
+                return (InstanceWire.StatusOk, lag);
             case InstanceWire.Entropy:
                 return (InstanceWire.StatusOk, RandomNumberGenerator.GetBytes(InstanceWire.EntropySize));
             case InstanceWire.Flush:
@@ -170,7 +181,7 @@ public sealed class InstanceServer : IDisposable
             (drawn, unused) = _random.End();
         }
 
-        if ((flags & InstanceWire.FlagDurable) != 0)
+        if ((flags & InstanceWire.FlagDurable) != 0 || _server.DiskBehind(PersistBound))
         {
             if (!_server.WaitDurable(durableVersion))
             {

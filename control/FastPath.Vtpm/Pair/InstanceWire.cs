@@ -27,6 +27,10 @@ internal static class InstanceWire
     /// <summary>→ empty once every state change made so far is on disk (a survivor before it acknowledges alone).</summary>
     public const byte Flush = 9;
 
+    /// <summary>→ u64 saves, f64 last and f64 maximum persistence lag in ms (big-endian): how long changes wait
+    /// for the disk.</summary>
+    public const byte Persistence = 10;
+
     /// <summary>Answer only once the command's state change is on disk (sync mode, or an instance serving alone).</summary>
     public const byte FlagDurable = 1;
 

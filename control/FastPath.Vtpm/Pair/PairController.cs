@@ -641,13 +641,35 @@ public sealed class PairController : TpmBackend, IDisposable
             text.Append(i == 0 ? "" : ",")
                 .Append($"{{\"name\":\"{m.Name}\",\"kind\":\"{m.Instance.Kind}\",\"role\":\"{role}\",\"pid\":{m.ProcessId},\"outstanding\":{m.Outstanding},")
                 .Append(System.Globalization.CultureInfo.InvariantCulture, $"\"serviceMicros\":{m.EwmaMicros:F1},\"reads\":{Interlocked.Read(ref m.Reads)},\"writes\":{Interlocked.Read(ref m.Writes)},")
-                .Append($"\"divergences\":{Interlocked.Read(ref m.Divergences)},\"restarts\":{Interlocked.Read(ref m.Restarts)}}}");
+                .Append($"\"divergences\":{Interlocked.Read(ref m.Divergences)},\"restarts\":{Interlocked.Read(ref m.Restarts)},")
+                .Append(System.Globalization.CultureInfo.InvariantCulture, $"\"persist\":{PersistenceJson(m)}}}");
         }
 
         string last = _lastResync is { } at ? $"\"{at:O}\"" : "null";
         text.Append($"],\"durability\":\"{(_durability == PairDurability.Sync ? "sync" : "pair")}\",\"failovers\":{Interlocked.Read(ref _failovers)},\"resyncs\":{Interlocked.Read(ref _resyncs)},\"lag\":{Interlocked.Read(ref _lag)},")
             .Append(System.Globalization.CultureInfo.InvariantCulture, $"\"lastResync\":{last},\"lastResyncMs\":{_lastResyncMilliseconds:F1}}}");
         return text.ToString();
+    }
+
+    /// <summary>An instance's durable saves and persistence lag (ms), or null (down, swtpm, or not answering now:
+    /// a status request never fails an instance).</summary>
+    private static string PersistenceJson(PairMember member)
+    {
+        if (!member.Live)
+        {
+            return "null";
+        }
+
+        try
+        {
+            return member.Instance.Persistence() is { } p
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{{\"saves\":{p.Saves},\"lastMs\":{p.LastMs:F2},\"maxMs\":{p.MaxMs:F2}}}")
+                : "null";
+        }
+        catch (Exception exception) when (exception is IOException or System.Net.Sockets.SocketException or InvalidDataException or ObjectDisposedException or InstanceFailedException)
+        {
+            return "null";
+        }
     }
 
     /// <summary>Both instances' state digests (hex; empty for an instance that is down).</summary>

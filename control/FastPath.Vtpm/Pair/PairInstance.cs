@@ -211,6 +211,9 @@ public abstract class PairInstance : IDisposable
     /// <summary>Blocks until every state change made so far is durable; false when the disk refused.</summary>
     internal abstract bool Flush();
 
+    /// <summary>Durable saves and the persistence lag (last, maximum ms), or null when the kind cannot tell (swtpm).</summary>
+    internal virtual (long Saves, double LastMs, double MaxMs)? Persistence() => null;
+
     /// <summary>32 fresh bytes from the instance's system entropy source (only when <see cref="CanReplayEntropy"/>).</summary>
     internal abstract byte[] Entropy();
 

@@ -27,6 +27,10 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     private byte[]? _pendingBlob;
     private long _pendingVersion;
     private long _durableVersion;
+    private long _oldestPendingAt;
+    private long _saves;
+    private double _lastPersistMs;
+    private double _maxPersistMs;
     private bool _flushing;
     private bool _resumeOnInit;
     private TpmEngine _engine;
@@ -163,12 +167,39 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         }
     }
 
+    /// <summary>Whether the oldest change not yet on disk has waited longer than <paramref name="bound"/>: the
+    /// pair's `pair` durability then makes the next answer wait for the disk, so acknowledged changes cannot
+    /// pile up in memory while the write falls behind (a busy CPU or a slow flush).</summary>
+    internal bool DiskBehind(TimeSpan bound)
+    {
+        lock (_durableLock)
+        {
+            return _pendingVersion > _durableVersion && System.Diagnostics.Stopwatch.GetElapsedTime(_oldestPendingAt) > bound;
+        }
+    }
+
+    /// <summary>Durable saves so far, and how long the oldest change each save covered had waited for the disk
+    /// (last and maximum, ms): the pair's `pair` durability promises this stays within about 10 ms.</summary>
+    public (long Saves, double LastMs, double MaxMs) PersistLag()
+    {
+        lock (_durableLock)
+        {
+            return (_saves, _lastPersistMs, _maxPersistMs);
+        }
+    }
+
     /// <summary>Engine callback, under the engine lock: remember the newest persistent blob.</summary>
     private void OnPersistentChange(byte[] blob)
     {
         lock (_durableLock)
         {
             _pendingBlob = blob;
+            if (_pendingVersion == _durableVersion)
+            {
+                // The oldest change not yet on disk: its age when a save covers it is the persistence lag.
+                _oldestPendingAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+
             _pendingVersion++;
         }
     }
@@ -181,6 +212,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         {
             byte[] blob;
             long version;
+            long snapshotAt;
             lock (_durableLock)
             {
                 if (_durableVersion >= _pendingVersion || _pendingBlob is null)
@@ -191,6 +223,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
 
                 blob = _pendingBlob;
                 version = _pendingVersion;
+                snapshotAt = System.Diagnostics.Stopwatch.GetTimestamp();
             }
 
             bool ok = true;
@@ -210,6 +243,13 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
                 if (ok)
                 {
                     _durableVersion = version;
+                    double lag = System.Diagnostics.Stopwatch.GetElapsedTime(_oldestPendingAt).TotalMilliseconds;
+                    _saves++;
+                    _lastPersistMs = lag;
+                    _maxPersistMs = Math.Max(_maxPersistMs, lag);
+
+                    // A change still pending arrived after this save took its snapshot: at the earliest then.
+                    _oldestPendingAt = snapshotAt;
                 }
 
                 for (int i = _waiters.Count - 1; i >= 0; i--)

@@ -69,6 +69,24 @@ internal sealed class PairProcess : IDisposable
         }
     }
 
+    /// <summary>Whether the controller's stderr shows <paramref name="text"/> within 10 s: log lines arrive
+    /// through an asynchronously read pipe, after the event that wrote them.</summary>
+    public bool StderrShows(string text)
+    {
+        DateTime deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!Stderr.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                return false;
+            }
+
+            Thread.Sleep(20);
+        }
+
+        return true;
+    }
+
     /// <summary>One line to the status endpoint, its JSON answer.</summary>
     public JsonElement Request(string line)
     {

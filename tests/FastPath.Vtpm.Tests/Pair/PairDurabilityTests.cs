@@ -96,6 +96,15 @@ public sealed class PairDurabilityTests : IDisposable
 
             // A grace far above the disk's flush time; the mode promises the write starts at once.
             Thread.Sleep(2000);
+
+            // Each instance reports its saves and how long changes waited for its disk (no timing asserted).
+            foreach (System.Text.Json.JsonElement member in pair.Status().GetProperty("members").EnumerateArray())
+            {
+                System.Text.Json.JsonElement persist = member.GetProperty("persist");
+                Assert.True(persist.GetProperty("saves").GetInt64() >= 2, persist.ToString());
+                Assert.True(persist.GetProperty("maxMs").GetDouble() > 0, persist.ToString());
+            }
+
             pair.Kill9Everything();
         }
 
