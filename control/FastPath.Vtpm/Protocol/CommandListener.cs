@@ -8,9 +8,11 @@ namespace FastPath.Vtpm.Protocol;
 /// <summary>The command channel: TPM command bytes in, response bytes out, framed only by the TPM header's
 /// size field. A header whose size is impossible (below 10 or above the maximum command size) gets its TPM
 /// error response and the connection is closed, because the byte stream cannot be re-framed after it.
-/// Each connection has its own thread with blocking I/O: a command costs one wake-up of that thread, no
+/// Each connection is served by the thread that accepted it, with blocking I/O (threads are reused across
+/// connections, since tpm2-tools opens one per command): a command costs one wake-up of that thread, no
 /// thread-pool hop and no spinning pool workers (a vTPM has a handful of clients; swtpm serves one).</summary>
-/// <remarks>Thread-safe: each connection has its own thread and buffers; execution is serialized by the backend.</remarks>
+/// <remarks>Thread-safe: each connection has one thread and its buffers at a time; <see cref="_lock"/> guards the
+/// connection set and the count of threads waiting in accept; execution is serialized by the backend.</remarks>
 internal sealed class CommandListener(TpmBackend server) : IDisposable
 {
     /// <summary>Connections served at once; one more is closed at once (a runaway client cannot exhaust threads).</summary>
@@ -18,6 +20,7 @@ internal sealed class CommandListener(TpmBackend server) : IDisposable
 
     private readonly Lock _lock = new();
     private readonly HashSet<Socket> _clients = [];
+    private int _accepting;
     private Socket? _listener;
     private volatile bool _stopping;
 
@@ -37,12 +40,29 @@ internal sealed class CommandListener(TpmBackend server) : IDisposable
         }
 
         _listener = listener;
-        new Thread(() => AcceptLoop(listener)) { IsBackground = true, Name = "vtpm-command-accept" }.Start();
+        StartThread();
     }
 
-    private void AcceptLoop(Socket listener)
+    private void StartThread()
     {
-        while (!_stopping)
+        lock (_lock)
+        {
+            _accepting++;
+        }
+
+        new Thread(AcceptAndServe) { IsBackground = true, Name = "vtpm-command" }.Start();
+    }
+
+    /// <summary>Leader/followers: the thread that accept(2) wakes serves that connection itself (one wake-up per
+    /// connection, as in swtpm's single loop — tpm2-tools opens one per command); before serving, it starts a new
+    /// accepting thread if it was the last one, and after serving it accepts again unless enough threads already
+    /// wait in accept.</summary>
+    private void AcceptAndServe()
+    {
+        byte[] command = new byte[TpmConstants.MaxCommandSize];
+        byte[] response = new byte[TpmEngine.ResponseBufferSize];
+        Socket listener = _listener!;
+        while (true)
         {
             Socket client;
             try
@@ -51,29 +71,59 @@ internal sealed class CommandListener(TpmBackend server) : IDisposable
             }
             catch (Exception exception) when (exception is SocketException or ObjectDisposedException)
             {
+                lock (_lock)
+                {
+                    _accepting--;
+                }
+
                 return;
+            }
+
+            bool admitted;
+            bool lastAccepting;
+            lock (_lock)
+            {
+                _accepting--;
+                lastAccepting = _accepting == 0;
+                admitted = !_stopping && _clients.Count < MaxConnections;
+                if (admitted)
+                {
+                    _clients.Add(client);
+                }
+            }
+
+            if (lastAccepting && !_stopping)
+            {
+                StartThread();
+            }
+
+            if (admitted)
+            {
+                client.NoDelay = true;
+                Serve(client, command, response);
+            }
+            else
+            {
+                client.Dispose();
             }
 
             lock (_lock)
             {
-                if (_stopping || _clients.Count >= MaxConnections)
+                if (_stopping || _accepting >= SpareThreads)
                 {
-                    client.Dispose();
-                    continue;
+                    return;
                 }
 
-                _clients.Add(client);
+                _accepting++;
             }
-
-            client.NoDelay = true;
-            new Thread(() => Serve(client)) { IsBackground = true, Name = "vtpm-command" }.Start();
         }
     }
 
-    private void Serve(Socket client)
+    /// <summary>Threads kept waiting in accept(2) between connections.</summary>
+    private const int SpareThreads = 2;
+
+    private void Serve(Socket client, byte[] command, byte[] response)
     {
-        byte[] command = new byte[TpmConstants.MaxCommandSize];
-        byte[] response = new byte[TpmEngine.ResponseBufferSize];
         try
         {
             bool open = true;
@@ -133,6 +183,7 @@ internal sealed class CommandListener(TpmBackend server) : IDisposable
         _listener?.Dispose();
         lock (_lock)
         {
+
             foreach (Socket client in _clients)
             {
                 client.Dispose();
