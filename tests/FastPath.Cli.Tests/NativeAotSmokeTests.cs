@@ -8,6 +8,7 @@ namespace FastPath.Cli.Tests;
 /// Appliances embed the NativeAOT binary: publish it the documented way, with no trim/AOT warning,
 /// and run it.
 /// </summary>
+[Collection(Daemon.DaemonCollection.Name)]
 public sealed class NativeAotSmokeTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -12,6 +12,7 @@ namespace FastPath.Cli.Tests.Daemon;
 /// this machine's kernel has no 802.1Q), driven only through the CLI: mappings added, deleted and imported while
 /// ICMP flows; stats, metrics and the hosts' own interface counters compared.
 /// </summary>
+[Collection(DaemonCollection.Name)]
 public sealed class DaemonEndToEndTests : IDisposable
 {
     private const string UserV4 = "198.18.1.5";

@@ -12,6 +12,7 @@ namespace FastPath.Cli.Tests.Daemon;
 /// instance processes of its own binary), TPM commands work on the configured port, <c>fastpath vtpm status</c>
 /// shows both roles, stats name the pair, and SIGTERM stops the instances with the daemon.
 /// </summary>
+[Collection(DaemonCollection.Name)]
 public sealed class DaemonVtpmPairTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
