@@ -32,20 +32,7 @@ internal sealed class InstanceConnection : IDisposable
 
     public static InstanceConnection Open(string path, TimeSpan timeout, int generation)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            int milliseconds = (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
-            socket.SendTimeout = milliseconds;
-            socket.ReceiveTimeout = milliseconds;
-            socket.Connect(new UnixDomainSocketEndPoint(path));
-            return new InstanceConnection(socket, generation);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        return new InstanceConnection(BlockingSocket.ConnectUnix(path, timeout), generation);
     }
 
     /// <summary>Sends op and the payload <paramref name="head"/> followed by <paramref name="body"/> in one write.</summary>

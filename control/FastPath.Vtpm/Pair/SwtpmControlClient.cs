@@ -17,20 +17,7 @@ internal sealed class SwtpmControlClient : IDisposable
 
     public static SwtpmControlClient Open(string path, TimeSpan timeout)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            int milliseconds = (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
-            socket.SendTimeout = milliseconds;
-            socket.ReceiveTimeout = milliseconds;
-            socket.Connect(new UnixDomainSocketEndPoint(path));
-            return new SwtpmControlClient(socket);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        return new SwtpmControlClient(BlockingSocket.ConnectUnix(path, timeout));
     }
 
     /// <summary>CMD_GET_CONFIG: answers result and flags; used as a readiness probe.</summary>

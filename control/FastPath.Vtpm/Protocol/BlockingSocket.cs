@@ -7,6 +7,26 @@ namespace FastPath.Vtpm.Protocol;
 /// <remarks>Stateless; a socket is used by one thread at a time.</remarks>
 internal static class BlockingSocket
 {
+    /// <summary>A connected Unix stream socket whose every send and receive gives up after <paramref name="timeout"/>
+    /// (SO_SNDTIMEO/SO_RCVTIMEO: no timer per call).</summary>
+    public static Socket ConnectUnix(string path, TimeSpan timeout)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            int milliseconds = (int)Math.Clamp(timeout.TotalMilliseconds, 1, int.MaxValue);
+            socket.SendTimeout = milliseconds;
+            socket.ReceiveTimeout = milliseconds;
+            socket.Connect(new UnixDomainSocketEndPoint(path));
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     public static void SendAll(Socket socket, ReadOnlySpan<byte> data)
     {
         while (!data.IsEmpty)
