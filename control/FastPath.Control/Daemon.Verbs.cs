@@ -134,7 +134,7 @@ public sealed partial class Daemon
         }
 
         // Parsing a million entries takes a while: it runs on the pool, and only the final swap holds the writer.
-        IReadOnlyList<MapEntry> entries;
+        MappingEntry[] entries;
         try
         {
             entries = await Task.Run(() => MapsFile.Load(path)).ConfigureAwait(false);
@@ -160,7 +160,7 @@ public sealed partial class Daemon
             double seconds = time.Elapsed.TotalSeconds;
             return ControlReply.Ok(json =>
             {
-                json.WriteNumber("mappings", entries.Count);
+                json.WriteNumber("mappings", entries.Length);
                 json.WriteNumber("publish_seconds", Math.Round(seconds, 4));
             });
         }).ConfigureAwait(false);

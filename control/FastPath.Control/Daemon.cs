@@ -59,12 +59,12 @@ public sealed partial class Daemon : IDisposable
     /// <exception cref="InputFileException">The maps file is invalid.</exception>
     public static Daemon Start(DaemonConfig config, TextWriter log)
     {
-        IReadOnlyList<MapEntry> entries = config.MapsFile is null ? [] : MapsFile.Load(config.MapsFile);
+        MappingEntry[] entries = config.MapsFile is null ? [] : MapsFile.Load(config.MapsFile);
         MappingTable table = MapsPublisher.Build(entries);
         var daemon = new Daemon(config, table, log);
         try
         {
-            daemon.StartParts(entries.Count);
+            daemon.StartParts(entries.Length);
             return daemon;
         }
         catch (Exception)

@@ -58,7 +58,21 @@ internal static class StatsCommand
         CultureInfo c = CultureInfo.InvariantCulture;
         JsonElement table = stats.GetProperty("table");
         JsonElement vtpm = stats.GetProperty("vtpm");
-        text.Append(c, $"uptime {stats.GetProperty("uptime_seconds").GetDouble():0} s; table {table.GetProperty("mappings").GetInt64()} mappings of {table.GetProperty("capacity").GetInt64()} ({table.GetProperty("occupancy").GetDouble() * 100:0.#}%), {table.GetProperty("updates").GetInt64()} updates; vtpm {vtpm.GetProperty("state").GetString()}, pair {vtpm.GetProperty("pair").GetString()}\n\n");
+        JsonElement runtime = stats.GetProperty("runtime");
+        text.Append(c, $"uptime {stats.GetProperty("uptime_seconds").GetDouble():0} s; table {table.GetProperty("mappings").GetInt64()} mappings of {table.GetProperty("capacity").GetInt64()} ({table.GetProperty("occupancy").GetDouble() * 100:0.#}%), {table.GetProperty("updates").GetInt64()} updates; vtpm {vtpm.GetProperty("state").GetString()}");
+        if (vtpm.TryGetProperty("pair", out JsonElement pair))
+        {
+            text.Append(" (");
+            foreach (JsonElement member in pair.GetProperty("members").EnumerateArray())
+            {
+                text.Append(c, $"{member.GetProperty("name").GetString()} {member.GetProperty("role").GetString()}, ");
+            }
+
+            text.Append(c, $"{pair.GetProperty("failovers").GetInt64()} failovers)");
+        }
+
+        string[] collections = [.. runtime.GetProperty("gc_collections").EnumerateArray().Select(count => count.GetInt64().ToString(c))];
+        text.Append(c, $"; gc {string.Join('/', collections)} collections, {runtime.GetProperty("gc_pause_seconds").GetDouble() * 1000:0.#} ms paused\n\n");
         text.Append(c, $"{"port",-12} {"side",-7} {"rx pkts",14} {"rx pps",12} {"rx bps",14} {"tx pkts",14} {"tx pps",12} {"tx bps",14} {"kernel drops",13}\n");
         foreach (JsonElement port in stats.GetProperty("ports").EnumerateArray())
         {

@@ -127,10 +127,6 @@ internal static class VtpmCommand
         }
 
         Directory.CreateDirectory(stateDirectory.FullName);
-        // A client connection's command blocks a pool thread for the instances' round trip (blocking sockets
-        // cost one wake-up each way); enough threads up front so concurrent clients never wait for injection.
-        ThreadPool.GetMinThreads(out int workers, out int completions);
-        ThreadPool.SetMinThreads(Math.Max(workers, 64), completions);
         using var pair = new PairController(stateDirectory.FullName, createInstance, durability);
         pair.Start(IPAddress.Loopback, port);
         Console.Error.WriteLine($"fastpath: vtpm pair serving on 127.0.0.1:{port} (control {port + 1}, status {port + 2}), {instances} instances, state {stateDirectory.FullName}/a and /b, durability {(durability == PairDurability.Sync ? "sync" : "pair")}");

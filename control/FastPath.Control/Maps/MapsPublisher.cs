@@ -7,9 +7,9 @@ namespace FastPath.Control.Maps;
 public static class MapsPublisher
 {
     /// <summary>A new table holding exactly <paramref name="entries"/> (already checked by <see cref="MapsFile"/>).</summary>
-    public static MappingTable Build(IReadOnlyList<MapEntry> entries)
+    public static MappingTable Build(ReadOnlySpan<MappingEntry> entries)
     {
-        var table = new MappingTable(entries.Count);
+        var table = new MappingTable(entries.Length);
         try
         {
             Replace(table, entries);
@@ -24,16 +24,9 @@ public static class MapsPublisher
 
     /// <summary>Replaces every mapping of <paramref name="table"/> atomically: readers see the old or the new set, never a mix.</summary>
     /// <exception cref="InputFileException">Two entries conflict (the file checker normally catches this first).</exception>
-    public static void Replace(MappingTable table, IReadOnlyList<MapEntry> entries)
+    public static void Replace(MappingTable table, ReadOnlySpan<MappingEntry> entries)
     {
-        var converted = new MappingEntry[entries.Count];
-        for (int i = 0; i < converted.Length; i++)
-        {
-            MapEntry entry = entries[i];
-            converted[i] = MappingEntry.Create(entry.Tenant, entry.User, entry.Secure);
-        }
-
-        MappingImportResult result = table.Import(converted);
+        MappingImportResult result = table.Import(entries);
         if (!result.Succeeded)
         {
             string what = result.Status == MappingAddResult.DuplicateUser ? "duplicate user key" : "duplicate secure address";

@@ -90,6 +90,14 @@ public static class PrometheusText
         Sample(text, "fastpath_map_updates_total", null, stats.MapUpdates);
         Family(text, "fastpath_vtpm_up", "gauge", "1 when the daemon serves a vTPM.");
         Sample(text, "fastpath_vtpm_up", null, stats.Vtpm == "off" ? 0 : 1);
+        Family(text, "fastpath_gc_collections_total", "counter", "Garbage collections by generation; each one suspends the workers.");
+        for (int generation = 0; generation < stats.Runtime.Collections.Length; generation++)
+        {
+            Sample(text, "fastpath_gc_collections_total", $"generation=\"{generation}\"", stats.Runtime.Collections[generation]);
+        }
+
+        Family(text, "fastpath_gc_pause_seconds_total", "counter", "Time every managed thread, workers included, was suspended for garbage collection.");
+        text.Append("fastpath_gc_pause_seconds_total ").Append(stats.Runtime.PauseSeconds.ToString("F6", CultureInfo.InvariantCulture)).Append('\n');
         Family(text, "fastpath_uptime_seconds", "gauge", "Seconds since the daemon started.");
         text.Append("fastpath_uptime_seconds ").Append(stats.UptimeSeconds.ToString("F3", CultureInfo.InvariantCulture)).Append('\n');
         return text.ToString();

@@ -29,7 +29,7 @@ public static unsafe class CaptureTranslator
 
     /// <summary>Translates <paramref name="input"/> into <paramref name="output"/>; returns the count per verdict.</summary>
     /// <exception cref="CaptureFileException">The input is malformed; packets before the bad record were written.</exception>
-    public static TranslationCounts Run(IReadOnlyList<MapEntry> maps, TranslationDirection direction, string input, string output)
+    public static TranslationCounts Run(MappingEntry[] maps, TranslationDirection direction, string input, string output)
     {
         using MappingTable table = MapsPublisher.Build(maps);
         using CaptureReader reader = CaptureReader.Open(input);

@@ -20,7 +20,23 @@ public static class StatsJson
         json.WriteEndObject();
         json.WriteStartObject("vtpm");
         json.WriteString("state", stats.Vtpm);
-        json.WriteString("pair", StatsSnapshot.PairState);
+        if (stats.PairStatusJson is not null)
+        {
+            json.WritePropertyName("pair");
+            json.WriteRawValue(stats.PairStatusJson);
+        }
+
+        json.WriteEndObject();
+        json.WriteStartObject("runtime");
+        json.WriteStartArray("gc_collections");
+        foreach (long count in stats.Runtime.Collections)
+        {
+            json.WriteNumberValue(count);
+        }
+
+        json.WriteEndArray();
+        json.WriteNumber("gc_pause_seconds", Math.Round(stats.Runtime.PauseSeconds, 6));
+        json.WriteNumber("heap_bytes", stats.Runtime.HeapBytes);
         json.WriteEndObject();
 
         json.WriteStartArray("ports");

@@ -8,11 +8,9 @@ namespace FastPath.Control.Stats;
 /// <param name="Mappings">Mappings in the table.</param>
 /// <param name="Capacity">Entries the table holds before it grows.</param>
 /// <param name="MapUpdates">Successful adds, deletes and imports since start.</param>
-/// <param name="Vtpm">vTPM state: <c>off</c>, <c>single 127.0.0.1:PORT</c> or <c>pair 127.0.0.1:PORT</c> (the pair's own status is on PORT+2).</param>
+/// <param name="Vtpm">vTPM state: <c>off</c>, <c>single 127.0.0.1:PORT</c> or <c>pair 127.0.0.1:PORT</c>.</param>
+/// <param name="PairStatusJson">The pair's status object (what <c>fastpath vtpm status</c> shows), or null without a pair.</param>
+/// <param name="Runtime">Garbage collections and their pauses.</param>
 /// <remarks>Immutable.</remarks>
 public sealed record StatsSnapshot(double UptimeSeconds, double IntervalSeconds, IReadOnlyList<PortStats> Ports, IReadOnlyList<WorkerStats> Workers,
-    long Mappings, long Capacity, long MapUpdates, string Vtpm)
-{
-    /// <summary>What stats say about the high-availability vTPM pair until issue 9 lands.</summary>
-    public const string PairState = "not available (issue 9)";
-}
+    long Mappings, long Capacity, long MapUpdates, string Vtpm, string? PairStatusJson, RuntimeStats Runtime);

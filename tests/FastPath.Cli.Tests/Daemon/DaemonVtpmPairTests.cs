@@ -49,6 +49,9 @@ public sealed class DaemonVtpmPairTests : IDisposable
 
             JsonElement stats = JsonDocument.Parse(daemon.Cli("stats", "--json").EnsureSuccess().StandardOutput).RootElement;
             Assert.Equal($"pair 127.0.0.1:{port}", stats.GetProperty("vtpm").GetProperty("state").GetString());
+            JsonElement pairInStats = stats.GetProperty("vtpm").GetProperty("pair");
+            Assert.Equal(instances.Order(), pairInStats.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("pid").GetInt32()).Order());
+            Assert.Equal("sync", pairInStats.GetProperty("durability").GetString());
             Assert.Equal(0, daemon.Stop(TimeSpan.FromSeconds(30)));
         }
 

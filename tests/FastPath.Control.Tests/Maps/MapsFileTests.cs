@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 using FastPath.Control.Maps;
+using FastPath.Dataplane.Mapping;
 
 namespace FastPath.Control.Tests.Maps;
 
@@ -9,21 +11,21 @@ public sealed class MapsFileTests
     [Fact]
     public void The_architecture_example_loads()
     {
-        IReadOnlyList<MapEntry> entries = Parse("""
+        MappingEntry[] entries = Parse("""
             { "mappings": [
                 { "tenant": 100, "user": "10.1.0.5", "secure": "198.18.0.5" },
                 { "tenant": 0,   "user": "fd00::5",  "secure": "2001:db8::5" } ] }
             """);
         Assert.Equal(
-            [new MapEntry(100, IPAddress.Parse("10.1.0.5"), IPAddress.Parse("198.18.0.5")),
-             new MapEntry(0, IPAddress.Parse("fd00::5"), IPAddress.Parse("2001:db8::5"))],
+            [MappingEntry.Create(100, IPAddress.Parse("10.1.0.5"), IPAddress.Parse("198.18.0.5")),
+             MappingEntry.Create(0, IPAddress.Parse("fd00::5"), IPAddress.Parse("2001:db8::5"))],
             entries);
     }
 
     [Fact]
     public void The_same_user_address_in_two_tenants_is_two_keys()
     {
-        Assert.Equal(2, Parse("""{ "mappings": [ { "tenant": 1, "user": "10.0.0.1", "secure": "198.18.0.1" }, { "tenant": 2, "user": "10.0.0.1", "secure": "198.18.0.2" } ] }""").Count);
+        Assert.Equal(2, Parse("""{ "mappings": [ { "tenant": 1, "user": "10.0.0.1", "secure": "198.18.0.1" }, { "tenant": 2, "user": "10.0.0.1", "secure": "198.18.0.2" } ] }""").Length);
     }
 
     [Theory]
@@ -77,5 +79,66 @@ public sealed class MapsFileTests
         Assert.EndsWith(": invalid JSON", error.Message);
     }
 
-    private static IReadOnlyList<MapEntry> Parse(string json) => MapsFile.Parse(Encoding.UTF8.GetBytes(json), "m.json");
+    [Fact]
+    public void Escaped_and_commented_json_reads_like_plain_json()
+    {
+        MappingEntry[] entries = Parse("""
+            // maps for tenant 3
+            { "mappings": [ { "tenant": 3, "user": "10.0.0.\u0031", "secure": "198.18.0.1", }, ], }
+            """);
+        Assert.Equal([MappingEntry.Create(3, IPAddress.Parse("10.0.0.1"), IPAddress.Parse("198.18.0.1"))], entries);
+    }
+
+    [Theory]
+    [InlineData("""{ "mappings": [ { "tenant": 1, "user": 7, "secure": "198.18.0.1" } ] }""", "m.json: mappings[0].user: expected a string")]
+    [InlineData("""{ "mappings": [ 5 ] }""", "m.json: mappings[0]: expected an object with tenant, user and secure")]
+    [InlineData("""{ "mappings": {} }""", "m.json: mappings: expected an array")]
+    [InlineData("""{ "mappings": [ { "tenant": 1, "user": "10.0.0.1" } ] }""", "m.json: mappings[0].secure: missing")]
+    public void Wrong_shapes_are_refused_with_their_path(string json, string message)
+    {
+        var error = Assert.Throws<InputFileException>(() => Parse(json));
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void A_value_too_long_for_an_address_is_quoted_in_full()
+    {
+        string text = new('1', 100);
+        var error = Assert.Throws<InputFileException>(() => Parse($$"""{ "mappings": [ { "tenant": 1, "user": "{{text}}", "secure": "198.18.0.1" } ] }"""));
+        Assert.Equal($"m.json: mappings[0].user: not an IP address ('{text}')", error.Message);
+    }
+
+    [Theory]
+    [InlineData("{ \"mappings\": [ { \"tenant\": 1, \"user\": \"10.0.0.1\", \"secure\": \"198.18.0.1\" }")]
+    [InlineData("{ \"mappings\": [] } }")]
+    [InlineData("{ \"mappings\": [] } [")]
+    [InlineData("")]
+    public void Truncated_or_trailing_json_is_invalid_json(string json)
+    {
+        var error = Assert.Throws<InputFileException>(() => Parse(json));
+        Assert.StartsWith("m.json: line 1, column ", error.Message);
+        Assert.EndsWith(": invalid JSON", error.Message);
+    }
+
+    [Fact]
+    public void A_million_entries_load_with_their_positions_checked()
+    {
+        var json = new StringBuilder("{ \"mappings\": [\n");
+        for (int i = 0; i < 1_000_000; i++)
+        {
+            json.Append(i == 0 ? "" : ",\n").Append(CultureInfo.InvariantCulture, $"{{ \"tenant\": {i % 4095}, \"user\": \"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}\", \"secure\": \"198.{18 + (i >> 16)}.{(i >> 8) & 255}.{i & 255}\" }}");
+        }
+
+        MappingEntry[] entries = Parse(json.Append("] }").ToString());
+        Assert.Equal(1_000_000, entries.Length);
+        Assert.Equal(MappingEntry.Create(999_999 % 4095, IPAddress.Parse("10.15.66.63"), IPAddress.Parse("198.33.66.63")), entries[999_999]);
+
+        // A duplicate a million entries apart names both positions.
+        json.Length -= 3;
+        json.Append(",\n{ \"tenant\": 0, \"user\": \"10.200.0.1\", \"secure\": \"198.18.0.16\" } ] }");
+        var error = Assert.Throws<InputFileException>(() => Parse(json.ToString()));
+        Assert.Equal("m.json: mappings[1000000]: duplicate secure address 198.18.0.16: also mappings[16]", error.Message);
+    }
+
+    private static MappingEntry[] Parse(string json) => MapsFile.Parse(Encoding.UTF8.GetBytes(json), "m.json");
 }

@@ -1,6 +1,7 @@
 using FastPath.Control.Maps;
 using FastPath.Control.Offline;
 using FastPath.Dataplane;
+using FastPath.Dataplane.Mapping;
 using FastPath.Dataplane.Pipeline;
 using FastPath.Dataplane.Ports;
 using FastPath.Dataplane.Rewrite;
@@ -28,7 +29,7 @@ public sealed class CaptureTranslatorTests : IDisposable
     private static readonly string[] s_checksumOptions = ["ip.check_checksum:TRUE", "udp.check_checksum:TRUE", "tcp.check_checksum:TRUE"];
 
     private readonly TempDirectory _dir = new();
-    private readonly IReadOnlyList<MapEntry> _maps = MapsFile.Parse(System.Text.Encoding.UTF8.GetBytes(Maps), "maps.json");
+    private readonly MappingEntry[] _maps = MapsFile.Parse(System.Text.Encoding.UTF8.GetBytes(Maps), "maps.json");
 
     public CaptureTranslatorTests()
     {
