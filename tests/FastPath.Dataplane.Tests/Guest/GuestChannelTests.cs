@@ -202,8 +202,11 @@ public sealed unsafe class GuestChannelTests
             }
 
             GuestLab.WaitFor(() => lab.Port.OwnedFrames == 40 + (int)GuestLayout.FillTarget, "packets queued at the guest");
-            Span<GuestRxDescriptor> some = stackalloc GuestRxDescriptor[10];
-            Assert.Equal(10, client.Receive(some)); // taken, never sent or freed
+
+            // A frame is the guest's when the worker posts it and on its RX ring only once the batch is flushed: wait for ten.
+            var some = new GuestRxDescriptor[10];
+            int taken = 0;
+            GuestLab.WaitFor(() => (taken += client.Receive(some.AsSpan(taken))) == some.Length, "ten packets on the guest's RX ring"); // taken, never sent or freed
             Assert.True(lab.Pool.FreeCount < afterWorker);
 
             // One guest per port: a second one is turned away with a message, the first keeps its channel.
