@@ -13,10 +13,11 @@ namespace FastPath.Bench.Vtpm;
 internal sealed class VtpmServerProcess : IDisposable
 {
     /// <summary>The targets in the order the harness interleaves them.</summary>
-    public static readonly string[] Targets = ["pair", "pair-sync", "single", "swtpm"];
+    public static readonly string[] Targets = ["pair", "pair-sync", "pair-swtpm", "single", "swtpm"];
 
     private const int StderrKeepLines = 200;
     private static readonly Lazy<bool> s_durabilityOption = new(() => ServeHelp().Contains("--durability", StringComparison.Ordinal));
+    private static readonly Lazy<bool> s_instancesOption = new(() => ServeHelp().Contains("--instances", StringComparison.Ordinal));
 
     private readonly Process _process;
     private readonly string _stateDirectory;
@@ -56,11 +57,15 @@ internal sealed class VtpmServerProcess : IDisposable
     /// <summary>Whether this build's <c>fastpath vtpm serve --help</c> lists <c>--durability</c>.</summary>
     public static bool HasDurabilityOption => s_durabilityOption.Value;
 
+    /// <summary>Whether this build's <c>fastpath vtpm serve --help</c> lists <c>--instances</c>.</summary>
+    public static bool HasInstancesOption => s_instancesOption.Value;
+
     /// <summary>Why <paramref name="target"/> cannot run with this build, or null when it can.</summary>
     public static string? Unsupported(string target) => target switch
     {
         "pair" or "single" or "swtpm" => null,
         "pair-sync" => HasDurabilityOption ? null : "this build's 'fastpath vtpm serve' has no --durability option",
+        "pair-swtpm" => HasInstancesOption ? null : "this build's 'fastpath vtpm serve' has no --instances option",
         _ => $"unknown target '{target}' (known: {string.Join(", ", Targets)})",
     };
 
@@ -87,6 +92,12 @@ internal sealed class VtpmServerProcess : IDisposable
         else if (target.StartsWith("pair", StringComparison.Ordinal))
         {
             durability ??= target == "pair-sync" ? "sync" : "pair";
+            if (target == "pair-swtpm")
+            {
+                // The same controller with two libtpms instances: the like-for-like comparison with one swtpm.
+                arguments.AddRange(["--instances", "swtpm"]);
+            }
+
             if (HasDurabilityOption)
             {
                 arguments.AddRange(["--durability", durability]);
