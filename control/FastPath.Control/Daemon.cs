@@ -108,14 +108,15 @@ public sealed partial class Daemon : IDisposable
 
     private void StartParts(int mappings)
     {
-        // Workers are managed threads that every blocking collection suspends; a million-entry import allocates a
-        // lot, so full blocking collections are avoided while the daemon runs (background gen2 only).
-        System.Runtime.GCSettings.LatencyMode = System.Runtime.GCLatencyMode.SustainedLowLatency;
+        // Workers are managed threads that every collection suspends, and the daemon runs the non-concurrent GC
+        // (no background collector thread to keep off the worker cores), so there is no latency mode to ask for:
+        // the control plane keeps its garbage small instead (maps load into structs) and stats show the pauses.
         var builder = new PipelineBuilder(_table).WithCores(_config.Cores).WithBatchSize(_config.BatchSize);
         int workers = _config.Cores.Count;
         foreach (PairConfig pair in _config.Pairs)
         {
-            builder.AddPair(Plan(Port(pair.User), workers), Plan(Port(pair.Secure), workers));
+            GuestPlan[] guests = [.. pair.Guests.Select(name => Port(name)).Select(g => new GuestPlan(g.Name, g.Socket!, (ushort)g.Tenant, g.Address!, g.MaxFrames))];
+            builder.AddPair(Plan(Port(pair.User), workers), Plan(Port(pair.Secure), workers), guests);
         }
 
         if (_config.Cores.Any(c => c >= 0))
@@ -171,8 +172,10 @@ public sealed partial class Daemon : IDisposable
             case PortKind.Generator:
                 var spec = new GeneratorSpec(port.FrameSize, port.Flows, port.Mappings);
                 return new PortPlan(port.Name, (w, n) => new GeneratorPort(port.Name, spec, w, n, Share(port.Packets, w, n)), PerWorker: true, port.Mac ?? LocalMac(0x03), peer);
-            default:
+            case PortKind.Sink:
                 return new PortPlan(port.Name, (_, _) => new SinkPort(port.Name), PerWorker: true, port.Mac ?? LocalMac(0x04), peer);
+            default:
+                throw new InvalidOperationException($"port {port.Name}: a {port.Kind} port is opened through its pair, not as a user or secure port");
         }
     }
 

@@ -257,7 +257,7 @@ public static partial class ConfigLoader
 
             if (!element.TryGetProperty("type", out JsonElement typeElement))
             {
-                throw Error(at + ".type", "missing (afpacket, tap, pcap, generator or sink)");
+                throw Error(at + ".type", "missing (afpacket, tap, pcap, generator, sink or guest)");
             }
 
             string type = String(typeElement, at + ".type");
@@ -268,8 +268,8 @@ public static partial class ConfigLoader
                 "pcap" => PortKind.Pcap,
                 "generator" => PortKind.Generator,
                 "sink" => PortKind.Sink,
-                "guest" => throw Error(at + ".type", "guest ports are not wired into the daemon yet (the guest channel runs embedded through GuestPort; see README, guest channel)"),
-                _ => throw Error(at + ".type", $"unknown port type '{type}' (afpacket, tap, pcap, generator or sink)"),
+                "guest" => PortKind.Guest,
+                _ => throw Error(at + ".type", $"unknown port type '{type}' (afpacket, tap, pcap, generator, sink or guest)"),
             };
 
             string[] allowed = kind switch
@@ -278,6 +278,7 @@ public static partial class ConfigLoader
                 PortKind.Tap => ["type", "interface", "mac", "peer"],
                 PortKind.Pcap => ["type", "input", "output", "mac", "peer"],
                 PortKind.Generator => ["type", "frame_size", "flows", "mappings", "packets", "mac", "peer"],
+                PortKind.Guest => ["type", "socket", "tenant", "address", "max_frames"],
                 _ => ["type", "mac", "peer"],
             };
             foreach (JsonProperty field in element.EnumerateObject())
@@ -330,6 +331,32 @@ public static partial class ConfigLoader
                 }
             }
 
+            string? socket = null;
+            int tenant = 0;
+            IPAddress? address = null;
+            if (kind == PortKind.Guest)
+            {
+                socket = element.TryGetProperty("socket", out JsonElement socketElement) ? Resolve(String(socketElement, at + ".socket")) : throw Error(at + ".socket", "missing (the Unix socket the guest connects to)");
+                if (System.Text.Encoding.UTF8.GetByteCount(socket) > 107)
+                {
+                    throw Error(at + ".socket", $"'{socket}' is longer than a Unix socket path may be (107 bytes)");
+                }
+
+                if (checkHost && Dataplane.Pipeline.GuestPlan.CheckSocketPath(socket) is string socketError)
+                {
+                    throw Error(at + ".socket", socketError);
+                }
+
+                tenant = element.TryGetProperty("tenant", out JsonElement tenantElement) ? Int(tenantElement, at + ".tenant", 0, Maps.MapEntryRules.MaxTenant) : throw Error(at + ".tenant", "missing (0 for untagged, 1-4094 for a VLAN ID)");
+                string addressText = element.TryGetProperty("address", out JsonElement addressElement) ? String(addressElement, at + ".address") : throw Error(at + ".address", "missing (the guest's user-side address)");
+                if (!Maps.MapEntryRules.TryParseAddress(addressText, out IPAddress parsed, out string why))
+                {
+                    throw Error(at + ".address", why);
+                }
+
+                address = parsed;
+            }
+
             return new PortConfig
             {
                 Name = name,
@@ -344,6 +371,10 @@ public static partial class ConfigLoader
                 Flows = element.TryGetProperty("flows", out JsonElement flows) ? Int(flows, at + ".flows", 1, 1 << 24) : 1024,
                 Mappings = element.TryGetProperty("mappings", out JsonElement mappings) ? Int(mappings, at + ".mappings", 1, 1 << 24) : 1024,
                 Packets = element.TryGetProperty("packets", out JsonElement packets) ? Long(packets, at + ".packets") : 0,
+                Socket = socket,
+                Tenant = tenant,
+                Address = address,
+                MaxFrames = element.TryGetProperty("max_frames", out JsonElement maxFrames) ? Int(maxFrames, at + ".max_frames", (int)Dataplane.Guest.GuestLayout.FillTarget, 1 << 20) : Dataplane.Pipeline.GuestPlan.DefaultMaxHeldFrames,
             };
         }
 
@@ -372,9 +403,9 @@ public static partial class ConfigLoader
 
                 foreach (JsonProperty field in pair.EnumerateObject())
                 {
-                    if (field.Name is not ("user" or "secure"))
+                    if (field.Name is not ("user" or "secure" or "guests"))
                     {
-                        throw Error($"{at}.{field.Name}", "unknown field (expected user, secure)");
+                        throw Error($"{at}.{field.Name}", "unknown field (expected user, secure, guests)");
                     }
                 }
 
@@ -385,7 +416,7 @@ public static partial class ConfigLoader
                     throw Error(at, $"port '{user}' cannot be paired with itself");
                 }
 
-                list.Add(new PairConfig(user, secure));
+                list.Add(new PairConfig(user, secure, Guests(pair, at, ports, used)));
             }
 
             foreach (PortConfig port in ports)
@@ -397,6 +428,48 @@ public static partial class ConfigLoader
             }
 
             return list;
+        }
+
+        private List<string> Guests(JsonElement pair, string at, List<PortConfig> ports, Dictionary<string, string> used)
+        {
+            var guests = new List<string>();
+            if (!pair.TryGetProperty("guests", out JsonElement element))
+            {
+                return guests;
+            }
+
+            if (element.ValueKind != JsonValueKind.Array)
+            {
+                throw Error($"{at}.guests", "expected an array of guest port names");
+            }
+
+            int index = 0;
+            var addresses = new HashSet<(int, IPAddress)>();
+            foreach (JsonElement item in element.EnumerateArray())
+            {
+                string where = $"{at}.guests[{index++}]";
+                string name = String(item, where);
+                PortConfig port = ports.Find(p => p.Name == name) ?? throw Error(where, $"no port named '{name}'");
+                if (port.Kind != PortKind.Guest)
+                {
+                    throw Error(where, $"port '{name}' is not a guest port");
+                }
+
+                if (used.TryGetValue(name, out string? other))
+                {
+                    throw Error(where, $"port '{name}' is already used by {other}");
+                }
+
+                if (!addresses.Add((port.Tenant, port.Address!)))
+                {
+                    throw Error(where, $"two guests of one pair have the same tenant and address ({port.Tenant}, {port.Address})");
+                }
+
+                used.Add(name, where);
+                guests.Add(name);
+            }
+
+            return guests;
         }
 
         private string PairPort(JsonElement pair, string at, string side, List<PortConfig> ports, Dictionary<string, string> used)
@@ -416,6 +489,11 @@ public static partial class ConfigLoader
             if (side == "secure" && port.Kind == PortKind.Generator)
             {
                 throw Error($"{at}.{side}", $"a generator port only sends user traffic; it cannot be the secure side");
+            }
+
+            if (port.Kind == PortKind.Guest)
+            {
+                throw Error($"{at}.{side}", $"port '{name}' is a guest port: list it in a pair's \"guests\" (it shares that pair's secure port)");
             }
 
             used.Add(name, at);

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace FastPath.Control.Config;
 
 /// <summary>One validated <c>ports.NAME</c> entry.</summary>
@@ -39,4 +41,16 @@ public sealed record PortConfig
 
     /// <summary>Generator: packets to generate in all (0: until stopped).</summary>
     public long Packets { get; init; }
+
+    /// <summary>Guest: the Unix socket the guest connects to.</summary>
+    public string? Socket { get; init; }
+
+    /// <summary>Guest: its tenant (user-side VLAN ID, 0 untagged).</summary>
+    public int Tenant { get; init; }
+
+    /// <summary>Guest: its user-side address.</summary>
+    public IPAddress? Address { get; init; }
+
+    /// <summary>Guest: most frames it may hold at once.</summary>
+    public int MaxFrames { get; init; } = Dataplane.Pipeline.GuestPlan.DefaultMaxHeldFrames;
 }

@@ -17,4 +17,7 @@ public enum PortKind
 
     /// <summary>An in-memory sink that counts what it is sent.</summary>
     Sink,
+
+    /// <summary>A guest channel: a user-side port whose far end is a guest process on a Unix socket (payloads only).</summary>
+    Guest,
 }

@@ -82,6 +82,14 @@ internal sealed unsafe partial class GuestPort
         int posted = _active.Channel.Rx.EnqueueBurst(_pending.AsSpan(0, count));
         _pendingCount = 0;
         _room -= posted;
+        long bytes = 0;
+        for (int i = 0; i < posted; i++)
+        {
+            bytes += _pending[i].Length;
+        }
+
+        Counters._txPackets += posted;
+        Counters._txBytes += bytes;
 
         // Only a guest that corrupted its ring cursors makes room vanish; those frames stay marked as its own
         // and come back when it leaves.

@@ -83,6 +83,18 @@ internal sealed unsafe partial class GuestPort
             _pool.FreeBulk(_reclaim.AsSpan(0, reclaimed));
         }
 
+        if (built != 0)
+        {
+            long bytes = 0;
+            for (int i = 0; i < built; i++)
+            {
+                bytes += lengths[i];
+            }
+
+            Counters._rxPackets += built;
+            Counters._rxBytes += bytes;
+        }
+
         return built;
     }
 

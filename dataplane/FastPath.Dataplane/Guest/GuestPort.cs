@@ -71,6 +71,12 @@ internal sealed unsafe partial class GuestPort : PacketPort
         _listenerThread.Start();
     }
 
+    /// <summary>
+    /// Frames the guest sent that the worker took (RX: rebuilt user-side frames, bytes with their headers) and packets
+    /// posted to the guest (TX: bytes of payload, the only part the guest sees).
+    /// </summary>
+    public PortCounters Counters { get; } = new();
+
     /// <summary>Where guests connect.</summary>
     internal string SocketPath { get; }
 

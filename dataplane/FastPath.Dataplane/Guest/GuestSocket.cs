@@ -25,10 +25,7 @@ internal static unsafe class GuestSocket
     {
         byte* address = stackalloc byte[AddressLength];
         int length = WriteAddress(address, path);
-        if (File.Exists(path))
-        {
-            File.Delete(path);
-        }
+        RemoveStaleSocket(path);
 
         SafeFileHandle socket = Open();
         int fd = (int)socket.DangerousGetHandle();
@@ -39,6 +36,28 @@ internal static unsafe class GuestSocket
         }
 
         return socket;
+    }
+
+    /// <summary>Whether <paramref name="path"/> names a Unix socket file (not following a symlink).</summary>
+    internal static bool IsSocket(string path)
+    {
+        const int FileTypeMask = 0xF000;
+        const int SocketType = 0xC000;
+        byte* status = stackalloc byte[Libc.StatSize];
+        return Libc.Lstat(path, status) == 0 && (*(uint*)(status + Libc.StatModeOffset) & FileTypeMask) == SocketType;
+    }
+
+    /// <summary>Removes a socket file left at <paramref name="path"/> by an earlier run; anything else there is an error, never deleted.</summary>
+    private static void RemoveStaleSocket(string path)
+    {
+        if (IsSocket(path))
+        {
+            File.Delete(path);
+        }
+        else if (Path.Exists(path))
+        {
+            throw new IOException($"{path} exists and is not a socket; refusing to replace it");
+        }
     }
 
     /// <summary>Accepts one pending connection, or returns null when none is pending (the listener is polled first).</summary>

@@ -188,4 +188,14 @@ internal static unsafe partial class Libc
         public long Seconds;
         public long Nanoseconds;
     }
+
+    /// <summary>Size of <c>struct stat</c> on x86-64 Linux.</summary>
+    internal const int StatSize = 144;
+
+    /// <summary>Offset of <c>st_mode</c> in <c>struct stat</c> on x86-64 Linux.</summary>
+    internal const int StatModeOffset = 24;
+
+    /// <summary>lstat(2) into a <see cref="StatSize"/>-byte buffer (the file itself, not a symlink's target).</summary>
+    [LibraryImport(LibraryName, EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static partial int Lstat(string path, byte* buffer);
 }

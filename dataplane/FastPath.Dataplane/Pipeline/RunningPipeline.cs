@@ -132,6 +132,9 @@ public sealed class RunningPipeline : IDisposable
                     case TapPort tap:
                         Add(tap.Counters, ref rxPackets, ref rxBytes, ref txPackets, ref txBytes);
                         break;
+                    case Guest.GuestPort guest:
+                        Add(guest.Counters, ref rxPackets, ref rxBytes, ref txPackets, ref txBytes);
+                        break;
                     case SinkPort sink:
                         txPackets += sink.Packets;
                         txBytes += sink.Bytes;

@@ -42,7 +42,8 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal(new byte[] { 2, 0, 0xfa, 0x57, 1, 2 }, u0.Peer);
         Assert.Equal(16, u0.RingBlocks);
         Assert.Equal(Path.Combine(_dir.Path, "out.pcapng"), config.Ports[1].Output);
-        Assert.Equal(new PairConfig("u0", "s0"), config.Pairs[0]);
+        Assert.Equal(("u0", "s0"), (config.Pairs[0].User, config.Pairs[0].Secure));
+        Assert.Empty(config.Pairs[0].Guests);
         Assert.Equal(new VtpmConfig(2321, Path.Combine(_dir.Path, "vtpm")), config.Vtpm);
     }
 
@@ -53,7 +54,17 @@ public sealed class ConfigLoaderTests : IDisposable
     [InlineData("""{ "ports": { "u0": { "type": "afpacket", "interface": "fpnosuch0", "peer": "02:00:00:00:00:01" } } }""", "ports.u0.interface: no such interface 'fpnosuch0'")]
     [InlineData("""{ "ports": { "gen": { "type": "generator" }, "bad name!": { "type": "sink" } } }""", "ports[1]: port name 'bad name!'")]
     [InlineData("""{ "ports": { "gen": { "type": "warp" } } }""", "ports.gen.type: unknown port type 'warp'")]
-    [InlineData("""{ "ports": { "gen": { "type": "guest" } } }""", "ports.gen.type: guest ports are not wired into the daemon yet (the guest channel runs embedded through GuestPort; see README, guest channel)")]
+    [InlineData("""{ "ports": { "g": { "type": "guest", "tenant": 0, "address": "10.0.0.1" } } }""", "ports.g.socket: missing (the Unix socket the guest connects to)")]
+    [InlineData("""{ "ports": { "g": { "type": "guest", "socket": "g.sock", "address": "10.0.0.1" } } }""", "ports.g.tenant: missing")]
+    [InlineData("""{ "ports": { "g": { "type": "guest", "socket": "g.sock", "tenant": 4095, "address": "10.0.0.1" } } }""", "ports.g.tenant: 4095 is out of range (0-4094)")]
+    [InlineData("""{ "ports": { "g": { "type": "guest", "socket": "g.sock", "tenant": 0, "address": "224.0.0.1" } } }""", "ports.g.address: multicast or broadcast address '224.0.0.1' cannot be mapped")]
+    [InlineData("""{ "ports": { "g": { "type": "guest", "socket": "g.sock", "tenant": 0, "address": "10.0.0.1", "peer": "02:00:00:00:00:01" } } }""", "ports.g.peer: unknown field for a guest port (expected type, socket, tenant, address, max_frames)")]
+    [InlineData("""{ "ports": { "g": { "type": "guest", "socket": "g.sock", "tenant": 0, "address": "10.0.0.1", "max_frames": 8 } } }""", "ports.g.max_frames: 8 is out of range (32-1048576)")]
+    [InlineData("""{ "ports": { "g": { "type": "guest", "socket": "g.sock", "tenant": 0, "address": "10.0.0.1" }, "out": { "type": "sink" } }, "pairs": [ { "user": "g", "secure": "out" } ] }""", "pairs[0].user: port 'g' is a guest port: list it in a pair's \"guests\"")]
+    [InlineData("""{ "ports": { "a": { "type": "sink" }, "b": { "type": "sink" } }, "pairs": [ { "user": "a", "secure": "b", "guests": [ "a" ] } ] }""", "pairs[0].guests[0]: port 'a' is not a guest port")]
+    [InlineData("""{ "ports": { "a": { "type": "sink" }, "b": { "type": "sink" } }, "pairs": [ { "user": "a", "secure": "b", "guests": "g" } ] }""", "pairs[0].guests: expected an array of guest port names")]
+    [InlineData("""{ "ports": { "a": { "type": "sink" }, "b": { "type": "sink" }, "g": { "type": "guest", "socket": "g.sock", "tenant": 3, "address": "10.0.0.1" }, "h": { "type": "guest", "socket": "h.sock", "tenant": 3, "address": "10.0.0.1" } }, "pairs": [ { "user": "a", "secure": "b", "guests": [ "g", "h" ] } ] }""", "pairs[0].guests[1]: two guests of one pair have the same tenant and address (3, 10.0.0.1)")]
+    [InlineData("""{ "ports": { "a": { "type": "sink" }, "b": { "type": "sink" }, "c": { "type": "sink" }, "d": { "type": "sink" }, "g": { "type": "guest", "socket": "g.sock", "tenant": 0, "address": "10.0.0.1" } }, "pairs": [ { "user": "a", "secure": "b", "guests": [ "g" ] }, { "user": "c", "secure": "d", "guests": [ "g" ] } ] }""", "pairs[1].guests[0]: port 'g' is already used by pairs[0].guests[0]")]
     [InlineData("""{ "ports": { "gen": { "type": "generator", "speed": 1 } } }""", "ports.gen.speed: unknown field for a generator port")]
     [InlineData("""{ "ports": { "gen": { "type": "generator", "frame_size": 20 } } }""", "ports.gen.frame_size: 20 is out of range (64-1518)")]
     [InlineData("""{ "ports": { "p": { "type": "pcap" } } }""", "ports.p: a pcap port needs \"input\", \"output\" or both")]
@@ -81,6 +92,26 @@ public sealed class ConfigLoaderTests : IDisposable
         InputFileException error = Assert.Throws<InputFileException>(() => Load(json));
         Assert.StartsWith(Path.Combine(_dir.Path, "fastpath.json") + ": ", error.Message);
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void A_guest_port_joins_its_pair_with_socket_tenant_address_and_quota()
+    {
+        DaemonConfig config = Load("""
+            { "ports": { "u0": { "type": "sink" }, "s0": { "type": "sink" },
+                         "g0": { "type": "guest", "socket": "run/g0.sock", "tenant": 100, "address": "fd00::5", "max_frames": 512 },
+                         "g1": { "type": "guest", "socket": "/tmp/g1.sock", "tenant": 0, "address": "10.1.0.5" } },
+              "pairs": [ { "user": "u0", "secure": "s0", "guests": [ "g0", "g1" ] } ] }
+            """);
+        Assert.Equal(["g0", "g1"], config.Pairs[0].Guests);
+        PortConfig g0 = config.Ports.Single(p => p.Name == "g0");
+        Assert.Equal(PortKind.Guest, g0.Kind);
+        Assert.Equal(Path.Combine(_dir.Path, "run", "g0.sock"), g0.Socket);
+        Assert.Equal(100, g0.Tenant);
+        Assert.Equal(System.Net.IPAddress.Parse("fd00::5"), g0.Address);
+        Assert.Equal(512, g0.MaxFrames);
+        Assert.Equal(FastPath.Dataplane.Pipeline.GuestPlan.DefaultMaxHeldFrames, config.Ports.Single(p => p.Name == "g1").MaxFrames);
+        Assert.Empty(Load(Ports.Insert(0, "{ ") + " }").Pairs[0].Guests);
     }
 
     [Fact]

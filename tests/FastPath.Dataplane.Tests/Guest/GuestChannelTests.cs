@@ -76,6 +76,31 @@ public sealed unsafe class GuestChannelTests
     }
 
     [Fact]
+    public void A_port_replaces_a_stale_socket_but_never_a_file_that_is_not_one()
+    {
+        using var dir = new TempDirectory();
+        using var pool = new FramePool(128);
+        string path = dir.File("guest.sock");
+        using (new GuestPort("g0", path, 0, IPAddress.Parse("10.1.0.5"), pool))
+        {
+        }
+
+        // A socket left by a killed daemon (bound, never unlinked; .NET would unlink its own on close) is replaced.
+        Assert.False(File.Exists(path), "the port removes its socket when disposed");
+        ProcessRunner.Run("/usr/bin/python3", "-c", $"import socket; socket.socket(socket.AF_UNIX).bind('{path}')").EnsureSuccess();
+        Assert.True(File.Exists(path));
+        using (var port = new GuestPort("g0", path, 0, IPAddress.Parse("10.1.0.5"), pool))
+        {
+            using GuestClient client = GuestClient.Connect(path);
+        }
+
+        File.WriteAllText(path, "someone's file");
+        IOException refused = Assert.Throws<IOException>(() => new GuestPort("g0", path, 0, IPAddress.Parse("10.1.0.5"), pool));
+        Assert.Contains("exists and is not a socket", refused.Message, StringComparison.Ordinal);
+        Assert.Equal("someone's file", File.ReadAllText(path));
+    }
+
+    [Fact]
     public void The_guest_gets_the_payload_and_a_copy_of_the_metadata_while_the_header_moves_to_the_header_slab()
     {
         IPAddress user = IPAddress.Parse("10.1.0.5");
