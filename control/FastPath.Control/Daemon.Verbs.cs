@@ -5,6 +5,7 @@ using FastPath.Control.ControlSocket;
 using FastPath.Control.Maps;
 using FastPath.Control.Stats;
 using FastPath.Dataplane.Mapping;
+using FastPath.Vtpm.Pair;
 
 namespace FastPath.Control;
 
@@ -30,8 +31,28 @@ public sealed partial class Daemon
             ? ControlReply.Error(ControlProtocol.Refused, "no maps file is configured")
             : await ImportAsync(_config.MapsFile).ConfigureAwait(false),
         "stats" => ControlReply.Ok(json => StatsJson.Write(json, Snapshot())),
-        _ => ControlReply.Error(ControlProtocol.UnknownVerb, $"unknown verb '{verb}' (ping, map.add, map.del, map.list, map.import, maps.reload, stats)"),
+        "vtpm.status" => _vtpm is PairController pair ? Raw(pair.StatusJson()) : NoPair(),
+        "vtpm.failover" => _vtpm is PairController pair
+            ? pair.ForceFailover() is string dropped
+                ? ControlReply.Ok(json => json.WriteString("dropped", dropped))
+                : ControlReply.Error(ControlProtocol.Refused, "only one instance is live; nothing to switch")
+            : NoPair(),
+        _ => ControlReply.Error(ControlProtocol.UnknownVerb, $"unknown verb '{verb}' (ping, map.add, map.del, map.list, map.import, maps.reload, stats, vtpm.status, vtpm.failover)"),
     };
+
+    private ControlReply NoPair() => ControlReply.Error(ControlProtocol.Refused, _config.Vtpm is null
+        ? "this daemon serves no vTPM"
+        : "this daemon's vTPM is a single instance (\"mode\": \"single\"); it has no pair");
+
+    /// <summary>A result object given as JSON text (the pair's own status document), member by member.</summary>
+    private static ControlReply Raw(string objectJson) => ControlReply.Ok(json =>
+    {
+        using JsonDocument document = JsonDocument.Parse(objectJson);
+        foreach (JsonProperty property in document.RootElement.EnumerateObject())
+        {
+            property.WriteTo(json);
+        }
+    });
 
     private async Task<ControlReply> WithWriterAsync(Func<ControlReply> write)
     {

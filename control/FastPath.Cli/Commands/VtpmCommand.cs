@@ -18,14 +18,17 @@ internal static class VtpmCommand
         var single = new Option<bool>("--single") { Description = "Run one instance instead of the high-availability pair" };
         var serve = new Command("serve", "Serve the vTPM high-availability pair (or one instance with --single) behind the swtpm socket protocol on 127.0.0.1") { port, state, single };
 
-        var statusPort = new Option<int>("--port") { Description = "The pair's command port P (its status endpoint is 127.0.0.1:P+2)", Required = true };
+        // Through the daemon's control socket (the pair `fastpath run` serves), or straight to a `vtpm serve` pair's P+2.
+        var statusPort = new Option<int?>("--port") { Description = "A 'vtpm serve' pair's command port P (asks its status endpoint 127.0.0.1:P+2); without it, the daemon's pair" };
+        var statusControl = new Option<string>("--control") { Description = "Control endpoint of the daemon: unix:PATH or tcp:127.0.0.1:PORT ($FASTPATH_CONTROL)" };
         var json = new Option<bool>("--json") { Description = "Print the raw JSON status" };
-        var status = new Command("status", "Show the pair's roles, lag, loads, failovers, last resync") { statusPort, json };
-        status.SetAction(parse => Status(parse.GetValue(statusPort), "status", parse.GetValue(json)));
+        var status = new Command("status", "Show the pair's roles, lag, loads, failovers, last resync") { statusPort, statusControl, json };
+        status.SetAction(parse => Status(parse.GetValue(statusPort), parse.GetValue(statusControl), "status", parse.GetValue(json)));
 
-        var failoverPort = new Option<int>("--port") { Description = "The pair's command port P (its status endpoint is 127.0.0.1:P+2)", Required = true };
-        var failover = new Command("failover", "Force a switch: drop the current master; it restarts, resyncs and rejoins") { failoverPort };
-        failover.SetAction(parse => Status(parse.GetValue(failoverPort), "failover", true));
+        var failoverPort = new Option<int?>("--port") { Description = "A 'vtpm serve' pair's command port P (asks its status endpoint 127.0.0.1:P+2); without it, the daemon's pair" };
+        var failoverControl = new Option<string>("--control") { Description = "Control endpoint of the daemon: unix:PATH or tcp:127.0.0.1:PORT ($FASTPATH_CONTROL)" };
+        var failover = new Command("failover", "Force a switch: drop the current master; it restarts, resyncs and rejoins") { failoverPort, failoverControl };
+        failover.SetAction(parse => Status(parse.GetValue(failoverPort), parse.GetValue(failoverControl), "failover", true));
 
         var instanceState = new Option<DirectoryInfo>("--state") { Description = "State directory of this instance", Required = true };
         var instanceSocket = new Option<string>("--socket") { Description = "Unix socket the controller connects to", Required = true };
@@ -189,10 +192,22 @@ internal static class VtpmCommand
         Task.WaitAny(stop.Task, other);
     }
 
-    /// <summary>Sends one request line to the pair's status endpoint (127.0.0.1:P+2) and prints the answer.</summary>
-    private static int Status(int port, string request, bool json)
+    /// <summary>Asks the pair for its status or a failover — the daemon's pair through its control socket, or a
+    /// <c>vtpm serve</c> pair through its status endpoint (127.0.0.1:P+2) — and prints the answer.</summary>
+    private static int Status(int? port, string? control, string request, bool json)
     {
-        if (port is <= 0 or >= 65534)
+        if (port is null)
+        {
+            string? fromDaemon = FromDaemon(control, request);
+            return fromDaemon is null ? ExitCodes.Failure : Print(fromDaemon, request, json);
+        }
+
+        if (control is not null)
+        {
+            throw new UsageException("give --port (a 'vtpm serve' pair) or --control (the daemon's pair), not both");
+        }
+
+        if (port is not int endpointPort || endpointPort is <= 0 or >= 65534)
         {
             throw new UsageException($"--port {port}: must be 1..65533");
         }
@@ -201,7 +216,7 @@ internal static class VtpmCommand
         try
         {
             using var client = new System.Net.Sockets.TcpClient();
-            client.Connect(IPAddress.Loopback, port + 2);
+            client.Connect(IPAddress.Loopback, endpointPort + 2);
             using var stream = client.GetStream();
             using var writer = new StreamWriter(stream) { AutoFlush = true, NewLine = "\n" };
             using var reader = new StreamReader(stream);
@@ -210,10 +225,32 @@ internal static class VtpmCommand
         }
         catch (System.Net.Sockets.SocketException exception)
         {
-            Console.Error.WriteLine($"fastpath: vtpm {request}: no pair status endpoint on 127.0.0.1:{port + 2}: {exception.Message}");
+            Console.Error.WriteLine($"fastpath: vtpm {request}: no pair status endpoint on 127.0.0.1:{endpointPort + 2}: {exception.Message}");
             return ExitCodes.Failure;
         }
 
+        return Print(answer, request, json);
+    }
+
+    /// <summary>The daemon's answer to <c>vtpm.status</c> or <c>vtpm.failover</c> (what the status endpoint would give),
+    /// or null after printing why the daemon refused (no pair, nothing to switch).</summary>
+    private static string? FromDaemon(string? control, string request)
+    {
+        using FastPath.Control.ControlSocket.ControlClient client = ControlConnection.Open(control);
+        try
+        {
+            using System.Text.Json.JsonDocument reply = MapCommand.Call(client, "vtpm." + request, null);
+            return reply.RootElement.GetProperty("result").GetRawText();
+        }
+        catch (FastPath.Control.ControlSocket.ControlException error) when (error.Code == FastPath.Control.ControlSocket.ControlProtocol.Refused)
+        {
+            Console.Error.WriteLine($"fastpath: vtpm {request}: {error.Message}");
+            return null;
+        }
+    }
+
+    private static int Print(string answer, string request, bool json)
+    {
         using System.Text.Json.JsonDocument document = System.Text.Json.JsonDocument.Parse(answer);
         if (document.RootElement.TryGetProperty("error", out System.Text.Json.JsonElement error))
         {

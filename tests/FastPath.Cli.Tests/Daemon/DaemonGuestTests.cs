@@ -92,6 +92,10 @@ public sealed class DaemonGuestTests : IDisposable
             Assert.True(guest.GetProperty("tx_packets").GetInt64() >= Datagrams, guest.GetRawText());
             Assert.True(guest.GetProperty("rx_packets").GetInt64() >= Datagrams, guest.GetRawText());
             Assert.Equal(0, stats.GetProperty("ports").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "u0").GetProperty("tx_packets").GetInt64());
+
+            ProcessResult noPair = daemon.Cli("vtpm", "status");
+            Assert.Equal(1, noPair.ExitCode);
+            Assert.Equal("fastpath: vtpm status: this daemon serves no vTPM", noPair.StandardError.Trim());
         }
         finally
         {

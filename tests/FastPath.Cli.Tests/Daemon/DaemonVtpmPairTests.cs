@@ -41,11 +41,38 @@ public sealed class DaemonVtpmPairTests : IDisposable
             Assert.Equal(0u, code);
             Assert.Equal(16, BinaryPrimitives.ReadUInt16BigEndian(random.AsSpan(10)));
 
-            JsonElement status = JsonDocument.Parse(FastpathProcess.Run("vtpm", "status", "--port", port.ToString(), "--json").EnsureSuccess().StandardOutput).RootElement;
+            // Through the daemon's control socket (ARCHITECTURE: vtpm status "through the daemon"), and the same pair at P+2.
+            JsonElement status = JsonDocument.Parse(daemon.Cli("vtpm", "status", "--json").EnsureSuccess().StandardOutput).RootElement;
+            JsonElement direct = JsonDocument.Parse(FastpathProcess.Run("vtpm", "status", "--port", port.ToString(), "--json").EnsureSuccess().StandardOutput).RootElement;
+            Assert.Equal(
+                direct.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("pid").GetInt32()).Order(),
+                status.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("pid").GetInt32()).Order());
             string[] roles = [.. status.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("role").GetString()!).Order()];
             Assert.Equal(["master", "slave"], roles);
             Assert.Equal("sync", status.GetProperty("durability").GetString());
             instances = [.. status.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("pid").GetInt32())];
+
+            // A forced failover through the daemon: the master is dropped, restarts, resyncs and rejoins.
+            ProcessResult failover = daemon.Cli("vtpm", "failover");
+            Assert.True(failover.ExitCode == 0, failover.StandardError);
+            Assert.Contains("\"dropped\"", failover.StandardOutput, StringComparison.Ordinal);
+            JsonElement after = default;
+            for (int i = 0; i < 300; i++)
+            {
+                after = JsonDocument.Parse(daemon.Cli("vtpm", "status", "--json").EnsureSuccess().StandardOutput).RootElement;
+                if (after.GetProperty("failovers").GetInt64() == 1 && after.GetProperty("members").EnumerateArray().All(m => m.GetProperty("role").GetString() != "down"))
+                {
+                    break;
+                }
+
+                Thread.Sleep(100);
+            }
+
+            Assert.True(after.GetProperty("failovers").GetInt64() == 1, after.GetRawText());
+            Assert.All(after.GetProperty("members").EnumerateArray(), m => Assert.NotEqual("down", m.GetProperty("role").GetString()));
+            instances = [.. after.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("pid").GetInt32())];
+            (uint again, _) = Send(port, [0x80, 0x01, 0, 0, 0, 0x0c, 0, 0, 0x01, 0x7b, 0, 16]);
+            Assert.Equal(0u, again);
 
             JsonElement stats = JsonDocument.Parse(daemon.Cli("stats", "--json").EnsureSuccess().StandardOutput).RootElement;
             Assert.Equal($"pair 127.0.0.1:{port}", stats.GetProperty("vtpm").GetProperty("state").GetString());
