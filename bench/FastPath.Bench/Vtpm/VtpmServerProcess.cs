@@ -40,6 +40,25 @@ internal sealed class VtpmServerProcess : IDisposable
         _process.OutputDataReceived += (_, _) => { };
         _process.BeginErrorReadLine();
         _process.BeginOutputReadLine();
+
+        // A benchmark that fails ends BenchmarkDotNet's child process without GlobalCleanup: the server this process
+        // started must not outlive it (it would hold its port and state directory). Only this PID is signalled.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => KillIfRunning();
+    }
+
+    private void KillIfRunning()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Disposed: Dispose already stopped it.
+        }
     }
 
     public string Target { get; }
