@@ -17,12 +17,14 @@ namespace FastPath.Dataplane.Pipeline;
 /// Concurrency: one instance per worker thread; the mapping table it reads may be updated concurrently by the
 /// control plane (the table's contract). Steady state allocates nothing: all scratch space is sized at construction.
 /// </remarks>
-public sealed unsafe class TranslationStage
+public sealed unsafe partial class TranslationStage
 {
     /// <summary>Largest batch <see cref="Process"/> accepts.</summary>
     public const int MaxBatch = 256;
 
     private const ushort MaxTenant = 4094;
+    private const byte ProtocolIcmp = 1;
+    private const byte ProtocolIcmpV6 = 58;
 
     private readonly MappingTable _table;
     private readonly TranslationDirection _direction;
@@ -160,6 +162,20 @@ public sealed unsafe class TranslationStage
             byte* data = frame.Data;
             int length = frame.Length;
             ushort tenant = primary.Tenant;
+
+            // The one check every packet pays for ICMP errors: UDP and TCP never take this branch. The quote is
+            // translated (or the whole message dropped) before the outer header changes, while the parser's offsets
+            // still hold.
+            if ((m.Protocol == ProtocolIcmp) | (m.Protocol == ProtocolIcmpV6))
+            {
+                DropReason quote = TranslateQuote(data, ref m, tenant, toSecure);
+                if (quote != DropReason.None)
+                {
+                    m.Verdict = quote;
+                    continue;
+                }
+            }
+
             primary.WriteAddress(primaryAddress);
             ref MappingResult secondary = ref Unsafe.Add(ref secondary0, k);
             byte* other = null;

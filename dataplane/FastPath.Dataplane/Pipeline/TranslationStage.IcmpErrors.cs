@@ -1,0 +1,83 @@
+using System.Runtime.CompilerServices;
+using FastPath.Dataplane.Mapping;
+using FastPath.Dataplane.Parsing;
+using FastPath.Dataplane.Rewrite;
+
+namespace FastPath.Dataplane.Pipeline;
+
+// ICMP and ICMPv6 errors: the quoted packet is translated by the mirror of the contract, because it travels the
+// other way. User → secure (tenant T): the quoted destination is a user address of T and must map, the quoted
+// source maps if (T, source) has a mapping. Secure → user: the quoted source must map back to a user address of the
+// outer packet's tenant, the quoted destination maps back if it belongs to that tenant. A quote naming an address of
+// the other environment is never forwarded: no mapping drops the whole message.
+public sealed unsafe partial class TranslationStage
+{
+    /// <summary>
+    /// Translates the quote of an ICMP / ICMPv6 error in place, or leaves any other ICMP message alone; returns the
+    /// reason to drop the message, <see cref="DropReason.None"/> to go on with the outer header.
+    /// </summary>
+    /// <remarks>
+    /// Out of line and scalar: errors are rare, and the two single-key lookups here would only lengthen the bulk
+    /// path's loop. <paramref name="tenant"/> is the outer secure → user lookup's tenant; towards the secure side
+    /// the tenant comes from the frame's tag (already checked to be at most 4094 when the keys were collected).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private DropReason TranslateQuote(byte* data, ref PacketMeta m, ushort tenant, bool toSecure)
+    {
+        if (!IcmpErrorQuote.IsError(data, m))
+        {
+            return DropReason.None;
+        }
+
+        DropReason located = IcmpErrorQuote.Locate(data, m, out QuotedPacket quote);
+        if (located != DropReason.None)
+        {
+            return located;
+        }
+
+        byte family = m.IpVersion;
+        byte* addresses = stackalloc byte[32];
+        byte* newSource = null;
+        byte* newDestination = null;
+        MappingResult result;
+        if (toSecure)
+        {
+            ushort userTenant = (m.Flags & PacketFlags.Vlan) != 0 ? m.VlanId : (ushort)0;
+            MappingKey destination = MappingKey.FromPacket(userTenant, data + quote.DestinationOffset, family);
+            if (!_table.TryLookupUser(in destination, out result))
+            {
+                return DropReason.NoMapping;
+            }
+
+            newDestination = addresses;
+            result.WriteAddress(newDestination);
+            MappingKey source = MappingKey.FromPacket(userTenant, data + quote.SourceOffset, family);
+            if (_table.TryLookupUser(in source, out result))
+            {
+                newSource = addresses + 16;
+                result.WriteAddress(newSource);
+            }
+        }
+        else
+        {
+            // Secure addresses are unique across tenants, so the reverse keys carry tenant 0 (as in CollectKeys).
+            MappingKey source = MappingKey.FromPacket(0, data + quote.SourceOffset, family);
+            if (!_table.TryLookupSecure(in source, out result) || result.Tenant != tenant)
+            {
+                return DropReason.NoMapping;
+            }
+
+            newSource = addresses;
+            result.WriteAddress(newSource);
+            MappingKey destination = MappingKey.FromPacket(0, data + quote.DestinationOffset, family);
+            if (_table.TryLookupSecure(in destination, out result) && result.Tenant == tenant)
+            {
+                newDestination = addresses + 16;
+                result.WriteAddress(newDestination);
+            }
+        }
+
+        IcmpErrorQuote.Apply(data, m, quote, newSource, newDestination);
+        return DropReason.None;
+    }
+}
