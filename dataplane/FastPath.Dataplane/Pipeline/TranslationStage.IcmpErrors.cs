@@ -13,16 +13,50 @@ namespace FastPath.Dataplane.Pipeline;
 public sealed unsafe partial class TranslationStage
 {
     /// <summary>
+    /// Finishes the ICMP packets the main loop deferred (positions in <c>_pending</c>): an error's quote first, while the
+    /// parser's offsets still hold, then the same outer rewrite as every other packet.
+    /// </summary>
+    /// <remarks>
+    /// Out of line and scalar: errors are rare, and the two single-key lookups per error here would only lengthen the
+    /// bulk path. Echo and other ICMP pass through here too, unchanged apart from the outer rewrite.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RewriteIcmp(ref FrameView frame0, ref PacketMeta meta0, int deferred, bool toSecure)
+    {
+        byte* addresses = stackalloc byte[32];
+        byte* primaryAddress = toSecure ? addresses : addresses + 16;
+        byte* secondaryAddress = toSecure ? addresses + 16 : addresses;
+        ref int pending0 = ref _pending[0];
+        ref int deferred0 = ref _deferred[0];
+        ref MappingResult primary0 = ref _primary[0];
+        ref MappingResult secondary0 = ref _secondary[0];
+        for (int j = 0; j < deferred; j++)
+        {
+            int k = Unsafe.Add(ref deferred0, j);
+            int i = Unsafe.Add(ref pending0, k);
+            ref PacketMeta m = ref Unsafe.Add(ref meta0, i);
+            ref FrameView frame = ref Unsafe.Add(ref frame0, i);
+            ref MappingResult primary = ref Unsafe.Add(ref primary0, k);
+            DropReason quote = TranslateQuote(frame.Data, m, primary.Tenant, toSecure);
+            if (quote != DropReason.None)
+            {
+                m.Verdict = quote;
+                continue;
+            }
+
+            RewriteOne(ref frame, ref m, in primary, in Unsafe.Add(ref secondary0, k), primaryAddress, secondaryAddress, toSecure);
+        }
+    }
+
+    /// <summary>
     /// Translates the quote of an ICMP / ICMPv6 error in place, or leaves any other ICMP message alone; returns the
     /// reason to drop the message, <see cref="DropReason.None"/> to go on with the outer header.
     /// </summary>
     /// <remarks>
-    /// Out of line and scalar: errors are rare, and the two single-key lookups here would only lengthen the bulk
-    /// path's loop. <paramref name="tenant"/> is the outer secure → user lookup's tenant; towards the secure side
-    /// the tenant comes from the frame's tag (already checked to be at most 4094 when the keys were collected).
+    /// <paramref name="tenant"/> is the outer secure → user lookup's tenant; towards the secure side the tenant comes
+    /// from the frame's tag (already checked to be at most 4094 when the keys were collected).
     /// </remarks>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private DropReason TranslateQuote(byte* data, ref PacketMeta m, ushort tenant, bool toSecure)
+    private DropReason TranslateQuote(byte* data, in PacketMeta m, ushort tenant, bool toSecure)
     {
         if (!IcmpErrorQuote.IsError(data, m))
         {
