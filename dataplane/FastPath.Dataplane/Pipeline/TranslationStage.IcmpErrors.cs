@@ -13,12 +13,12 @@ namespace FastPath.Dataplane.Pipeline;
 public sealed unsafe partial class TranslationStage
 {
     /// <summary>
-    /// Finishes the ICMP packets the main loop deferred (positions in <c>_pending</c>): an error's quote first, while the
+    /// Finishes the ICMP errors the main loop deferred (positions in <c>_pending</c>): the quote first, while the
     /// parser's offsets still hold, then the same outer rewrite as every other packet.
     /// </summary>
     /// <remarks>
     /// Out of line and scalar: errors are rare, and the two single-key lookups per error here would only lengthen the
-    /// bulk path. Echo and other ICMP pass through here too, unchanged apart from the outer rewrite.
+    /// bulk path.
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void RewriteIcmp(ref FrameView frame0, ref PacketMeta meta0, int deferred, bool toSecure)
@@ -49,7 +49,7 @@ public sealed unsafe partial class TranslationStage
     }
 
     /// <summary>
-    /// Translates the quote of an ICMP / ICMPv6 error in place, or leaves any other ICMP message alone; returns the
+    /// Translates the quote of an ICMP / ICMPv6 error (<see cref="IcmpErrorQuote.IsError"/> holds) in place; returns the
     /// reason to drop the message, <see cref="DropReason.None"/> to go on with the outer header.
     /// </summary>
     /// <remarks>
@@ -58,11 +58,6 @@ public sealed unsafe partial class TranslationStage
     /// </remarks>
     private DropReason TranslateQuote(byte* data, in PacketMeta m, ushort tenant, bool toSecure)
     {
-        if (!IcmpErrorQuote.IsError(data, m))
-        {
-            return DropReason.None;
-        }
-
         DropReason located = IcmpErrorQuote.Locate(data, m, out QuotedPacket quote);
         if (located != DropReason.None)
         {

@@ -35,7 +35,7 @@ public sealed unsafe partial class TranslationStage
     private readonly MappingResult[] _primary = new MappingResult[MaxBatch];
     private readonly MappingResult[] _secondary = new MappingResult[MaxBatch];
     private readonly int[] _pending = new int[MaxBatch];
-    private readonly int[] _deferred = new int[MaxBatch]; // positions in _pending of ICMP packets, finished out of line
+    private readonly int[] _deferred = new int[MaxBatch]; // positions in _pending of ICMP errors, finished out of line
 
     /// <summary>A stage translating packets that arrive from <paramref name="direction"/>'s side.</summary>
     /// <param name="table">The mapping table to read.</param>
@@ -161,10 +161,10 @@ public sealed unsafe partial class TranslationStage
                 continue;
             }
 
-            // The one check every packet pays for ICMP errors: UDP and TCP never take this branch. ICMP packets are
-            // finished after the loop, out of line, so that the loop makes no call: a call would make every value
-            // live across it sit in a callee-saved register or on the stack for all packets.
-            if ((m.Protocol == ProtocolIcmp) | (m.Protocol == ProtocolIcmpV6))
+            // The one check UDP and TCP pay for ICMP errors (echo and other ICMP add a type test). Errors are finished
+            // after the loop, out of line, so that the loop makes no call: a call would make every value live across
+            // it sit in a callee-saved register or on the stack for all packets.
+            if (((m.Protocol == ProtocolIcmp) | (m.Protocol == ProtocolIcmpV6)) && IcmpErrorQuote.IsError(Unsafe.Add(ref frame0, i).Data, m))
             {
                 Unsafe.Add(ref deferred0, deferred++) = k;
                 continue;
