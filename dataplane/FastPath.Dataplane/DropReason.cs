@@ -14,16 +14,16 @@ public enum DropReason : byte
     /// <summary>Not dropped.</summary>
     None = 0,
 
-    /// <summary>The frame ends inside a header that the packet's layers require.</summary>
+    /// <summary>The frame ends inside a header that the packet's layers require (an ICMP error's quote included: both quoted addresses are required).</summary>
     Truncated,
 
     /// <summary>The EtherType is neither IPv4 nor IPv6 (ARP, LLDP, ...).</summary>
     NotIp,
 
-    /// <summary>The IP version nibble does not match the EtherType.</summary>
+    /// <summary>The IP version nibble does not match the EtherType, or an ICMP error quotes a packet of the other IP version.</summary>
     BadVersion,
 
-    /// <summary>IPv4 IHL below 5.</summary>
+    /// <summary>IPv4 IHL below 5, in the packet or in the header an ICMP error quotes.</summary>
     BadIhl,
 
     /// <summary>An IP or L4 length field disagrees with the frame (total length past the frame, below the header, ...).</summary>
@@ -35,7 +35,10 @@ public enum DropReason : byte
     /// <summary>TTL or hop limit was 1 or 0 on arrival.</summary>
     TtlExceeded,
 
-    /// <summary>No mapping for the packet's key (user → secure: source; secure → user: destination).</summary>
+    /// <summary>
+    /// No mapping for the packet's key (user → secure: source; secure → user: destination), or for the address an ICMP
+    /// error quotes from this side (user → secure: quoted destination; secure → user: quoted source, within the tenant).
+    /// </summary>
     NoMapping,
 
     /// <summary>The IPv6 extension-header chain is longer than the parser walks.</summary>

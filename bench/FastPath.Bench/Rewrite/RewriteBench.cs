@@ -32,7 +32,8 @@ public unsafe class RewriteBench
     private TranslationStage? _stage;
     private byte[] _newSource = [];
 
-    [Params(RewriteCase.Ipv4UdpVlanToSecure, RewriteCase.Ipv6TcpToSecure, RewriteCase.Ipv4UdpToUserVlanPush)]
+    [Params(RewriteCase.Ipv4UdpVlanToSecure, RewriteCase.Ipv6TcpToSecure, RewriteCase.Ipv4UdpToUserVlanPush,
+        RewriteCase.Ipv4IcmpErrorVlanToSecure, RewriteCase.Ipv4IcmpErrorToUserVlanPush)]
     public RewriteCase Case { get; set; }
 
     [GlobalSetup]
@@ -49,10 +50,18 @@ public unsafe class RewriteBench
 
         for (int i = 0; i < Batch; i++)
         {
-            _length = BenchPackets.Write(new Span<byte>(_templates + (i * Slot) + Headroom, Slot - Headroom), Case, i);
+            var template = new Span<byte>(_templates + (i * Slot) + Headroom, Slot - Headroom);
+            _length = Case switch
+            {
+                RewriteCase.Ipv4IcmpErrorVlanToSecure => IcmpErrorPackets.Write(template, toSecure: true, i),
+                RewriteCase.Ipv4IcmpErrorToUserVlanPush => IcmpErrorPackets.Write(template, toSecure: false, i),
+                _ => BenchPackets.Write(template, Case, i),
+            };
         }
 
-        var direction = Case == RewriteCase.Ipv4UdpToUserVlanPush ? TranslationDirection.SecureToUser : TranslationDirection.UserToSecure;
+        var direction = Case is RewriteCase.Ipv4UdpToUserVlanPush or RewriteCase.Ipv4IcmpErrorToUserVlanPush
+            ? TranslationDirection.SecureToUser
+            : TranslationDirection.UserToSecure;
         _stage = new TranslationStage(_table, direction, EgressMacs.Create([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]));
         _views = new FrameView[Batch];
         _meta = new PacketMeta[Batch];
@@ -127,6 +136,12 @@ public enum RewriteCase
 
     /// <summary>64-byte IPv4/UDP from the secure side: destination mapped back, tenant's tag pushed.</summary>
     Ipv4UdpToUserVlanPush,
+
+    /// <summary>ICMP port unreachable quoting a whole 64-byte frame's UDP datagram, with an 802.1Q tag, user → secure: outer and quoted header translated.</summary>
+    Ipv4IcmpErrorVlanToSecure,
+
+    /// <summary>The same error from the secure side: outer and quoted header mapped back, tenant's tag pushed.</summary>
+    Ipv4IcmpErrorToUserVlanPush,
 }
 
 /// <summary>Frames for <see cref="RewriteBench"/>, checksums complete.</summary>

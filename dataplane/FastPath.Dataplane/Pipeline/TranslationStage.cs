@@ -17,12 +17,14 @@ namespace FastPath.Dataplane.Pipeline;
 /// Concurrency: one instance per worker thread; the mapping table it reads may be updated concurrently by the
 /// control plane (the table's contract). Steady state allocates nothing: all scratch space is sized at construction.
 /// </remarks>
-public sealed unsafe class TranslationStage
+public sealed unsafe partial class TranslationStage
 {
     /// <summary>Largest batch <see cref="Process"/> accepts.</summary>
     public const int MaxBatch = 256;
 
     private const ushort MaxTenant = 4094;
+    private const byte ProtocolIcmp = 1;
+    private const byte ProtocolIcmpV6 = 58;
 
     private readonly MappingTable _table;
     private readonly TranslationDirection _direction;
@@ -33,6 +35,7 @@ public sealed unsafe class TranslationStage
     private readonly MappingResult[] _primary = new MappingResult[MaxBatch];
     private readonly MappingResult[] _secondary = new MappingResult[MaxBatch];
     private readonly int[] _pending = new int[MaxBatch];
+    private readonly int[] _deferred = new int[MaxBatch]; // positions in _pending of ICMP errors, finished out of line
 
     /// <summary>A stage translating packets that arrive from <paramref name="direction"/>'s side.</summary>
     /// <param name="table">The mapping table to read.</param>
@@ -143,8 +146,10 @@ public sealed unsafe class TranslationStage
         byte* primaryAddress = toSecure ? addresses : addresses + 16;
         byte* secondaryAddress = toSecure ? addresses + 16 : addresses;
         ref int pending0 = ref _pending[0];
+        ref int deferred0 = ref _deferred[0];
         ref MappingResult primary0 = ref _primary[0];
         ref MappingResult secondary0 = ref _secondary[0];
+        int deferred = 0;
         for (int k = 0; k < pending; k++)
         {
             int i = Unsafe.Add(ref pending0, k);
@@ -156,32 +161,52 @@ public sealed unsafe class TranslationStage
                 continue;
             }
 
-            ref FrameView frame = ref Unsafe.Add(ref frame0, i);
-            byte* data = frame.Data;
-            int length = frame.Length;
-            ushort tenant = primary.Tenant;
-            primary.WriteAddress(primaryAddress);
-            ref MappingResult secondary = ref Unsafe.Add(ref secondary0, k);
-            byte* other = null;
-            if (secondary.Found && (toSecure || secondary.Tenant == tenant))
+            // The one check UDP and TCP pay for ICMP errors (echo and other ICMP add a type test). Errors are finished
+            // after the loop, out of line, so that the loop makes no call: a call would make every value live across
+            // it sit in a callee-saved register or on the stack for all packets.
+            if (((m.Protocol == ProtocolIcmp) | (m.Protocol == ProtocolIcmpV6)) && IcmpErrorQuote.IsError(Unsafe.Add(ref frame0, i).Data, m))
             {
-                secondary.WriteAddress(secondaryAddress);
-                other = secondaryAddress;
+                Unsafe.Add(ref deferred0, deferred++) = k;
+                continue;
             }
 
-            HeaderRewriter.Apply(data, m, toSecure ? primaryAddress : other, toSecure ? other : primaryAddress);
-            if ((m.Flags & PacketFlags.Vlan) != 0)
-            {
-                data = VlanTag.Pop(data, ref length, ref m);
-            }
-
-            if (!toSecure && tenant != 0)
-            {
-                data = VlanTag.Push(data, ref length, ref m, tenant);
-            }
-
-            Finish(ref frame, data, length);
+            RewriteOne(ref Unsafe.Add(ref frame0, i), ref m, in primary, in Unsafe.Add(ref secondary0, k), primaryAddress, secondaryAddress, toSecure);
         }
+
+        if (deferred != 0)
+        {
+            RewriteIcmp(ref frame0, ref meta0, deferred, toSecure);
+        }
+    }
+
+    /// <summary>The outer rewrite of one packet whose primary lookup hit: addresses, TTL, checksums, VLAN, MACs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void RewriteOne(
+        ref FrameView frame, ref PacketMeta m, in MappingResult primary, in MappingResult secondary, byte* primaryAddress, byte* secondaryAddress, bool toSecure)
+    {
+        byte* data = frame.Data;
+        int length = frame.Length;
+        ushort tenant = primary.Tenant;
+        primary.WriteAddress(primaryAddress);
+        byte* other = null;
+        if (secondary.Found && (toSecure || secondary.Tenant == tenant))
+        {
+            secondary.WriteAddress(secondaryAddress);
+            other = secondaryAddress;
+        }
+
+        HeaderRewriter.Apply(data, m, toSecure ? primaryAddress : other, toSecure ? other : primaryAddress);
+        if ((m.Flags & PacketFlags.Vlan) != 0)
+        {
+            data = VlanTag.Pop(data, ref length, ref m);
+        }
+
+        if (!toSecure && tenant != 0)
+        {
+            data = VlanTag.Push(data, ref length, ref m, tenant);
+        }
+
+        Finish(ref frame, data, length);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
