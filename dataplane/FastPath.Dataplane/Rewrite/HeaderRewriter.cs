@@ -31,19 +31,7 @@ internal static unsafe class HeaderRewriter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Apply(byte* frame, in PacketMeta meta, byte* newSource, byte* newDestination)
     {
-        int length = meta.IpVersion == 4 ? 4 : 16;
-        ulong addressDelta = 0;
-        if (newSource != null)
-        {
-            addressDelta += IncrementalChecksum.Delta(frame + meta.SourceOffset, newSource, length);
-            Unsafe.CopyBlockUnaligned(frame + meta.SourceOffset, newSource, (uint)length);
-        }
-
-        if (newDestination != null)
-        {
-            addressDelta += IncrementalChecksum.Delta(frame + meta.DestinationOffset, newDestination, length);
-            Unsafe.CopyBlockUnaligned(frame + meta.DestinationOffset, newDestination, (uint)length);
-        }
+        ulong addressDelta = ReplaceAddresses(frame, meta.SourceOffset, meta.DestinationOffset, newSource, newDestination, meta.IpVersion == 4 ? 4 : 16);
 
         byte* ttl = frame + meta.TtlOffset;
         if (meta.IpVersion == 4)
@@ -86,6 +74,30 @@ internal static unsafe class HeaderRewriter
         }
 
         Unsafe.WriteUnaligned(checksum, IncrementalChecksum.Apply(old, addressDelta));
+    }
+
+    /// <summary>
+    /// Copies <paramref name="newSource"/> and/or <paramref name="newDestination"/> (null keeps that address) over the
+    /// <paramref name="length"/>-byte addresses at the two offsets; returns the ones' complement delta of the change,
+    /// for every checksum that covers them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong ReplaceAddresses(byte* frame, int sourceOffset, int destinationOffset, byte* newSource, byte* newDestination, int length)
+    {
+        ulong delta = 0;
+        if (newSource != null)
+        {
+            delta += IncrementalChecksum.Delta(frame + sourceOffset, newSource, length);
+            Unsafe.CopyBlockUnaligned(frame + sourceOffset, newSource, (uint)length);
+        }
+
+        if (newDestination != null)
+        {
+            delta += IncrementalChecksum.Delta(frame + destinationOffset, newDestination, length);
+            Unsafe.CopyBlockUnaligned(frame + destinationOffset, newDestination, (uint)length);
+        }
+
+        return delta;
     }
 
     /// <summary>Sets the Ethernet destination and source MAC addresses (6 bytes each).</summary>

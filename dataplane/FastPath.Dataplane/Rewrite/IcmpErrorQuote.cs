@@ -144,19 +144,7 @@ internal static unsafe class IcmpErrorQuote
     /// </summary>
     public static void Apply(byte* frame, in PacketMeta meta, in QuotedPacket quote, byte* newSource, byte* newDestination)
     {
-        int length = meta.IpVersion == 4 ? 4 : 16;
-        ulong addressDelta = 0;
-        if (newSource != null)
-        {
-            addressDelta += IncrementalChecksum.Delta(frame + quote.SourceOffset, newSource, length);
-            Unsafe.CopyBlockUnaligned(frame + quote.SourceOffset, newSource, (uint)length);
-        }
-
-        if (newDestination != null)
-        {
-            addressDelta += IncrementalChecksum.Delta(frame + quote.DestinationOffset, newDestination, length);
-            Unsafe.CopyBlockUnaligned(frame + quote.DestinationOffset, newDestination, (uint)length);
-        }
+        ulong addressDelta = HeaderRewriter.ReplaceAddresses(frame, quote.SourceOffset, quote.DestinationOffset, newSource, newDestination, meta.IpVersion == 4 ? 4 : 16);
 
         if (addressDelta == 0)
         {
