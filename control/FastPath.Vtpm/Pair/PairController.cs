@@ -135,7 +135,7 @@ public sealed class PairController : TpmBackend, IDisposable
     /// which is safe because a READ changed nothing.</summary>
     private int Read(ReadOnlySpan<byte> command, Span<byte> response)
     {
-        while (PickMaster() is { } master)
+        while (FlagMaster() is { } master)
         {
             InstanceConnection? link = TrySend(master, command, 0, null);
             if (link is not null && TryReceive(master, link, out ExecuteAnswer answer))
@@ -181,7 +181,7 @@ public sealed class PairController : TpmBackend, IDisposable
     /// number without waiting for the master to finish.</summary>
     private int Replicate(CommandClass kind, ReadOnlySpan<byte> command, Span<byte> response)
     {
-        PairMember? master = PickMaster();
+        PairMember? master = FlagMaster();
         if (master is null)
         {
             return Bare(response, RcRetry);
@@ -381,7 +381,21 @@ public sealed class PairController : TpmBackend, IDisposable
         }
     }
 
-    /// <summary>The live instance with the smaller load (outstanding × recent service time); ties alternate.</summary>
+    /// <summary>Flags the master for one command (<see cref="PickMaster"/>) and counts the flag the other member missed.</summary>
+    internal PairMember? FlagMaster()
+    {
+        PairMember? master = PickMaster();
+        if (master is not null)
+        {
+            Interlocked.Exchange(ref master.FlagsMissed, 0);
+            Interlocked.Increment(ref Other(master).FlagsMissed);
+        }
+
+        return master;
+    }
+
+    /// <summary>The live instance with the smaller load (outstanding × recent service time); ties alternate. Reads the
+    /// counters only, so status and failover may ask without moving the flag.</summary>
     internal PairMember? PickMaster()
     {
         PairMember a = _members[0];
@@ -396,9 +410,11 @@ public sealed class PairController : TpmBackend, IDisposable
             return a;
         }
 
-        // A member without a recent sample gets the flag once, so its average catches up with the present.
-        bool staleA = a.LoadIsStale(PairMember.StaleLoad);
-        bool staleB = b.LoadIsStale(PairMember.StaleLoad);
+        // A member without a recent sample gets the flag once, so its average catches up with the present: after
+        // 100 ms, or after missing 64 flags in a row, whichever comes first. Under a fast burst the time bound alone
+        // is too long: one slow first command (a cold start) kept an instance out of a whole 60 ms burst of reads.
+        bool staleA = a.LoadIsStale(PairMember.StaleLoad) || Interlocked.Read(ref a.FlagsMissed) >= PairMember.StaleFlags;
+        bool staleB = b.LoadIsStale(PairMember.StaleLoad) || Interlocked.Read(ref b.FlagsMissed) >= PairMember.StaleFlags;
         if (staleA != staleB)
         {
             return staleA ? a : b;

@@ -60,6 +60,12 @@ public sealed class PairMember : IDisposable
     /// <summary>A load average older than this is refreshed by giving that member the next flag.</summary>
     public static readonly TimeSpan StaleLoad = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>A member that missed this many flags in a row gets the next one (about 1.5 % of commands at most).</summary>
+    public const long StaleFlags = 64;
+
+    /// <summary>Flags given to the other member since this one last had it (written by the controller's flag choice).</summary>
+    internal long FlagsMissed;
+
     /// <summary>Whether the service-time average has had no sample for <paramref name="age"/>: a member that lost
     /// the flag after one slow command would otherwise keep its stale average (and lose every flag) forever.</summary>
     public bool LoadIsStale(TimeSpan age) => Stopwatch.GetElapsedTime(Interlocked.Read(ref _sampledAt)) > age;

@@ -206,7 +206,9 @@ public sealed class PairTests : IDisposable
 
         long[] reads = [.. pair.Status().GetProperty("members").EnumerateArray().Select(m => m.GetProperty("reads").GetInt64())];
         Assert.Equal(1200, reads.Sum());
-        Assert.All(reads, count => Assert.True(count > 0, $"reads per instance: {string.Join(", ", reads)}"));
+        // Whatever the load estimates say, a member never misses more than 64 flags in a row (its estimate is refreshed),
+        // so each serves at least about 1200 / 65 of the reads; 10 leaves room for concurrent flag choices.
+        Assert.All(reads, count => Assert.True(count >= 10, $"reads per instance: {string.Join(", ", reads)}"));
     }
 
     [Fact]
