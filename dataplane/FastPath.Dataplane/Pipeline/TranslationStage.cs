@@ -23,8 +23,6 @@ public sealed unsafe partial class TranslationStage
     public const int MaxBatch = 256;
 
     private const ushort MaxTenant = 4094;
-    private const byte ProtocolIcmp = 1;
-    private const byte ProtocolIcmpV6 = 58;
 
     private readonly MappingTable _table;
     private readonly TranslationDirection _direction;
@@ -164,7 +162,7 @@ public sealed unsafe partial class TranslationStage
             // The one check UDP and TCP pay for ICMP errors (echo and other ICMP add a type test). Errors are finished
             // after the loop, out of line, so that the loop makes no call: a call would make every value live across
             // it sit in a callee-saved register or on the stack for all packets.
-            if (((m.Protocol == ProtocolIcmp) | (m.Protocol == ProtocolIcmpV6)) && IcmpErrorQuote.IsError(Unsafe.Add(ref frame0, i).Data, m))
+            if (IcmpErrorQuote.IsError(Unsafe.Add(ref frame0, i).Data, m))
             {
                 Unsafe.Add(ref deferred0, deferred++) = k;
                 continue;

@@ -22,11 +22,6 @@ internal static unsafe class IcmpErrorQuote
     /// <summary>Bytes of the ICMP / ICMPv6 error header before the quote: type, code, checksum, 4 type-specific bytes.</summary>
     public const int ErrorHeaderLength = 8;
 
-    private const byte ProtocolIcmp = 1;
-    private const byte ProtocolTcp = 6;
-    private const byte ProtocolUdp = 17;
-    private const byte ProtocolIcmpV6 = 58;
-
     /// <summary>
     /// Whether a translatable packet is an error that quotes a packet: ICMPv4 type 3 (destination unreachable),
     /// 11 (time exceeded), 12 (parameter problem); ICMPv6 type 1 (destination unreachable), 2 (packet too big),
@@ -36,15 +31,15 @@ internal static unsafe class IcmpErrorQuote
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsError(byte* frame, in PacketMeta meta)
     {
-        if (meta.L4ChecksumOffset == 0)
+        // The protocol first: it is all that UDP and TCP pay in the rewrite loop.
+        byte protocol = meta.Protocol;
+        if ((protocol != HeaderParser.ProtocolIcmp && protocol != HeaderParser.ProtocolIcmpv6) || meta.L4ChecksumOffset == 0)
         {
             return false;
         }
 
         byte type = frame[meta.L4Offset];
-        return meta.Protocol == ProtocolIcmp
-            ? type is 3 or 11 or 12
-            : meta.Protocol == ProtocolIcmpV6 && type is >= 1 and <= 4;
+        return protocol == HeaderParser.ProtocolIcmp ? type is 3 or 11 or 12 : type is >= 1 and <= 4;
     }
 
     /// <summary>
@@ -193,16 +188,16 @@ internal static unsafe class IcmpErrorQuote
     private static void LocateTransport(ref QuotedPacket quote, uint protocol, uint l4, uint end, bool ipv4)
     {
         uint field;
-        if (protocol == ProtocolUdp)
+        if (protocol == HeaderParser.ProtocolUdp)
         {
             field = l4 + 6;
             quote.ZeroMeansNone = ipv4;
         }
-        else if (protocol == ProtocolTcp)
+        else if (protocol == HeaderParser.ProtocolTcp)
         {
             field = l4 + 16;
         }
-        else if (protocol == ProtocolIcmpV6 && !ipv4)
+        else if (protocol == HeaderParser.ProtocolIcmpv6 && !ipv4)
         {
             field = l4 + 2;
         }
