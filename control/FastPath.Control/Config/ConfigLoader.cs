@@ -337,12 +337,7 @@ public static partial class ConfigLoader
             if (kind == PortKind.Guest)
             {
                 socket = element.TryGetProperty("socket", out JsonElement socketElement) ? Resolve(String(socketElement, at + ".socket")) : throw Error(at + ".socket", "missing (the Unix socket the guest connects to)");
-                if (System.Text.Encoding.UTF8.GetByteCount(socket) > 107)
-                {
-                    throw Error(at + ".socket", $"'{socket}' is longer than a Unix socket path may be (107 bytes)");
-                }
-
-                if (checkHost && Dataplane.Pipeline.GuestPlan.CheckSocketPath(socket) is string socketError)
+                if (Dataplane.Pipeline.GuestPlan.CheckSocketPath(socket, checkHost) is string socketError)
                 {
                     throw Error(at + ".socket", socketError);
                 }

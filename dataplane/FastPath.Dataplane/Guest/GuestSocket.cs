@@ -47,16 +47,31 @@ internal static unsafe class GuestSocket
         return Libc.Lstat(path, status) == 0 && (*(uint*)(status + Libc.StatModeOffset) & FileTypeMask) == SocketType;
     }
 
+    /// <summary>
+    /// Null when a port may listen at <paramref name="path"/>, otherwise why not: too long for a Unix socket address,
+    /// or (with <paramref name="onHost"/>) something other than a socket left by an earlier run is there.
+    /// </summary>
+    internal static string? ListenPathProblem(string path, bool onHost)
+    {
+        if (Encoding.UTF8.GetByteCount(path) >= PathCapacity)
+        {
+            return $"'{path}' is longer than a Unix socket path may be ({PathCapacity - 1} bytes)";
+        }
+
+        return onHost && Path.Exists(path) && !IsSocket(path) ? $"'{path}' exists and is not a socket (it would not be replaced)" : null;
+    }
+
     /// <summary>Removes a socket file left at <paramref name="path"/> by an earlier run; anything else there is an error, never deleted.</summary>
     private static void RemoveStaleSocket(string path)
     {
+        if (ListenPathProblem(path, onHost: true) is string problem)
+        {
+            throw new IOException(problem);
+        }
+
         if (IsSocket(path))
         {
             File.Delete(path);
-        }
-        else if (Path.Exists(path))
-        {
-            throw new IOException($"{path} exists and is not a socket; refusing to replace it");
         }
     }
 

@@ -16,9 +16,9 @@ public sealed record GuestPlan(string Name, string SocketPath, ushort Tenant, IP
     public const int DefaultMaxHeldFrames = 4 * (int)Guest.GuestLayout.RingCapacity;
 
     /// <summary>
-    /// Null when a guest port may listen at <paramref name="path"/>: nothing there, or a socket an earlier run left
-    /// (the port replaces it); otherwise why not. Anything else at the path is someone's file and is never deleted.
+    /// Null when a guest port may listen at <paramref name="path"/>, otherwise why not: too long for a Unix socket, or
+    /// (with <paramref name="onHost"/>, which looks at the file system) something other than a socket an earlier run
+    /// left is there — the port replaces such a socket, anything else is someone's file and is never deleted.
     /// </summary>
-    public static string? CheckSocketPath(string path) =>
-        !Path.Exists(path) || Guest.GuestSocket.IsSocket(path) ? null : $"'{path}' exists and is not a socket (it would not be replaced)";
+    public static string? CheckSocketPath(string path, bool onHost) => Guest.GuestSocket.ListenPathProblem(path, onHost);
 }
