@@ -45,6 +45,7 @@ internal sealed unsafe partial class GuestPort
         int wanted = Math.Min(Math.Min(buffers.Length, lengths.Length), _sends.Length);
         int posted = active.Channel.Tx.DequeueBurst(_sends.AsSpan(0, wanted));
         int built = 0;
+        long bytes = 0;
         int reclaimed = 0;
         ref GuestTxDescriptor send0 = ref _sends[0];
         for (int i = 0; i < posted; i++)
@@ -75,7 +76,9 @@ internal sealed unsafe partial class GuestPort
                 continue;
             }
 
-            lengths[built++] = Build(buffer.Data, ref send, headerLength);
+            int length = Build(buffer.Data, ref send, headerLength);
+            lengths[built++] = length;
+            bytes += length;
         }
 
         if (reclaimed != 0)
@@ -83,17 +86,8 @@ internal sealed unsafe partial class GuestPort
             _pool.FreeBulk(_reclaim.AsSpan(0, reclaimed));
         }
 
-        if (built != 0)
-        {
-            long bytes = 0;
-            for (int i = 0; i < built; i++)
-            {
-                bytes += lengths[i];
-            }
-
-            Counters._rxPackets += built;
-            Counters._rxBytes += bytes;
-        }
+        Counters._rxPackets += built;
+        Counters._rxBytes += bytes;
 
         return built;
     }
