@@ -2,7 +2,6 @@ using System.Diagnostics;
 using FastPath.Control.Stats;
 using FastPath.Dataplane;
 using FastPath.Dataplane.Pipeline;
-using FastPath.Vtpm.Pair;
 
 namespace FastPath.Control;
 
@@ -98,8 +97,7 @@ public sealed partial class Daemon
         }
 
         string vtpm = _config.Vtpm is { } v ? $"{(v.Pair ? "pair" : "single")} 127.0.0.1:{v.Port}" : "off";
-        string? pair = (_vtpm as PairController)?.StatusJson();
         return new StatsSnapshot(_uptime.Elapsed.TotalSeconds, seconds, ports, workers, _table.Count, _table.Capacity, Interlocked.Read(ref _mapUpdates), vtpm,
-            pair, RuntimeStats.Now());
+            PairStatusJson: null, RuntimeStats.Now());
     }
 }

@@ -30,7 +30,8 @@ public sealed partial class Daemon
         "maps.reload" => _config.MapsFile is null
             ? ControlReply.Error(ControlProtocol.Refused, "no maps file is configured")
             : await ImportAsync(_config.MapsFile).ConfigureAwait(false),
-        "stats" => ControlReply.Ok(json => StatsJson.Write(json, Snapshot())),
+        // The pair's status asks both instances: only the stats verb, which shows it, pays that (not every metrics scrape).
+        "stats" => ControlReply.Ok(json => StatsJson.Write(json, Snapshot() with { PairStatusJson = (_vtpm as PairController)?.StatusJson() })),
         "vtpm.status" => _vtpm is PairController pair ? Raw(pair.StatusJson()) : NoPair(),
         "vtpm.failover" => _vtpm is PairController pair
             ? pair.ForceFailover() is string dropped

@@ -9,7 +9,8 @@ namespace FastPath.Control.Stats;
 /// <param name="Capacity">Entries the table holds before it grows.</param>
 /// <param name="MapUpdates">Successful adds, deletes and imports since start.</param>
 /// <param name="Vtpm">vTPM state: <c>off</c>, <c>single 127.0.0.1:PORT</c> or <c>pair 127.0.0.1:PORT</c>.</param>
-/// <param name="PairStatusJson">The pair's status object (what <c>fastpath vtpm status</c> shows), or null without a pair.</param>
+/// <param name="PairStatusJson">The pair's status object (what <c>fastpath vtpm status</c> shows), or null: no pair, or
+/// a reader that does not show it (metrics).</param>
 /// <param name="Runtime">Garbage collections and their pauses.</param>
 /// <remarks>Immutable.</remarks>
 public sealed record StatsSnapshot(double UptimeSeconds, double IntervalSeconds, IReadOnlyList<PortStats> Ports, IReadOnlyList<WorkerStats> Workers,
