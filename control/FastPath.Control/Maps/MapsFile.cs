@@ -1,5 +1,4 @@
 using System.Net;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using FastPath.Dataplane.Mapping;
@@ -97,7 +96,7 @@ public static class MapsFile
             entries.Add(entry);
         }
 
-        return CollectionsMarshal.AsSpan(entries).ToArray();
+        return entries.ToArray();
     }
 
     private static MappingEntry ParseEntry(ref Utf8JsonReader reader, string source, int index)
