@@ -55,4 +55,7 @@ public enum DropReason : byte
 
     /// <summary>A guest transmit descriptor named a flow that has no mapping.</summary>
     UnknownFlow,
+
+    /// <summary>The frame is larger than its egress (or a receive buffer, or a guest's frame) can carry.</summary>
+    TooBig,
 }
