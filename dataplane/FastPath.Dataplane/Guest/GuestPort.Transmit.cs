@@ -19,7 +19,9 @@ internal sealed unsafe partial class GuestPort
     /// Each packet is copied once, out of the worker's private frame: its header into the frame's slot of the guest's
     /// header slab (which no process but this one maps) and its transport payload into the guest's payload frame at
     /// <see cref="GuestLayout.RxPayloadOffset"/>; then a descriptor is queued, and the batch is posted with one ring
-    /// write. A payload longer than a guest frame is dropped as <see cref="DropReason.TooBig"/> (counted here). The
+    /// write. A super-frame (<see cref="FrameOffload.GsoType"/>) is segmented here, in software: its payload is cut at
+    /// the segment size into one guest frame and descriptor per segment, as the segments would have arrived on the wire.
+    /// A payload (or segment) longer than a guest frame is dropped as <see cref="DropReason.TooBig"/> (counted here). The
     /// batch's guest frames are taken in one burst, as many as the RX ring has room for and the guest has free; it
     /// returns how many packets that covered, and the worker counts the rest as TX-full, as for any port.
     /// </remarks>
@@ -31,38 +33,56 @@ internal sealed unsafe partial class GuestPort
             return 0;
         }
 
-        int room = RxRoom(guest);
         FramePool memory = guest.Frames;
-        int wanted = memory.AllocateBurst(_taken.AsSpan(0, Math.Min(Math.Min(frames.Length, room), _pending.Length)));
         int payloadRoom = memory.PayloadSlotSize - GuestLayout.RxPayloadOffset;
         ref FrameView frame0 = ref MemoryMarshal.GetReference(frames);
         ref PacketMeta meta0 = ref MemoryMarshal.GetReference(meta);
+        int needed = 0;
+        for (int i = 0; i < frames.Length; i++)
+        {
+            needed += Segments(Unsafe.Add(ref frame0, i), in Unsafe.Add(ref meta0, i), payloadRoom, out _);
+        }
+
+        int wanted = memory.AllocateBurst(_taken.AsSpan(0, Math.Min(Math.Min(needed, RxRoom(guest)), _pending.Length)));
         int consumed = 0;
         int queued = 0;
         long bytes = 0;
-        for (; consumed < wanted; consumed++)
+        for (; consumed < frames.Length; consumed++)
         {
             ref readonly PacketMeta m = ref Unsafe.Add(ref meta0, consumed);
-            int header = m.PayloadOffset;
-            int length = m.PacketEnd > header ? m.PacketEnd - header : 0;
-            if (header > MaxHeaderLength || length > payloadRoom)
+            FrameView view = Unsafe.Add(ref frame0, consumed);
+            int segments = Segments(view, in m, payloadRoom, out int segmentSize);
+            if (segments == 0)
             {
                 Count(DropReason.TooBig);
                 continue;
             }
 
-            uint frame = _taken[queued];
-            byte* data = Unsafe.Add(ref frame0, consumed).Data;
-            Buffer.MemoryCopy(data, memory.Header(frame) + FramePool.Headroom, MaxHeaderLength, header);
-            Buffer.MemoryCopy(data + header, memory.Payload(frame) + GuestLayout.RxPayloadOffset, payloadRoom, length);
-            Describe(ref _pending[queued++], frame, data, length, in m);
-            Own(guest, frame);
-            bytes += length;
+            if (queued + segments > wanted)
+            {
+                break;
+            }
+
+            int header = m.PayloadOffset;
+            int left = m.PacketEnd - header;
+            byte* payload = view.Data + header;
+            for (int k = 0; k < segments; k++)
+            {
+                int length = Math.Min(left, segmentSize);
+                uint frame = _taken[queued];
+                Buffer.MemoryCopy(view.Data, memory.Header(frame) + FramePool.Headroom, MaxHeaderLength, header);
+                Buffer.MemoryCopy(payload, memory.Payload(frame) + GuestLayout.RxPayloadOffset, payloadRoom, length);
+                Describe(ref _pending[queued++], frame, view.Data, length, in m);
+                Own(guest, frame);
+                bytes += length;
+                payload += length;
+                left -= length;
+            }
         }
 
         if (queued != wanted)
         {
-            // Frames taken for packets that turned out too big go straight back.
+            // Frames taken for packets that turned out too big, or that did not fit, go straight back.
             memory.FreeBulk(_taken.AsSpan(queued, wanted - queued));
         }
 
@@ -83,6 +103,24 @@ internal sealed unsafe partial class GuestPort
         }
 
         return consumed;
+    }
+
+    /// <summary>
+    /// Guest frames one packet needs: 1 for an ordinary packet, one per segment for a super-frame; 0 when its header or
+    /// a payload (segment) does not fit a guest frame. <paramref name="segmentSize"/> is the payload bytes per frame.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Segments(FrameView frame, in PacketMeta meta, int payloadRoom, out int segmentSize)
+    {
+        int header = meta.PayloadOffset;
+        int length = meta.PacketEnd > header ? meta.PacketEnd - header : 0;
+        segmentSize = frame.Offload.GsoType == GsoKind.None ? Math.Max(length, 1) : Math.Min(frame.Offload.GsoSize, Math.Max(length, 1));
+        if (header > MaxHeaderLength || segmentSize <= 0 || segmentSize > payloadRoom)
+        {
+            return 0;
+        }
+
+        return length == 0 ? 1 : (length + segmentSize - 1) / segmentSize;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -2,6 +2,7 @@ using System.Net;
 using FastPath.Dataplane.Guest;
 using FastPath.Dataplane.Mapping;
 using FastPath.Dataplane.Memory;
+using FastPath.Dataplane.Parsing;
 using FastPath.Dataplane.Ports;
 using FastPath.Testing;
 
@@ -136,6 +137,39 @@ public sealed unsafe class GuestChannelTests
 
         Assert.Equal(1, client.Free([packet.FrameIndex]));
         GuestLab.WaitFor(() => lab.Port.OwnedFrames == (int)GuestLayout.FillTarget, "the freed frame back with the guest's free frames");
+    }
+
+    [Fact]
+    public void A_super_frame_for_the_guest_is_segmented_into_one_frame_per_segment_and_one_too_big_for_a_guest_frame_is_counted()
+    {
+        IPAddress secure = IPAddress.Parse("198.18.0.5");
+        using var lab = new GuestLab(0, IPAddress.Parse("10.1.0.5"), secure);
+        using GuestClient client = GuestClient.Connect(lab.SocketPath);
+        GuestLab.WaitFor(() => lab.Port.Connected, "the worker to adopt the guest");
+
+        // A UDP GSO super-frame (UDP_SEGMENT) of 1300 payload bytes in 500-byte datagrams: 500 + 500 + 300.
+        lab.Secure.Enqueue(GuestLab.SecureFrame(s_remote, 4242, secure, 9000, 1300), new FrameOffload(GsoKind.UdpL4, 500, OffloadFlags.None));
+        var received = new GuestRxDescriptor[8];
+        int count = 0;
+        GuestLab.WaitFor(() => (count += client.Receive(received.AsSpan(count))) == 3, "three segments at the guest");
+        Assert.Equal([500, 500, 300], received[..3].Select(d => (int)d.Length));
+        int offset = 0;
+        foreach (GuestRxDescriptor segment in received[..3])
+        {
+            Assert.Equal((4242, 9000), (segment.SourcePort, segment.DestinationPort));
+            Span<byte> payload = client.Payload(segment);
+            for (int i = 0; i < payload.Length; i++)
+            {
+                Assert.Equal((byte)(offset + i), payload[i]);
+            }
+
+            offset += payload.Length;
+        }
+
+        // Segments larger than a guest frame cannot be delivered: too-big, counted, nothing posted.
+        lab.Secure.Enqueue(GuestLab.SecureFrame(s_remote, 4242, secure, 9000, 4000), new FrameOffload(GsoKind.UdpL4, 3000, OffloadFlags.None));
+        GuestLab.WaitFor(() => lab.Dropped(DropReason.TooBig) == 1, "the oversized segments counted as too-big");
+        Assert.Equal(0, client.Receive(received));
     }
 
     [Fact]

@@ -8,19 +8,27 @@ namespace FastPath.Dataplane.Tests.Guest;
 /// <remarks>Thread-safe between the test thread (queue, read) and the worker thread (Receive, Transmit).</remarks>
 internal sealed unsafe class QueuePort(string name) : PacketPort(name)
 {
-    private readonly ConcurrentQueue<byte[]> _input = new();
+    private readonly ConcurrentQueue<(byte[] Frame, FrameOffload Offload)> _input = new();
+
+    private const int LargeSize = 1 << 16;
+    private readonly byte* _large = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc(LargeSize);
 
     public ConcurrentQueue<byte[]> Sent { get; } = new();
 
-    public void Enqueue(byte[] frame) => _input.Enqueue(frame);
+    public void Enqueue(byte[] frame, FrameOffload offload = default) => _input.Enqueue((frame, offload));
 
     public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
     {
         int count = 0;
-        while (count < buffers.Length && _input.TryDequeue(out byte[]? frame))
+        bool large = false;
+        while (count < buffers.Length && !large && _input.TryDequeue(out (byte[] Frame, FrameOffload Offload) next))
         {
-            frame.CopyTo(new Span<byte>(buffers[count].Data, buffers[count].Capacity));
-            frames[count] = new FrameView(buffers[count].Data, frame.Length);
+            // A frame longer than the worker's buffer (a super-frame) is handed out from the port's own memory, as an
+            // AF_PACKET ring does: valid until the next Receive, so at most one per call.
+            large = next.Frame.Length > buffers[count].Capacity;
+            byte* data = large ? _large + 64 : buffers[count].Data;
+            next.Frame.CopyTo(new Span<byte>(data, large ? LargeSize - 64 : buffers[count].Capacity));
+            frames[count] = new FrameView(data, next.Frame.Length, next.Offload);
             count++;
         }
 
@@ -35,5 +43,11 @@ internal sealed unsafe class QueuePort(string name) : PacketPort(name)
         }
 
         return frames.Length;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        System.Runtime.InteropServices.NativeMemory.Free(_large);
+        base.Dispose(disposing);
     }
 }
