@@ -6,8 +6,9 @@ using FastPath.Vtpm.State;
 namespace FastPath.Vtpm.Protocol;
 
 /// <summary>
-/// One vTPM behind the swtpm socket protocol: raw TPM commands on the command port P (one or many per
-/// connection, no extra framing) and swtpm's CMD_* control commands on P+1. Loopback by default.
+/// One vTPM behind the swtpm socket protocol: raw TPM commands on the command channel (one or many per
+/// connection, no extra framing) and swtpm's CMD_* control commands on the control channel: Unix sockets PATH
+/// and PATH.ctrl (0600) by default, or loopback TCP P and P+1 (<see cref="VtpmEndpoint"/>).
 /// </summary>
 /// <remarks>Thread-safe: connections are served concurrently, and every engine call (TPM command or control
 /// command that touches the TPM) runs under <see cref="_engineLock"/>, so commands execute one at a time in
@@ -19,8 +20,8 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     private readonly Lock _engineLock = new();
     private readonly StateStore? _store;
     private readonly RandomSource _random;
-    private readonly CommandListener _commands;
-    private readonly ControlListener _control;
+    private CommandListener? _commands;
+    private ControlListener? _control;
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _durableLock = new();
     private readonly List<(long Version, TaskCompletionSource<bool> Done)> _waiters = [];
@@ -50,32 +51,32 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         _store = store;
         _random = random;
         _engine = CreateEngine(store?.Load());
-        _commands = new CommandListener(this);
-        _control = new ControlListener(this);
     }
 
     /// <summary>Completes when a client sent CMD_SHUTDOWN on the control channel.</summary>
     public Task ShutdownRequested => _shutdown.Task;
 
-    public IPEndPoint? CommandEndPoint { get; private set; }
+    /// <summary>Where the channels listen, once started.</summary>
+    public VtpmEndpoint? Endpoint { get; private set; }
 
-    /// <summary>Opens the command port and the control port (command port + 1).</summary>
-    public void Start(IPAddress address, int port)
+    /// <summary>How long a command connection may stay silent before it is closed (<see cref="CommandListener"/>).</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Opens the command channel and the control channel at <paramref name="endpoint"/>.</summary>
+    public void Start(VtpmEndpoint endpoint)
     {
-        if (port is <= 0 or >= 65535)
-        {
-            throw new ArgumentOutOfRangeException(nameof(port), port, "the command port must be 1..65534 (the control channel uses port + 1)");
-        }
-
-        CommandEndPoint = new IPEndPoint(address, port);
-        _commands.Listen(CommandEndPoint);
-        _control.Listen(new IPEndPoint(address, port + 1), sendOptions: SendOptions, receiveOptions: ReceiveOptions);
+        _commands = new CommandListener(this) { IdleTimeout = IdleTimeout };
+        _control = new ControlListener(this) { AllowStateCommands = endpoint.StateCommandsAllowed };
+        _commands.Listen(endpoint.Command);
+        Endpoint = endpoint;
+        _control.Listen(endpoint.Control, sendOptions: SendOptions, receiveOptions: ReceiveOptions);
     }
 
     public void Dispose()
     {
-        _commands.Dispose();
-        _control.Dispose();
+        _commands?.Dispose();
+        _control?.Dispose();
+        Endpoint?.RemoveSocketFiles();
         lock (_engineLock)
         {
             _engine.Dispose();
