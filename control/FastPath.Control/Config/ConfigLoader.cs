@@ -127,11 +127,6 @@ public static partial class ConfigLoader
                 throw controlOverride is null ? Error("control", controlError) : new InputFileException($"--control: {controlError}");
             }
 
-            if (checkHost && endpoint.UnixPath is string controlPath && UnixSocketPath.ListenProblem(controlPath) is string pathProblem)
-            {
-                throw controlOverride is null ? Error("control", pathProblem) : new InputFileException($"--control: {pathProblem}");
-            }
-
             IPEndPoint? metrics = null;
             if (root.TryGetProperty("metrics", out JsonElement metricsElement) && metricsElement.ValueKind != JsonValueKind.Null)
             {
@@ -174,6 +169,12 @@ public static partial class ConfigLoader
             List<PairConfig> pairs = Pairs(root, ports);
             CheckGeneratorFlows(ports, pairs, cores.Count);
             VtpmConfig? vtpm = root.TryGetProperty("vtpm", out JsonElement vtpmElement) && vtpmElement.ValueKind != JsonValueKind.Null ? Vtpm(vtpmElement) : null;
+
+            // The control socket's path is the host's business too: never a file that is not a socket, never a new directory.
+            if (checkHost && endpoint.UnixPath is string controlPath && UnixSocketPath.ListenProblem(controlPath) is string pathProblem)
+            {
+                throw controlOverride is null ? Error("control", pathProblem) : new InputFileException($"--control: {pathProblem}");
+            }
 
             return new DaemonConfig
             {

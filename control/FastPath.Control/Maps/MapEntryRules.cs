@@ -30,7 +30,9 @@ public static class MapEntryRules
         if (!Config.IpAddressText.TryParse(text, out IPAddress parsed))
         {
             // Canonical text only: "010.1.1.1" (octal), "0x0a.0.0.1", "10.1" and scoped IPv6 are refused.
-            error = $"not an IP address in canonical form ('{text}'; IPv4 is four decimal numbers 0-255 without leading zeros)";
+            error = text.Count('.') == 3 && IPAddress.TryParse(text, out _)
+                ? $"not an IP address in canonical form ('{text}'; IPv4 is four decimal numbers 0-255 without leading zeros or hex)"
+                : $"not an IP address ('{text}')";
             return false;
         }
 
