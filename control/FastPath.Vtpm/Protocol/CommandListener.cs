@@ -25,7 +25,7 @@ internal sealed class CommandListener(TpmBackend server) : IDisposable
     public const int MaxConnections = 128;
 
     /// <summary>Connections one peer may hold at once.</summary>
-    public const int MaxPerPeer = 16;
+    public const int MaxPerPeer = 64;
 
     /// <summary>SOL_SOCKET / SO_PEERCRED (struct ucred: pid, uid, gid).</summary>
     private const int SolSocket = 1;
