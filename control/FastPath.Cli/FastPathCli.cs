@@ -31,6 +31,9 @@ internal static class FastPathCli
 
     public static int Run(string[] args)
     {
+        // A SIGHUP's default action ends the process: the daemon's handlers go in before any other work.
+        using DaemonSignals? signals = args is ["run", ..] ? DaemonSignals.Install(Console.Error) : null;
+        RunCommand.EarlySignals = signals;
         RootCommand root = Build();
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)

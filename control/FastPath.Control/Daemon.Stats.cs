@@ -96,7 +96,7 @@ public sealed partial class Daemon
             workers.Add(new WorkerStats(w, _config.Cores[w], c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, drops, busy, rates));
         }
 
-        string vtpm = _config.Vtpm is { } v ? $"{(v.Pair ? "pair" : "single")} 127.0.0.1:{v.Port}" : "off";
+        string vtpm = _config.Vtpm is { } v ? $"{(v.Pair ? "pair" : "single")} {VtpmWhere(v)}" : "off";
         return new StatsSnapshot(_uptime.Elapsed.TotalSeconds, seconds, ports, workers, _table.Count, _table.Capacity, Interlocked.Read(ref _mapUpdates), vtpm,
             PairStatusJson: null, RuntimeStats.Now());
     }

@@ -123,7 +123,7 @@ public sealed partial class Daemon
     {
         int limit = DefaultListLimit;
         if (args.ValueKind == JsonValueKind.Object && args.TryGetProperty("limit", out JsonElement limitElement)
-            && (!limitElement.TryGetInt32(out limit) || limit < 0))
+            && (limitElement.ValueKind != JsonValueKind.Number || !limitElement.TryGetInt32(out limit) || limit < 0))
         {
             return ControlReply.Error(ControlProtocol.BadRequest, "args.limit: expected a non-negative integer (0: all)");
         }
@@ -161,7 +161,7 @@ public sealed partial class Daemon
         {
             entries = await Task.Run(() => MapsFile.Load(path)).ConfigureAwait(false);
         }
-        catch (Exception error) when (error is InputFileException or IOException or UnauthorizedAccessException)
+        catch (Exception error) when (error is InputFileException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
             return ControlReply.Error(ControlProtocol.Refused, error.Message);
         }
@@ -201,7 +201,7 @@ public sealed partial class Daemon
 
         if (args.TryGetProperty("tenant", out JsonElement tenantElement))
         {
-            if (!tenantElement.TryGetInt32(out tenant) || MapEntryRules.CheckTenant(tenant) is string)
+            if (tenantElement.ValueKind != JsonValueKind.Number || !tenantElement.TryGetInt32(out tenant) || MapEntryRules.CheckTenant(tenant) is string)
             {
                 error = ControlReply.Error(ControlProtocol.BadRequest, "args.tenant: " + (MapEntryRules.CheckTenant(tenant) ?? "expected an integer"));
                 return false;

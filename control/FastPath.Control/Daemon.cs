@@ -75,18 +75,18 @@ public sealed partial class Daemon : IDisposable
     }
 
     /// <summary>Waits for SIGTERM/SIGINT (or a worker failure), drains and stops; SIGHUP reloads the maps. Returns the exit code.</summary>
-    public int Run()
+    /// <param name="signals">Handlers installed before the daemon started (<c>fastpath run</c> installs them first
+    /// thing); null installs them now.</param>
+    public int Run(DaemonSignals? signals = null)
     {
-        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnStopSignal);
-        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnStopSignal);
-        using PosixSignalRegistration hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
-        {
-            context.Cancel = true;
-            _ = Task.Run(ReloadFromSignalAsync);
-        });
+        using DaemonSignals? owned = signals is null ? DaemonSignals.Install(_log) : null;
+        (signals ?? owned!).Attach(this);
         int code = _stop.Task.GetAwaiter().GetResult();
         return StopAll() ?? code;
     }
+
+    /// <summary>SIGHUP: re-reads the configured maps file in the background.</summary>
+    internal void ReloadFromSignal() => _ = Task.Run(ReloadFromSignalAsync);
 
     /// <summary>Asks <see cref="Run"/> to drain and return <paramref name="exitCode"/>.</summary>
     public void RequestStop(int exitCode = 0) => _stop.TrySetResult(exitCode);
@@ -97,13 +97,6 @@ public sealed partial class Daemon : IDisposable
         StopAll();
         _table.Dispose();
         _mapWriter.Dispose();
-    }
-
-    private void OnStopSignal(PosixSignalContext context)
-    {
-        context.Cancel = true;
-        _log.WriteLine($"fastpath: {context.Signal}: draining and stopping");
-        RequestStop();
     }
 
     private void StartParts(int mappings)
@@ -144,7 +137,7 @@ public sealed partial class Daemon : IDisposable
         _ownsSocket = true;
 
         string metricsText = _metrics is null ? string.Empty : $"; metrics http://{_metrics.LocalEndPoint}/metrics";
-        string vtpmText = _config.Vtpm is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; vtpm 127.0.0.1:{_config.Vtpm.Port}");
+        string vtpmText = _config.Vtpm is null ? string.Empty : $"; vtpm {_config.Vtpm.Endpoint}";
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"fastpath: running: {workers} worker(s), ports {string.Join(", ", _pipeline.Ports)}, {mappings} mapping(s); control {_config.Control.Text}{metricsText}{vtpmText}"));
     }
@@ -239,11 +232,24 @@ public sealed partial class Daemon : IDisposable
         return code;
     }
 
+    /// <summary><c>unix:PATH</c> or <c>127.0.0.1:PORT</c>: where the vTPM's command channel is.</summary>
+    private static string VtpmWhere(VtpmConfig vtpm) => vtpm.Endpoint.SocketPath is string path
+        ? "unix:" + path
+        : string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{vtpm.Endpoint.Port}");
+
     private static SwtpmServer StartSingle(VtpmConfig vtpm)
     {
         var server = new SwtpmServer(new StateStore(vtpm.StateDirectory), SystemRandomSource.Instance);
-        server.Start(IPAddress.Loopback, vtpm.Port);
-        return server;
+        try
+        {
+            server.Start(vtpm.Endpoint);
+            return server;
+        }
+        catch
+        {
+            server.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The high-availability pair: its instances are this same binary (<c>fastpath vtpm instance</c>).</summary>
@@ -254,7 +260,7 @@ public sealed partial class Daemon : IDisposable
         var pair = new PairController(vtpm.StateDirectory, executable, ["vtpm", "instance"], TimeSpan.FromMilliseconds(vtpm.TimeoutMilliseconds), vtpm.Durability);
         try
         {
-            pair.Start(IPAddress.Loopback, vtpm.Port);
+            pair.Start(vtpm.Endpoint, vtpm.StatusSocket);
             return pair;
         }
         catch

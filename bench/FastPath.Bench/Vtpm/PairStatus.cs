@@ -47,17 +47,19 @@ internal sealed class PairStatus
 
     public Member? Named(string name) => Members.Find(m => m.Name == name);
 
-    /// <summary>Asks the status endpoint of the pair on command port <paramref name="port"/>; every wait is bounded by 10 s.</summary>
-    public static PairStatus Query(int port)
+    /// <summary>Asks the status socket of the pair whose state is in <paramref name="stateDirectory"/>
+    /// (STATE/status.sock); every wait is bounded by 10 s.</summary>
+    public static PairStatus Query(string stateDirectory)
     {
-        using var client = new TcpClient();
+        string path = Path.Combine(stateDirectory, "status.sock");
+        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         client.SendTimeout = 10_000;
         client.ReceiveTimeout = 10_000;
-        client.Connect(System.Net.IPAddress.Loopback, port + 2);
-        NetworkStream stream = client.GetStream();
+        client.Connect(new UnixDomainSocketEndPoint(path));
+        using var stream = new NetworkStream(client, ownsSocket: false);
         stream.Write("status\n"u8);
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        string line = reader.ReadLine() ?? throw new IOException($"the status endpoint 127.0.0.1:{port + 2} closed without answering");
+        string line = reader.ReadLine() ?? throw new IOException($"the status socket {path} closed without answering");
         return new PairStatus(line);
     }
 

@@ -72,7 +72,7 @@ internal static class VtpmFailoverHarness
         {
             string role = kill % 2 == 0 ? "master" : "slave";
             Thread.Sleep(random.Next(300, 501));
-            PairStatus before = PairStatus.Query(server.Port);
+            PairStatus before = PairStatus.Query(server.StateDirectory);
             PairStatus.Member victim = before.WithRole(role) ?? throw new InvalidOperationException($"kill {kill + 1}: no {role} in {before.Json}");
             using Process process = OwnInstance(victim.Pid, server);
             long killedAt = Stopwatch.GetTimestamp();
@@ -80,7 +80,7 @@ internal static class VtpmFailoverHarness
             process.Kill();
             WaitFor(() => writer.FirstSuccessAfterArm != 0, FailoverLimit, 1, $"kill {kill + 1} ({role} {victim.Name} pid {victim.Pid}): the next acknowledged command", server, writer);
             double failoverMs = Stopwatch.GetElapsedTime(killedAt, writer.FirstSuccessAfterArm).TotalMilliseconds;
-            WaitFor(() => Rejoined(server.Port, victim), RejoinLimit, 10, $"kill {kill + 1} ({role} {victim.Name} pid {victim.Pid}): both members live again", server, writer);
+            WaitFor(() => Rejoined(server.StateDirectory, victim), RejoinLimit, 10, $"kill {kill + 1} ({role} {victim.Name} pid {victim.Pid}): both members live again", server, writer);
             double rejoinMs = Stopwatch.GetElapsedTime(killedAt).TotalMilliseconds;
             failover[role].Add(failoverMs);
             rejoin[role].Add(rejoinMs);
@@ -95,7 +95,7 @@ internal static class VtpmFailoverHarness
         }
 
         bool nvOk = VerifyNv(server, writer.LastAcknowledgedNvCounter, out string nvReport);
-        PairStatus after = PairStatus.Query(server.Port);
+        PairStatus after = PairStatus.Query(server.StateDirectory);
         PrintSummary(kills, failover, rejoin, writer, seconds, after, nvReport);
         return nvOk ? 0 : 1;
     }
@@ -112,9 +112,9 @@ internal static class VtpmFailoverHarness
     }
 
     /// <summary>The killed member is back under a new PID and neither member is down.</summary>
-    private static bool Rejoined(int port, PairStatus.Member victim)
+    private static bool Rejoined(string stateDirectory, PairStatus.Member victim)
     {
-        PairStatus status = PairStatus.Query(port);
+        PairStatus status = PairStatus.Query(stateDirectory);
         PairStatus.Member? member = status.Named(victim.Name);
         return status.BothLive && member is not null && member.Pid != victim.Pid;
     }

@@ -117,7 +117,7 @@ internal static class VtpmLoadHarness
         {
             if (server.Target.StartsWith("pair", StringComparison.Ordinal))
             {
-                PairStatus status = PairStatus.Query(server.Port);
+                PairStatus status = PairStatus.Query(server.StateDirectory);
                 Console.WriteLine($"{server.Target} status after the run: " + string.Join("; ", status.Members.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Name} reads={m.Reads} writes={m.Writes} restarts={m.Restarts} longest wait for the disk={(m.PersistMaxMs is { } ms ? $"{ms:F1} ms" : "not reported (swtpm)")}"))) + $"; failovers={status.Failovers}");
             }
         }

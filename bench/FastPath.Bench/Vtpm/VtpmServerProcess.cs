@@ -63,8 +63,11 @@ internal sealed class VtpmServerProcess : IDisposable
 
     public string Target { get; }
 
-    /// <summary>The command port P (control P+1; the pair's status endpoint P+2).</summary>
+    /// <summary>The command port P (control P+1; TCP opt-in, as the benchmarks compare with swtpm on TCP).</summary>
     public int Port { get; }
+
+    /// <summary>The state directory (a pair's status socket is STATE/status.sock).</summary>
+    public string StateDirectory => _stateDirectory;
 
     public string CommandLine { get; }
 
@@ -132,7 +135,7 @@ internal sealed class VtpmServerProcess : IDisposable
         try
         {
             FreePorts.WaitForListener(port, TimeSpan.FromSeconds(60), server.Diagnostics);
-            FreePorts.WaitForListener(target.StartsWith("pair", StringComparison.Ordinal) ? port + 2 : port + 1, TimeSpan.FromSeconds(30), server.Diagnostics);
+            FreePorts.WaitForListener(port + 1, TimeSpan.FromSeconds(30), server.Diagnostics);
         }
         catch (TimeoutException)
         {

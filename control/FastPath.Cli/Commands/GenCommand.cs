@@ -86,9 +86,9 @@ internal static class GenCommand
     }
 
     private static IPAddress ParseAddress(string option, string text) =>
-        IPAddress.TryParse(text, out IPAddress? address) && text.Contains(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? '.' : ':')
+        FastPath.Control.Config.IpAddressText.TryParse(text, out IPAddress address)
             ? address
-            : throw new UsageException($"{option} {text}: not an IPv4 or IPv6 address");
+            : throw new UsageException($"{option} {text}: not an IPv4 (canonical dotted decimal) or IPv6 address");
 
     private static byte[]? ParseMac(string option, string? text)
     {

@@ -18,11 +18,19 @@ internal static class RunCommand
         };
         command.SetAction(parse =>
         {
+            // Signal handlers before anything else (FastPathCli installs them before parsing the command line).
+            using DaemonSignals? own = EarlySignals is null ? DaemonSignals.Install(Console.Error) : null;
+            DaemonSignals signals = EarlySignals ?? own!;
+
             // The whole configuration (maps file included) is checked before any port opens: a bad one exits 2.
             DaemonConfig settings = ConfigLoader.Load(parse.GetValue(config)!.FullName, parse.GetValue(control));
             using Daemon daemon = Daemon.Start(settings, Console.Error);
-            return daemon.Run();
+            return daemon.Run(signals);
         });
         return command;
     }
+
+    /// <summary>The daemon's signal handlers when <c>fastpath run</c> is the command, installed by
+    /// <see cref="FastPathCli.Run"/> before the command line is even parsed.</summary>
+    internal static DaemonSignals? EarlySignals { get; set; }
 }

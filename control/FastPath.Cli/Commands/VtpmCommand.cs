@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Net;
 using System.Runtime.InteropServices;
 using FastPath.Vtpm.Engine;
 using FastPath.Vtpm.Pair;
@@ -13,22 +12,24 @@ internal static class VtpmCommand
 {
     public static Command Create()
     {
-        var port = new Option<int>("--port") { Description = "Command channel TCP port (control channel is PORT+1)", Required = true };
+        var socket = new Option<string>("--socket") { Description = "Command channel Unix socket (0600; control channel at SOCKET.ctrl); default STATE/vtpm.sock. TPM2TOOLS_TCTI=swtpm:path=SOCKET" };
+        var port = new Option<int?>("--port") { Description = "Instead of the Unix sockets: TCP on 127.0.0.1, commands on PORT, control on PORT+1 (any local user can connect)" };
+        var allowTcpState = new Option<bool>("--allow-tcp-state-commands") { Description = "With --port: serve CMD_SHUTDOWN, GET_STATEBLOB and SET_STATEBLOB on the TCP control port (refused there by default)" };
         var state = new Option<DirectoryInfo>("--state") { Description = "State directory", Required = true };
         var single = new Option<bool>("--single") { Description = "Run one instance instead of the high-availability pair" };
-        var serve = new Command("serve", "Serve the vTPM high-availability pair (or one instance with --single) behind the swtpm socket protocol on 127.0.0.1") { port, state, single };
+        var serve = new Command("serve", "Serve the vTPM high-availability pair (or one instance with --single) behind the swtpm socket protocol on a 0600 Unix socket (or loopback TCP with --port)") { socket, port, allowTcpState, state, single };
 
-        // Through the daemon's control socket (the pair `fastpath run` serves), or straight to a `vtpm serve` pair's P+2.
-        var statusPort = new Option<int?>("--port") { Description = "A 'vtpm serve' pair's command port P (asks its status endpoint 127.0.0.1:P+2); without it, the daemon's pair" };
+        // Through the daemon's control socket (the pair `fastpath run` serves), or straight to a `vtpm serve` pair's status socket.
+        var statusState = new Option<DirectoryInfo>("--state") { Description = "A 'vtpm serve' pair's state directory (asks its status socket STATE/status.sock); without it, the daemon's pair" };
         var statusControl = new Option<string>("--control") { Description = "Control endpoint of the daemon: unix:PATH or tcp:127.0.0.1:PORT ($FASTPATH_CONTROL)" };
         var json = new Option<bool>("--json") { Description = "Print the raw JSON status" };
-        var status = new Command("status", "Show the pair's roles, lag, loads, failovers, last resync") { statusPort, statusControl, json };
-        status.SetAction(parse => Status(parse.GetValue(statusPort), parse.GetValue(statusControl), "status", parse.GetValue(json)));
+        var status = new Command("status", "Show the pair's roles, lag, loads, failovers, last resync") { statusState, statusControl, json };
+        status.SetAction(parse => Status(parse.GetValue(statusState), parse.GetValue(statusControl), "status", parse.GetValue(json)));
 
-        var failoverPort = new Option<int?>("--port") { Description = "A 'vtpm serve' pair's command port P (asks its status endpoint 127.0.0.1:P+2); without it, the daemon's pair" };
+        var failoverState = new Option<DirectoryInfo>("--state") { Description = "A 'vtpm serve' pair's state directory (asks its status socket STATE/status.sock); without it, the daemon's pair" };
         var failoverControl = new Option<string>("--control") { Description = "Control endpoint of the daemon: unix:PATH or tcp:127.0.0.1:PORT ($FASTPATH_CONTROL)" };
-        var failover = new Command("failover", "Force a switch: drop the current master; it restarts, resyncs and rejoins") { failoverPort, failoverControl };
-        failover.SetAction(parse => Status(parse.GetValue(failoverPort), parse.GetValue(failoverControl), "failover", true));
+        var failover = new Command("failover", "Force a switch: drop the current master; it restarts, resyncs and rejoins") { failoverState, failoverControl };
+        failover.SetAction(parse => Status(parse.GetValue(failoverState), parse.GetValue(failoverControl), "failover", true));
 
         var instanceState = new Option<DirectoryInfo>("--state") { Description = "State directory of this instance", Required = true };
         var instanceSocket = new Option<string>("--socket") { Description = "Unix socket the controller connects to", Required = true };
@@ -55,7 +56,7 @@ internal static class VtpmCommand
         serve.Options.Add(durability);
         serve.Options.Add(instances);
         serve.SetAction(parse => Serve(
-            parse.GetValue(port),
+            Endpoint(parse.GetValue(socket), parse.GetValue(port), parse.GetValue(allowTcpState), parse.GetRequiredValue(state)),
             parse.GetRequiredValue(state),
             parse.GetValue(single),
             parse.GetValue(timeout),
@@ -65,12 +66,38 @@ internal static class VtpmCommand
         return new Command("vtpm", "The virtual TPM and its high-availability pair") { serve, status, failover, instance };
     }
 
+    /// <summary>Where <c>vtpm serve</c> listens: the Unix sockets by default, TCP on 127.0.0.1 with --port.</summary>
+    private static VtpmEndpoint Endpoint(string? socket, int? port, bool allowTcpState, DirectoryInfo state)
+    {
+        if (port is int tcp)
+        {
+            if (socket is not null)
+            {
+                throw new UsageException("give --socket (a Unix socket, the default) or --port (TCP on 127.0.0.1), not both");
+            }
+
+            if (tcp is <= 0 or >= 65535)
+            {
+                throw new UsageException($"--port {tcp}: must be 1..65534 (the control channel uses port + 1)");
+            }
+
+            return VtpmEndpoint.Tcp(tcp, allowTcpState);
+        }
+
+        if (allowTcpState)
+        {
+            throw new UsageException("--allow-tcp-state-commands applies to --port only (the Unix sockets always serve them, to their owner)");
+        }
+
+        return VtpmEndpoint.Unix(socket ?? Path.Combine(state.FullName, FastPath.Control.Config.VtpmConfig.DefaultSocketName));
+    }
+
     /// <summary>Runs one vTPM until SIGINT/SIGTERM or the control channel's CMD_SHUTDOWN.</summary>
-    private static int Serve(int port, DirectoryInfo stateDirectory, bool single, int timeoutMilliseconds, PairDurability durability, string instances)
+    private static int Serve(VtpmEndpoint endpoint, DirectoryInfo stateDirectory, bool single, int timeoutMilliseconds, PairDurability durability, string instances)
     {
         if (!single)
         {
-            return ServePair(port, stateDirectory, timeoutMilliseconds, durability, instances);
+            return ServePair(endpoint, stateDirectory, timeoutMilliseconds, durability, instances);
         }
 
         if (instances != "fastpath")
@@ -78,15 +105,16 @@ internal static class VtpmCommand
             throw new UsageException("--instances applies to the pair only (not with --single)");
         }
 
-        if (port is <= 0 or >= 65535)
+        Directory.CreateDirectory(stateDirectory.FullName);
+        if (endpoint.ListenProblem() is string problem)
         {
-            throw new UsageException($"--port {port}: must be 1..65534 (the control channel uses port + 1)");
+            throw new UsageException(problem);
         }
 
         var store = new StateStore(stateDirectory.FullName);
         using var server = new SwtpmServer(store, SystemRandomSource.Instance);
-        server.Start(IPAddress.Loopback, port);
-        Console.Error.WriteLine($"fastpath: vtpm serving on 127.0.0.1:{port} (control {port + 1}), state {store.FilePath}");
+        server.Start(endpoint);
+        Console.Error.WriteLine($"fastpath: vtpm serving on {endpoint}, state {store.FilePath}; TPM2TOOLS_TCTI={endpoint.Tcti}");
 
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
@@ -103,14 +131,9 @@ internal static class VtpmCommand
         return ExitCodes.Success;
     }
 
-    /// <summary>The I/O controller: two instance processes (DIR/a, DIR/b), swtpm protocol on P and P+1, status on P+2.</summary>
-    private static int ServePair(int port, DirectoryInfo stateDirectory, int timeoutMilliseconds, PairDurability durability, string instances)
+    /// <summary>The I/O controller: two instance processes (DIR/a, DIR/b), the swtpm channels at <paramref name="endpoint"/>, status on DIR/status.sock.</summary>
+    private static int ServePair(VtpmEndpoint endpoint, DirectoryInfo stateDirectory, int timeoutMilliseconds, PairDurability durability, string instances)
     {
-        if (port is <= 0 or >= 65534)
-        {
-            throw new UsageException($"--port {port}: must be 1..65533 (control channel P+1, status P+2)");
-        }
-
         if (timeoutMilliseconds <= 0)
         {
             throw new UsageException($"--timeout-ms {timeoutMilliseconds}: must be positive");
@@ -130,9 +153,15 @@ internal static class VtpmCommand
         }
 
         Directory.CreateDirectory(stateDirectory.FullName);
+        string statusPath = Path.Combine(stateDirectory.FullName, PairController.StatusSocketName);
+        if ((endpoint.ListenProblem() ?? UnixSocketPath.ListenProblem(statusPath)) is string problem)
+        {
+            throw new UsageException(problem);
+        }
+
         using var pair = new PairController(stateDirectory.FullName, createInstance, durability);
-        pair.Start(IPAddress.Loopback, port);
-        Console.Error.WriteLine($"fastpath: vtpm pair serving on 127.0.0.1:{port} (control {port + 1}, status {port + 2}), {instances} instances, state {stateDirectory.FullName}/a and /b, durability {(durability == PairDurability.Sync ? "sync" : "pair")}");
+        pair.Start(endpoint, statusPath);
+        Console.Error.WriteLine($"fastpath: vtpm pair serving on {endpoint}, status {statusPath}, {instances} instances, state {stateDirectory.FullName}/a and /b, durability {(durability == PairDurability.Sync ? "sync" : "pair")}; TPM2TOOLS_TCTI={endpoint.Tcti}");
         WaitForStop(pair.ShutdownRequested);
         return ExitCodes.Success;
     }
@@ -193,10 +222,10 @@ internal static class VtpmCommand
     }
 
     /// <summary>Asks the pair for its status or a failover — the daemon's pair through its control socket, or a
-    /// <c>vtpm serve</c> pair through its status endpoint (127.0.0.1:P+2) — and prints the answer.</summary>
-    private static int Status(int? port, string? control, string request, bool json)
+    /// <c>vtpm serve</c> pair through its status socket (STATE/status.sock) — and prints the answer.</summary>
+    private static int Status(DirectoryInfo? state, string? control, string request, bool json)
     {
-        if (port is null)
+        if (state is null)
         {
             string? fromDaemon = FromDaemon(control, request);
             return fromDaemon is null ? ExitCodes.Failure : Print(fromDaemon, request, json);
@@ -204,20 +233,16 @@ internal static class VtpmCommand
 
         if (control is not null)
         {
-            throw new UsageException("give --port (a 'vtpm serve' pair) or --control (the daemon's pair), not both");
+            throw new UsageException("give --state (a 'vtpm serve' pair) or --control (the daemon's pair), not both");
         }
 
-        if (port is not int endpointPort || endpointPort is <= 0 or >= 65534)
-        {
-            throw new UsageException($"--port {port}: must be 1..65533");
-        }
-
+        string path = Path.Combine(state.FullName, PairController.StatusSocketName);
         string answer;
         try
         {
-            using var client = new System.Net.Sockets.TcpClient();
-            client.Connect(IPAddress.Loopback, endpointPort + 2);
-            using var stream = client.GetStream();
+            using var client = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            client.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            using var stream = new System.Net.Sockets.NetworkStream(client, ownsSocket: false);
             using var writer = new StreamWriter(stream) { AutoFlush = true, NewLine = "\n" };
             using var reader = new StreamReader(stream);
             writer.WriteLine(request);
@@ -225,7 +250,7 @@ internal static class VtpmCommand
         }
         catch (System.Net.Sockets.SocketException exception)
         {
-            Console.Error.WriteLine($"fastpath: vtpm {request}: no pair status endpoint on 127.0.0.1:{endpointPort + 2}: {exception.Message}");
+            Console.Error.WriteLine($"fastpath: vtpm {request}: no pair status socket at {path}: {exception.Message}");
             return ExitCodes.Failure;
         }
 

@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using FastPath.Dataplane.Ports;
 using FastPath.Vtpm.Pair;
+using FastPath.Vtpm.Protocol;
 
 namespace FastPath.Control.Config;
 
@@ -24,9 +26,13 @@ public static partial class ConfigLoader
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = InputFile.ReadAllBytes(path, JsonInput.MaxConfigBytes);
         }
-        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        catch (InvalidDataException error)
+        {
+            throw new InputFileException(error.Message);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
             throw new InputFileException($"{path}: cannot read ({error.Message})");
         }
@@ -46,14 +52,19 @@ public static partial class ConfigLoader
             json = json[3..];
         }
 
+        if (JsonInput.FindInvalidUtf8(json) is string where)
+        {
+            throw new InputFileException($"{source}: {where}");
+        }
+
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            document = JsonDocument.Parse(json.ToArray(), JsonInput.DocumentOptions);
         }
         catch (JsonException error)
         {
-            throw new InputFileException($"{source}: line {error.LineNumber + 1}, column {error.BytePositionInLine + 1}: invalid JSON");
+            throw new InputFileException($"{source}: {JsonInput.Describe(error)}");
         }
 
         using (document)
@@ -120,7 +131,7 @@ public static partial class ConfigLoader
             if (root.TryGetProperty("metrics", out JsonElement metricsElement) && metricsElement.ValueKind != JsonValueKind.Null)
             {
                 string text = String(metricsElement, "metrics");
-                if (!IPEndPoint.TryParse(text, out metrics) || metrics.Port == 0)
+                if (!IpAddressText.TryParseEndPoint(text, out metrics))
                 {
                     throw Error("metrics", $"expected ADDRESS:PORT ('{text}')");
                 }
@@ -137,19 +148,33 @@ public static partial class ConfigLoader
                 maps = Resolve(String(mapsElement, "maps"));
                 if (checkHost)
                 {
-                    if (!File.Exists(maps))
+                    if (!File.Exists(maps) && !Directory.Exists(maps))
                     {
                         throw Error("maps", $"no such file '{maps}'");
                     }
 
                     // The maps file is checked now too: a daemon must not start and then refuse its own table.
-                    Maps.MapsFile.Load(maps);
+                    try
+                    {
+                        Maps.MapsFile.Load(maps);
+                    }
+                    catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+                    {
+                        throw Error("maps", $"cannot read '{maps}' ({error.Message})");
+                    }
                 }
             }
 
             List<PortConfig> ports = Ports(root);
             List<PairConfig> pairs = Pairs(root, ports);
+            CheckGeneratorFlows(ports, pairs, cores.Count);
             VtpmConfig? vtpm = root.TryGetProperty("vtpm", out JsonElement vtpmElement) && vtpmElement.ValueKind != JsonValueKind.Null ? Vtpm(vtpmElement) : null;
+
+            // The control socket's path is the host's business too: never a file that is not a socket, never a new directory.
+            if (checkHost && endpoint.UnixPath is string controlPath && UnixSocketPath.ListenProblem(controlPath) is string pathProblem)
+            {
+                throw controlOverride is null ? Error("control", pathProblem) : new InputFileException($"--control: {pathProblem}");
+            }
 
             return new DaemonConfig
             {
@@ -325,9 +350,20 @@ public static partial class ConfigLoader
                     throw Error(at, "a pcap port needs \"input\", \"output\" or both");
                 }
 
-                if (checkHost && input is not null && !File.Exists(input))
+                if (checkHost && input is not null)
                 {
-                    throw Error(at + ".input", $"no such file '{input}'");
+                    try
+                    {
+                        InputFile.OpenRead(input, long.MaxValue, out _).Dispose();
+                    }
+                    catch (FileNotFoundException)
+                    {
+                        throw Error(at + ".input", $"no such file '{input}'");
+                    }
+                    catch (Exception error) when (error is InvalidDataException or IOException or UnauthorizedAccessException)
+                    {
+                        throw Error(at + ".input", error.Message);
+                    }
                 }
             }
 
@@ -495,6 +531,28 @@ public static partial class ConfigLoader
             return name;
         }
 
+        /// <summary>A generator port that runs on every worker (paired with another per-worker port) gives each
+        /// worker the flows RSS hashes to it; a worker that would get none fails at start, so it is refused here.</summary>
+        private void CheckGeneratorFlows(List<PortConfig> ports, List<PairConfig> pairs, int workers)
+        {
+            foreach (PairConfig pair in pairs)
+            {
+                PortConfig user = ports.First(p => p.Name == pair.User);
+                PortConfig secure = ports.First(p => p.Name == pair.Secure);
+                bool everyWorker = secure.Kind is PortKind.AfPacket or PortKind.Sink;
+                if (user.Kind != PortKind.Generator || !everyWorker || workers == 1)
+                {
+                    continue;
+                }
+
+                var spec = new Dataplane.Ports.GeneratorSpec(user.FrameSize, user.Flows, user.Mappings);
+                if (Dataplane.Ports.GeneratorPort.FirstWorkerWithoutFlows(spec, workers) is int idle)
+                {
+                    throw Error($"ports.{user.Name}.flows", $"{user.Flows} flow(s) leave worker {idle} of {workers} with none (give more flows than workers, or fewer workers)");
+                }
+            }
+        }
+
         private VtpmConfig Vtpm(JsonElement element)
         {
             if (element.ValueKind != JsonValueKind.Object)
@@ -504,9 +562,9 @@ public static partial class ConfigLoader
 
             foreach (JsonProperty field in element.EnumerateObject())
             {
-                if (field.Name is not ("mode" or "port" or "state" or "durability" or "timeoutMs"))
+                if (field.Name is not ("mode" or "socket" or "port" or "allowTcpStateCommands" or "state" or "durability" or "timeoutMs"))
                 {
-                    throw Error("vtpm." + field.Name, "unknown field (expected mode, port, state, durability, timeoutMs)");
+                    throw Error("vtpm." + field.Name, "unknown field (expected mode, socket, port, allowTcpStateCommands, state, durability, timeoutMs)");
                 }
             }
 
@@ -525,8 +583,41 @@ public static partial class ConfigLoader
                 }
             }
 
-            int port = element.TryGetProperty("port", out JsonElement portElement) ? Int(portElement, "vtpm.port", 1, pair ? 65533 : 65534) : throw Error("vtpm.port", "missing");
+            bool hasPort = element.TryGetProperty("port", out JsonElement portElement);
+            bool hasSocket = element.TryGetProperty("socket", out JsonElement socketElement);
+            if (hasPort && hasSocket)
+            {
+                throw Error("vtpm.port", "give \"socket\" (a Unix socket, the default) or \"port\" (TCP on 127.0.0.1), not both");
+            }
+
+            int? port = hasPort ? Int(portElement, "vtpm.port", 1, 65534) : null;
+            bool allowTcpState = element.TryGetProperty("allowTcpStateCommands", out JsonElement allowElement) && Bool(allowElement, "vtpm.allowTcpStateCommands");
+            if (allowTcpState && !hasPort)
+            {
+                throw Error("vtpm.allowTcpStateCommands", "applies to a TCP \"port\" only (the Unix sockets always serve them, to their owner)");
+            }
+
             string state = element.TryGetProperty("state", out JsonElement stateElement) ? Resolve(String(stateElement, "vtpm.state")) : throw Error("vtpm.state", "missing");
+            if (checkHost && Path.Exists(state) && !Directory.Exists(state))
+            {
+                throw Error("vtpm.state", $"'{state}' exists and is not a directory");
+            }
+
+            string? socket = hasSocket ? Resolve(String(socketElement, "vtpm.socket")) : null;
+            if (socket is not null && (checkHost ? UnixSocketPath.ListenProblem(socket) ?? UnixSocketPath.ListenProblem(socket + VtpmEndpoint.ControlSuffix) : null) is string socketProblem)
+            {
+                throw Error("vtpm.socket", socketProblem);
+            }
+
+            string? control = hasPort ? null : (socket ?? Path.Combine(state, VtpmConfig.DefaultSocketName)) + VtpmEndpoint.ControlSuffix;
+            foreach (string? path in (string?[])[control, pair ? Path.Combine(state, PairController.StatusSocketName) : null])
+            {
+                if (path is not null && System.Text.Encoding.UTF8.GetByteCount(path) > UnixSocketPath.MaxPathBytes)
+                {
+                    throw Error(hasSocket ? "vtpm.socket" : "vtpm.state", $"'{path}' is longer than a Unix socket path may be ({UnixSocketPath.MaxPathBytes} bytes)");
+                }
+            }
+
             PairDurability durability = PairDurability.Pair;
             if (element.TryGetProperty("durability", out JsonElement durabilityElement))
             {
@@ -539,7 +630,7 @@ public static partial class ConfigLoader
             }
 
             int timeout = element.TryGetProperty("timeoutMs", out JsonElement timeoutElement) ? Int(timeoutElement, "vtpm.timeoutMs", 1, 600_000) : 2000;
-            return new VtpmConfig(port, state, pair, durability, timeout);
+            return new VtpmConfig(port, state, pair, durability, timeout, socket, allowTcpState);
         }
 
         private string Resolve(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(Path.Combine(_folder, path));

@@ -54,19 +54,15 @@ public sealed record ControlEndpoint
 
         if (text is not null && text.StartsWith("tcp:", StringComparison.Ordinal))
         {
-            string rest = text["tcp:".Length..];
-            int colon = rest.LastIndexOf(':');
-            if (colon > 0 && IPAddress.TryParse(rest[..colon].Trim('[', ']'), out IPAddress? address)
-                && int.TryParse(rest[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port)
-                && port is > 0 and <= 65535)
+            if (IpAddressText.TryParseEndPoint(text.AsSpan("tcp:".Length), out IPEndPoint tcp))
             {
-                if (!IPAddress.IsLoopback(address) && !allowRemote)
+                if (!IPAddress.IsLoopback(tcp.Address) && !allowRemote)
                 {
                     error = $"'{text}' is not a loopback address; the control socket has no authentication (set \"allow_remote_control\": true to accept it)";
                     return false;
                 }
 
-                endpoint = new ControlEndpoint(text, new IPEndPoint(address, port));
+                endpoint = new ControlEndpoint(text, tcp);
                 return true;
             }
         }

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using FastPath.Control.Config;
 using Microsoft.Extensions.ObjectPool;
-using Pipelines.Sockets.Unofficial;
+using FastPath.Vtpm.Protocol;
 
 namespace FastPath.Control.ControlSocket;
 
@@ -18,7 +18,7 @@ namespace FastPath.Control.ControlSocket;
 /// never wait on anything here: handlers only publish to the mapping table.
 /// </summary>
 /// <remarks>Thread-safe: connections are served concurrently; the handler must be thread-safe.</remarks>
-public sealed class ControlServer : SocketServer
+public sealed class ControlServer : PipeListener
 {
     // Response builders are pooled: a stats poller every second would otherwise allocate a fresh buffer each time.
     private static readonly ObjectPool<ArrayBufferWriter<byte>> s_buffers =
@@ -29,7 +29,11 @@ public sealed class ControlServer : SocketServer
     // before closing would otherwise be lost. It also makes an unread response visible to the frame timeout.
     private static readonly PipeOptions s_sendOptions = new(pauseWriterThreshold: 1, resumeWriterThreshold: 1, useSynchronizationContext: false);
 
+    // Requests are strict JSON: no comments, and a property given twice is refused rather than last-one-wins.
+    private static readonly JsonDocumentOptions s_requestOptions = new() { AllowDuplicateProperties = false };
+
     private readonly ControlHandler _handler;
+    private readonly List<Connection> _open = [];
     private int _connections;
 
     /// <summary>A server that answers requests with <paramref name="handler"/>; nothing listens until <see cref="Start"/>.</summary>
@@ -47,61 +51,37 @@ public sealed class ControlServer : SocketServer
     /// <summary>Connections open now.</summary>
     public int Connections => Volatile.Read(ref _connections);
 
-    /// <summary>Listens on <paramref name="endpoint"/>; a stale Unix socket file left by a dead daemon is replaced.</summary>
-    public void Start(ControlEndpoint endpoint)
-    {
-        if (endpoint.UnixPath is string path)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            RemoveStaleSocket(path);
-        }
-
-        Listen(endpoint.EndPoint, endpoint.Family, SocketType.Stream, endpoint.Protocol, 64, s_sendOptions, null);
-    }
+    /// <summary>
+    /// Listens on <paramref name="endpoint"/>. A Unix socket is created 0600 in a directory that must exist; a
+    /// stale socket file left by a dead daemon is replaced, and anything else at the path (a regular file, a live
+    /// daemon's socket) is refused, never deleted (<see cref="UnixSocketPath"/>).
+    /// </summary>
+    /// <exception cref="IOException">The path is refused or another daemon listens there.</exception>
+    public void Start(ControlEndpoint endpoint) => Listen(endpoint.EndPoint, 64, s_sendOptions, null);
 
     /// <inheritdoc />
-    protected override Task OnClientConnectedAsync(in ClientConnection client) => ServeAsync(client.Transport);
-
-    private static void RemoveStaleSocket(string path)
-    {
-        if (!File.Exists(path))
-        {
-            return;
-        }
-
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            probe.Connect(new UnixDomainSocketEndPoint(path));
-        }
-        catch (SocketException)
-        {
-            // Nobody answers: a dead daemon's socket file.
-            File.Delete(path);
-            return;
-        }
-
-        throw new InvalidOperationException($"another daemon is already listening on unix:{path}");
-    }
+    protected override Task OnClientConnectedAsync(IDuplexPipe transport, Socket client) => ServeAsync(transport);
 
     private async Task ServeAsync(IDuplexPipe transport)
     {
         PipeReader input = transport.Input;
         PipeWriter output = transport.Output;
         using var timeout = new CancellationTokenSource();
+        var connection = new Connection(timeout);
         try
         {
-            if (Interlocked.Increment(ref _connections) > MaxConnections)
+            if (!Admit(connection))
             {
-                await SendAsync(output, null, null, ControlReply.Error(ControlProtocol.Busy, $"the daemon already has {MaxConnections} control connections"), timeout.Token).ConfigureAwait(false);
+                await SendAsync(output, null, null, ControlReply.Error(ControlProtocol.Busy, $"the daemon already has {MaxConnections} control connections, all in the middle of a request"), timeout.Token).ConfigureAwait(false);
                 return;
             }
 
-            await LoopAsync(input, output, timeout).ConfigureAwait(false);
+            await LoopAsync(input, output, connection).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
-            // The client was too slow (a stalled request or an unread response): its connection alone is closed.
+            // The client was too slow (a stalled request or an unread response), or idle while a newcomer needed
+            // its slot: its connection alone is closed.
         }
         catch (IOException)
         {
@@ -109,22 +89,83 @@ public sealed class ControlServer : SocketServer
         }
         finally
         {
-            Interlocked.Decrement(ref _connections);
+            lock (_open)
+            {
+                _open.Remove(connection);
+                Volatile.Write(ref _connections, _open.Count);
+            }
+
             await input.CompleteAsync().ConfigureAwait(false);
             await output.CompleteAsync().ConfigureAwait(false);
         }
     }
 
-    private async Task LoopAsync(PipeReader input, PipeWriter output, CancellationTokenSource timeout)
+    /// <summary>Takes a slot for <paramref name="connection"/>; when all are taken, the connection idle the longest
+    /// between requests gives up its own (so idle clients cannot lock operators out). False when every one is
+    /// inside a request, which its deadline ends within <see cref="FrameTimeout"/>.</summary>
+    private bool Admit(Connection connection)
     {
+        Connection? evicted = null;
+        lock (_open)
+        {
+            if (_open.Count >= MaxConnections)
+            {
+                foreach (Connection other in _open)
+                {
+                    if (other.IdleSince is long since && (evicted?.IdleSince is not long oldest || since < oldest))
+                    {
+                        evicted = other;
+                    }
+                }
+
+                if (evicted is null)
+                {
+                    return false;
+                }
+
+                _open.Remove(evicted);
+                evicted.IdleSince = null;
+            }
+
+            _open.Add(connection);
+            Volatile.Write(ref _connections, _open.Count);
+        }
+
+        evicted?.Timeout.Cancel();
+        return true;
+    }
+
+    private async Task LoopAsync(PipeReader input, PipeWriter output, Connection connection)
+    {
+        CancellationTokenSource timeout = connection.Timeout;
         byte[] body = new byte[ControlProtocol.MaxRequestBytes];
         long skip = 0;
         bool partial = false;
+        long requestStarted = 0;
         while (true)
         {
-            // Between requests a client may idle; once a request (or a skipped body) has begun it must keep coming.
-            timeout.CancelAfter(skip == 0 && !partial ? IdleTimeout : FrameTimeout);
+            // Between requests a client may idle; once a request (or a skipped body) has begun, the whole of it
+            // must arrive within the frame timeout of its first byte (not of each chunk: a client trickling a
+            // byte a second would otherwise hold its slot for ever).
+            if (skip == 0 && !partial)
+            {
+                requestStarted = 0;
+                SetIdle(connection, true);
+                timeout.CancelAfter(IdleTimeout);
+            }
+            else
+            {
+                TimeSpan left = FrameTimeout - System.Diagnostics.Stopwatch.GetElapsedTime(requestStarted);
+                timeout.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
+            }
+
             ReadResult read = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+            if (requestStarted == 0)
+            {
+                requestStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+                SetIdle(connection, false);
+            }
+
             ReadOnlySequence<byte> buffer = read.Buffer;
             while (true)
             {
@@ -179,14 +220,29 @@ public sealed class ControlServer : SocketServer
                 buffer.Slice(ControlProtocol.PrefixBytes, length).CopyTo(body);
                 buffer = buffer.Slice(ControlProtocol.PrefixBytes + length);
                 await HandleAsync(body.AsMemory(0, (int)length), output, timeout).ConfigureAwait(false);
+
+                // Whatever follows in the buffer is the start of the next request: its deadline starts now.
+                requestStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             }
 
             partial = !buffer.IsEmpty;
             input.AdvanceTo(buffer.Start, buffer.End);
+            if (!partial && skip == 0)
+            {
+                requestStarted = 0;
+            }
             if (read.IsCompleted)
             {
                 return;
             }
+        }
+    }
+
+    private void SetIdle(Connection connection, bool idle)
+    {
+        lock (_open)
+        {
+            connection.IdleSince = idle ? System.Diagnostics.Stopwatch.GetTimestamp() : null;
         }
     }
 
@@ -203,11 +259,17 @@ public sealed class ControlServer : SocketServer
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body);
+            if (JsonInput.FindInvalidUtf8(body.Span) is string where)
+            {
+                await SendAsync(output, null, null, ControlReply.Error(ControlProtocol.BadRequest, $"not JSON: {where}"), timeout.Token).ConfigureAwait(false);
+                return;
+            }
+
+            document = JsonDocument.Parse(body, s_requestOptions);
         }
         catch (JsonException error)
         {
-            await SendAsync(output, null, null, ControlReply.Error(ControlProtocol.BadRequest, $"not JSON: {error.Message}"), timeout.Token).ConfigureAwait(false);
+            await SendAsync(output, null, null, ControlReply.Error(ControlProtocol.BadRequest, $"not JSON: {JsonInput.Describe(error)}"), timeout.Token).ConfigureAwait(false);
             return;
         }
 
@@ -222,7 +284,7 @@ public sealed class ControlServer : SocketServer
             }
             else
             {
-                if (root.TryGetProperty("id", out JsonElement idElement) && idElement.TryGetInt64(out long parsed))
+                if (root.TryGetProperty("id", out JsonElement idElement) && idElement.ValueKind == JsonValueKind.Number && idElement.TryGetInt64(out long parsed))
                 {
                     id = parsed;
                 }
@@ -239,9 +301,9 @@ public sealed class ControlServer : SocketServer
 
     private static ControlReply? Check(JsonElement root, ref string? verb)
     {
-        if (!root.TryGetProperty("v", out JsonElement version) || !version.TryGetInt32(out int v))
+        if (!root.TryGetProperty("v", out JsonElement version) || version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out int v))
         {
-            return ControlReply.Error(ControlProtocol.BadRequest, "missing \"v\" (protocol version)");
+            return ControlReply.Error(ControlProtocol.BadRequest, "missing \"v\" (protocol version, an integer)");
         }
 
         if (v != ControlProtocol.Version)
@@ -249,7 +311,7 @@ public sealed class ControlServer : SocketServer
             return ControlReply.Error(ControlProtocol.UnsupportedVersion, $"protocol version {v} is not supported (this daemon speaks {ControlProtocol.Version})");
         }
 
-        if (!root.TryGetProperty("id", out JsonElement id) || !id.TryGetInt64(out _))
+        if (!root.TryGetProperty("id", out JsonElement id) || id.ValueKind != JsonValueKind.Number || !id.TryGetInt64(out _))
         {
             return ControlReply.Error(ControlProtocol.BadRequest, "missing \"id\" (an integer request id)");
         }
@@ -338,6 +400,15 @@ public sealed class ControlServer : SocketServer
         {
             s_buffers.Return(buffer);
         }
+    }
+
+    /// <summary>One open connection: its timer, and since when it has been idle between requests (null: inside
+    /// one, or handling it). <see cref="IdleSince"/> changes under the server's <c>_open</c> lock.</summary>
+    private sealed class Connection(CancellationTokenSource timeout)
+    {
+        public CancellationTokenSource Timeout { get; } = timeout;
+
+        public long? IdleSince { get; set; }
     }
 
     private sealed class BufferPolicy : PooledObjectPolicy<ArrayBufferWriter<byte>>

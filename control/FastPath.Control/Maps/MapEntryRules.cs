@@ -27,11 +27,12 @@ public static class MapEntryRules
     public static bool TryParseAddress(ReadOnlySpan<char> text, out IPAddress address, out string error)
     {
         address = IPAddress.None;
-        if (text.IsWhiteSpace() || !IPAddress.TryParse(text, out IPAddress? parsed) || text.Contains('%')
-            || (parsed.AddressFamily == AddressFamily.InterNetwork && text.Count('.') != 3))
+        if (!Config.IpAddressText.TryParse(text, out IPAddress parsed))
         {
-            // IPAddress.TryParse accepts "1" and "1.2" (inet_aton forms) and scoped IPv6; a maps file should not.
-            error = $"not an IP address ('{text}')";
+            // Canonical text only: "010.1.1.1" (octal), "0x0a.0.0.1", "10.1" and scoped IPv6 are refused.
+            error = text.Count('.') == 3 && IPAddress.TryParse(text, out _)
+                ? $"not an IP address in canonical form ('{text}'; IPv4 is four decimal numbers 0-255 without leading zeros or hex)"
+                : $"not an IP address ('{text}')";
             return false;
         }
 

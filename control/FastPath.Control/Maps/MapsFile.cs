@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using FastPath.Control.Config;
 using FastPath.Dataplane.Mapping;
+using FastPath.Dataplane.Ports;
 
 namespace FastPath.Control.Maps;
 
@@ -22,16 +24,36 @@ public static class MapsFile
     // The longest address text a maps file can hold: an IPv6 address with an embedded IPv4 tail is 45 characters.
     private const int MaxAddressChars = 64;
 
-    /// <summary>Reads and validates <paramref name="path"/>.</summary>
-    /// <exception cref="InputFileException">The file is not valid JSON or an entry is invalid or conflicting.</exception>
+    /// <summary>Reads and validates <paramref name="path"/>: a regular file (not a FIFO or a device) of at most
+    /// <see cref="JsonInput.MaxMapsBytes"/>.</summary>
+    /// <exception cref="InputFileException">The file is not a regular file, too large, not valid JSON, or an entry is invalid or conflicting.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    public static MappingEntry[] Load(string path) => Parse(File.ReadAllBytes(path), path);
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static MappingEntry[] Load(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = InputFile.ReadAllBytes(path, JsonInput.MaxMapsBytes);
+        }
+        catch (InvalidDataException error)
+        {
+            throw new InputFileException(error.Message);
+        }
+
+        return Parse(bytes, path);
+    }
 
     /// <summary>Validates maps-file JSON; <paramref name="source"/> names it in errors.</summary>
     /// <exception cref="InputFileException">The JSON is invalid or an entry is invalid or conflicting.</exception>
     public static MappingEntry[] Parse(ReadOnlySpan<byte> json, string source)
     {
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        if (JsonInput.FindInvalidUtf8(json) is string where)
+        {
+            throw new InputFileException($"{source}: {where}");
+        }
+
+        var reader = new Utf8JsonReader(json, JsonInput.ReaderOptions);
         try
         {
             return ParseDocument(ref reader, source);
@@ -56,6 +78,11 @@ public static class MapsFile
             if (!reader.ValueTextEquals("mappings"u8))
             {
                 throw Error(source, reader.GetString()!, "unknown field (expected \"mappings\")");
+            }
+
+            if (entries is not null)
+            {
+                throw Error(source, "mappings", "given twice (each field may appear once)");
             }
 
             if (Next(ref reader) != JsonTokenType.StartArray)
@@ -113,6 +140,7 @@ public static class MapsFile
         {
             if (reader.ValueTextEquals("tenant"u8))
             {
+                Once(tenant is not null, source, index, ".tenant");
                 if (Next(ref reader) != JsonTokenType.Number || !reader.TryGetInt64(out long value))
                 {
                     throw Error(source, At(index) + ".tenant", "expected an integer");
@@ -122,11 +150,13 @@ public static class MapsFile
             }
             else if (reader.ValueTextEquals("user"u8))
             {
+                Once(user is not null, source, index, ".user");
                 Next(ref reader);
                 user = ParseAddress(ref reader, source, index, ".user");
             }
             else if (reader.ValueTextEquals("secure"u8))
             {
+                Once(secure is not null, source, index, ".secure");
                 Next(ref reader);
                 secure = ParseAddress(ref reader, source, index, ".secure");
             }
@@ -183,6 +213,15 @@ public static class MapsFile
     }
 
     private static string At(int index) => $"mappings[{index}]";
+
+    // A field given twice would otherwise be last-one-wins, and two readers of one file could disagree.
+    private static void Once(bool seen, string source, int index, string field)
+    {
+        if (seen)
+        {
+            throw Error(source, At(index) + field, "given twice (each field may appear once)");
+        }
+    }
 
     private static InputFileException Error(string source, string path, string reason) => new($"{source}: {path}: {reason}");
 }

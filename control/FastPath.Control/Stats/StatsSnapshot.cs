@@ -8,7 +8,7 @@ namespace FastPath.Control.Stats;
 /// <param name="Mappings">Mappings in the table.</param>
 /// <param name="Capacity">Entries the table holds before it grows.</param>
 /// <param name="MapUpdates">Successful adds, deletes and imports since start.</param>
-/// <param name="Vtpm">vTPM state: <c>off</c>, <c>single 127.0.0.1:PORT</c> or <c>pair 127.0.0.1:PORT</c>.</param>
+/// <param name="Vtpm">vTPM state: <c>off</c>, or <c>single</c>/<c>pair</c> and where: <c>unix:PATH</c> or <c>127.0.0.1:PORT</c>.</param>
 /// <param name="PairStatusJson">The pair's status object (what <c>fastpath vtpm status</c> shows), or null: no pair, or
 /// a reader that does not show it (metrics).</param>
 /// <param name="Runtime">Garbage collections and their pauses.</param>

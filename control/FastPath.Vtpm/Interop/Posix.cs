@@ -3,7 +3,7 @@ using Microsoft.Win32.SafeHandles;
 
 namespace FastPath.Vtpm.Interop;
 
-/// <summary>The few libc calls the state store needs that .NET does not expose: opening a directory and
+/// <summary>The few libc calls the state store and the socket files need that .NET does not expose: opening a directory and
 /// fsync-ing it, so a rename is durable (rename(2) is atomic, not durable, until the directory is synced), and
 /// fdatasync (.NET's flush-to-disk is a full fsync, which also writes back timestamps the store never reads).</summary>
 /// <remarks>Stateless P/Invoke; thread-safe.</remarks>
@@ -26,4 +26,18 @@ internal static partial class Posix
 
     [LibraryImport(LibraryName, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    /// <summary>fchmod(2): on a Unix socket before bind(2), the mode its socket file is created with.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "fchmod", SetLastError = true)]
+    public static partial int Fchmod(nint fd, uint mode);
+
+    /// <summary>Size of <c>struct stat</c> on x86-64 Linux.</summary>
+    public const int StatSize = 144;
+
+    /// <summary>Offset of <c>st_mode</c> in <c>struct stat</c> on x86-64 Linux.</summary>
+    public const int StatModeOffset = 24;
+
+    /// <summary>lstat(2) into a <see cref="StatSize"/>-byte buffer (the file itself, not a symlink's target).</summary>
+    [LibraryImport(LibraryName, EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    public static unsafe partial int Lstat(string path, byte* buffer);
 }

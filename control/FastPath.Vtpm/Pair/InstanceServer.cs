@@ -40,14 +40,10 @@ public sealed class InstanceServer : IDisposable
             }
         }
 
-        // Pipelines' socket server, as on the TCP control port; the Unix endpoint needs the family spelled out.
-        _control = new ControlListener(_server);
-        _control.Listen(new UnixDomainSocketEndPoint(controlPath), AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified,
-            sendOptions: SwtpmServer.SendOptions, receiveOptions: SwtpmServer.ReceiveOptions);
-
-        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        _listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-        _listener.Listen(64);
+        // Both 0600: the controller (same user) moves state blobs over the control socket.
+        _control = new ControlListener(_server) { AllowStateCommands = true };
+        _control.Listen(new UnixDomainSocketEndPoint(controlPath), sendOptions: SwtpmServer.SendOptions, receiveOptions: SwtpmServer.ReceiveOptions);
+        _listener = UnixSocketPath.Listen(socketPath, 64);
     }
 
     /// <summary>Accepts connections until disposed; completes then.</summary>

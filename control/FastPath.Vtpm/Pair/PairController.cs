@@ -37,6 +37,7 @@ public sealed class PairController : TpmBackend, IDisposable
     private CommandListener? _commands;
     private ControlListener? _control;
     private StatusListener? _status;
+    private VtpmEndpoint? _endpoint;
     private string _savedMembership = "";
     private long _failovers;
     private long _resyncs;
@@ -79,14 +80,17 @@ public sealed class PairController : TpmBackend, IDisposable
 
     public IReadOnlyList<PairMember> Members => _members;
 
+    /// <summary>The status socket's file name in the state directory (see <see cref="Start"/>).</summary>
+    public const string StatusSocketName = "status.sock";
+
     /// <summary>Starts both instances, brings the one that lacks acknowledged changes (or the second of a new
-    /// pair) to the state of the other, then opens P (commands), P+1 (control) and P+2 (status) on
-    /// <paramref name="address"/>.</summary>
-    public void Start(IPAddress address, int port)
+    /// pair) to the state of the other, then opens the swtpm channels at <paramref name="endpoint"/> and the
+    /// status socket at <paramref name="statusPath"/> (a 0600 Unix socket: status and failover are its owner's).</summary>
+    public void Start(VtpmEndpoint endpoint, string statusPath)
     {
-        if (port is <= 0 or >= 65534)
+        if ((endpoint.ListenProblem() ?? UnixSocketPath.ListenProblem(statusPath)) is string problem)
         {
-            throw new ArgumentOutOfRangeException(nameof(port), port, "the command port must be 1..65533 (control P+1, status P+2)");
+            throw new IOException(problem);
         }
 
         byte[]? saved = _membership.Load();
@@ -102,12 +106,16 @@ public sealed class PairController : TpmBackend, IDisposable
         _lag = 0;
 
         _commands = new CommandListener(this);
-        _control = new ControlListener(this);
+        _control = new ControlListener(this) { AllowStateCommands = endpoint.StateCommandsAllowed };
         _status = new StatusListener(this);
-        _commands.Listen(new IPEndPoint(address, port));
-        _control.Listen(new IPEndPoint(address, port + 1), sendOptions: SwtpmServer.SendOptions, receiveOptions: SwtpmServer.ReceiveOptions);
-        _status.Start(new IPEndPoint(address, port + 2));
+        _endpoint = endpoint;
+        _commands.Listen(endpoint.Command);
+        _control.Listen(endpoint.Control, sendOptions: SwtpmServer.SendOptions, receiveOptions: SwtpmServer.ReceiveOptions);
+        _status.Start(statusPath);
     }
+
+    /// <summary>Where the swtpm channels listen, once started.</summary>
+    public VtpmEndpoint? Endpoint => _endpoint;
 
     /// <summary>Runs synchronously on the caller's thread (each client connection has its own, see
     /// <see cref="CommandListener"/>): the instances' round trips are blocking calls, so waiting for the global
@@ -843,6 +851,7 @@ public sealed class PairController : TpmBackend, IDisposable
         _commands?.Dispose();
         _control?.Dispose();
         _status?.Dispose();
+        _endpoint?.RemoveSocketFiles();
         foreach (PairMember member in _members)
         {
             member.Live = false;

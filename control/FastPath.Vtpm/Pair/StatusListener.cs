@@ -1,21 +1,22 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
 namespace FastPath.Vtpm.Pair;
 
-/// <summary>The pair's status endpoint on loopback port P+2: one text line per request, one JSON line per
-/// answer. <c>status</c>, <c>failover</c>, <c>digests</c>; <c>corrupt NAME</c> only with FASTPATH_VTPM_TEST_HOOKS=1.</summary>
+/// <summary>The pair's status socket: a 0600 Unix socket (only its owner may ask for status or force a
+/// failover), one text line per request, one JSON line per answer. <c>status</c>, <c>failover</c>, <c>digests</c>;
+/// <c>corrupt NAME</c> only with FASTPATH_VTPM_TEST_HOOKS=1.</summary>
 /// <remarks>Thread-safe: each connection is served on its own task; the controller is thread-safe.</remarks>
 internal sealed class StatusListener(PairController controller) : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
-    private TcpListener? _listener;
+    private Socket? _listener;
+    private string? _path;
 
-    public void Start(IPEndPoint endPoint)
+    public void Start(string path)
     {
-        _listener = new TcpListener(endPoint);
-        _listener.Start();
+        _listener = Protocol.UnixSocketPath.Listen(path, 16);
+        _path = path;
         _ = Task.Run(AcceptLoopAsync);
     }
 
@@ -23,10 +24,10 @@ internal sealed class StatusListener(PairController controller) : IDisposable
     {
         while (!_stop.IsCancellationRequested)
         {
-            TcpClient client;
+            Socket client;
             try
             {
-                client = await _listener!.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
+                client = await _listener!.AcceptAsync(_stop.Token).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException or SocketException)
             {
@@ -37,13 +38,13 @@ internal sealed class StatusListener(PairController controller) : IDisposable
         }
     }
 
-    private async Task ServeAsync(TcpClient client)
+    private async Task ServeAsync(Socket client)
     {
         using (client)
         {
             try
             {
-                NetworkStream stream = client.GetStream();
+                using var stream = new NetworkStream(client, ownsSocket: false);
                 using var reader = new StreamReader(stream, Encoding.ASCII);
                 await using var writer = new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true, NewLine = "\n" };
                 while (await reader.ReadLineAsync(_stop.Token).ConfigureAwait(false) is { } line)
@@ -89,7 +90,12 @@ internal sealed class StatusListener(PairController controller) : IDisposable
     public void Dispose()
     {
         _stop.Cancel();
-        _listener?.Stop();
+        _listener?.Dispose();
+        if (_path is not null)
+        {
+            Protocol.UnixSocketPath.RemoveSocketFile(_path);
+        }
+
         _stop.Dispose();
     }
 }

@@ -30,6 +30,7 @@ internal static class ControlCommand
     // Results (TPM 1.2 style codes, as swtpm answers them).
     public const uint ResultSuccess = 0;
     public const uint ResultBadParameter = 0x03;
+    public const uint ResultDisabledCommand = 0x08;
     public const uint ResultFail = 0x09;
     public const uint ResultBadOrdinal = 0x0A;
     public const uint ResultBadLocality = 0x3D;

@@ -2,20 +2,25 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Pipelines;
 using FastPath.Vtpm.Engine;
-using Pipelines.Sockets.Unofficial;
+using System.Net.Sockets;
 
 namespace FastPath.Vtpm.Protocol;
 
 /// <summary>The control channel (swtpm-ioctls(3), "control commands over socket"): a big-endian u32 CMD_*
 /// code, a fixed request body per code, a response starting with a u32 result. Unknown codes answer
-/// 0x0a (TPM_BAD_ORDINAL) after dropping what the client sent with them, as swtpm does.</summary>
+/// 0x0a (TPM_BAD_ORDINAL) after dropping what the client sent with them, as swtpm does. CMD_SHUTDOWN,
+/// CMD_GET_STATEBLOB and CMD_SET_STATEBLOB (stop the TPM; read or replace its seeds and auth values) are answered
+/// 0x08 (TPM_DISABLED_CMD) unless <see cref="AllowStateCommands"/>: on a TCP port every local user can connect.</summary>
 /// <remarks>Thread-safe: per-connection state only; TPM access goes through the server's lock.</remarks>
-internal sealed class ControlListener(TpmBackend server) : SocketServer
+internal sealed class ControlListener(TpmBackend server) : PipeListener
 {
     /// <summary>swtpm's buffer size bounds: this engine's buffer is fixed at the maximum command size.</summary>
     private const uint BufferSize = TpmConstants.MaxCommandSize;
 
-    protected override Task OnClientConnectedAsync(in ClientConnection client) => ServeAsync(client.Transport);
+    /// <summary>Whether shutdown and the state blobs are served (a 0600 Unix socket, or TCP by explicit choice).</summary>
+    public bool AllowStateCommands { get; init; }
+
+    protected override Task OnClientConnectedAsync(IDuplexPipe transport, Socket client) => ServeAsync(transport);
 
     private async Task ServeAsync(IDuplexPipe transport)
     {
@@ -87,6 +92,12 @@ internal sealed class ControlListener(TpmBackend server) : SocketServer
 
         byte[] body = buffer.Slice(4, bodyLength).ToArray();
         buffer = buffer.Slice(4 + bodyLength);
+        if (!AllowStateCommands && code is ControlCommand.Shutdown or ControlCommand.GetStateBlob or ControlCommand.SetStateBlob)
+        {
+            Result(output, ControlCommand.ResultDisabledCommand);
+            return true;
+        }
+
         switch (code)
         {
             case ControlCommand.GetCapability:

@@ -6,8 +6,9 @@ using FastPath.Vtpm.State;
 namespace FastPath.Vtpm.Protocol;
 
 /// <summary>
-/// One vTPM behind the swtpm socket protocol: raw TPM commands on the command port P (one or many per
-/// connection, no extra framing) and swtpm's CMD_* control commands on P+1. Loopback by default.
+/// One vTPM behind the swtpm socket protocol: raw TPM commands on the command channel (one or many per
+/// connection, no extra framing) and swtpm's CMD_* control commands on the control channel: Unix sockets PATH
+/// and PATH.ctrl (0600) by default, or loopback TCP P and P+1 (<see cref="VtpmEndpoint"/>).
 /// </summary>
 /// <remarks>Thread-safe: connections are served concurrently, and every engine call (TPM command or control
 /// command that touches the TPM) runs under <see cref="_engineLock"/>, so commands execute one at a time in
@@ -19,8 +20,8 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     private readonly Lock _engineLock = new();
     private readonly StateStore? _store;
     private readonly RandomSource _random;
-    private readonly CommandListener _commands;
-    private readonly ControlListener _control;
+    private CommandListener? _commands;
+    private ControlListener? _control;
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _durableLock = new();
     private readonly List<(long Version, TaskCompletionSource<bool> Done)> _waiters = [];
@@ -34,6 +35,12 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     private bool _flushing;
     private bool _resumeOnInit;
     private TpmEngine _engine;
+
+    // The engine's whole state as of the last durable version, taken just before the first change after it: a
+    // failed save (a full disk) puts it back, so no answer ever reflects a change that was refused. Null when a
+    // save covered a version while later changes were pending (rare: the fallback is a reload from disk).
+    private byte[]? _rollback;
+    private byte[]? _durableBlob;
 
     /// <summary>A flush returns only once the socket's send loop has taken every byte (pause and resume at 1
     /// byte): SocketServer disposes the connection as soon as a handler returns, and bytes still in the pipe
@@ -49,33 +56,34 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     {
         _store = store;
         _random = random;
-        _engine = CreateEngine(store?.Load());
-        _commands = new CommandListener(this);
-        _control = new ControlListener(this);
+        _durableBlob = store?.Load();
+        _engine = CreateEngine(_durableBlob);
     }
 
     /// <summary>Completes when a client sent CMD_SHUTDOWN on the control channel.</summary>
     public Task ShutdownRequested => _shutdown.Task;
 
-    public IPEndPoint? CommandEndPoint { get; private set; }
+    /// <summary>Where the channels listen, once started.</summary>
+    public VtpmEndpoint? Endpoint { get; private set; }
 
-    /// <summary>Opens the command port and the control port (command port + 1).</summary>
-    public void Start(IPAddress address, int port)
+    /// <summary>How long a command connection may stay silent before it is closed (<see cref="CommandListener"/>).</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Opens the command channel and the control channel at <paramref name="endpoint"/>.</summary>
+    public void Start(VtpmEndpoint endpoint)
     {
-        if (port is <= 0 or >= 65535)
-        {
-            throw new ArgumentOutOfRangeException(nameof(port), port, "the command port must be 1..65534 (the control channel uses port + 1)");
-        }
-
-        CommandEndPoint = new IPEndPoint(address, port);
-        _commands.Listen(CommandEndPoint);
-        _control.Listen(new IPEndPoint(address, port + 1), sendOptions: SendOptions, receiveOptions: ReceiveOptions);
+        _commands = new CommandListener(this) { IdleTimeout = IdleTimeout };
+        _control = new ControlListener(this) { AllowStateCommands = endpoint.StateCommandsAllowed };
+        _commands.Listen(endpoint.Command);
+        Endpoint = endpoint;
+        _control.Listen(endpoint.Control, sendOptions: SendOptions, receiveOptions: ReceiveOptions);
     }
 
     public void Dispose()
     {
-        _commands.Dispose();
-        _control.Dispose();
+        _commands?.Dispose();
+        _control?.Dispose();
+        Endpoint?.RemoveSocketFiles();
         lock (_engineLock)
         {
             _engine.Dispose();
@@ -99,6 +107,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     {
         lock (_engineLock)
         {
+            TakeRollbackIfClean(command);
             int length = _engine.Execute(command, response);
             lock (_durableLock)
             {
@@ -233,8 +242,9 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             }
             catch (IOException exception)
             {
-                ok = false;
-                Console.Error.WriteLine($"fastpath: vtpm: state write failed, changes not acknowledged: {exception.Message}");
+                Console.Error.WriteLine($"fastpath: vtpm: state write failed, changes refused (TPM_RC_NV_UNAVAILABLE) and rolled back; reads go on: {exception.Message}");
+                RollBack();
+                return;
             }
 
             List<TaskCompletionSource<bool>> released = [];
@@ -243,6 +253,13 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
                 if (ok)
                 {
                     _durableVersion = version;
+                    _durableBlob = blob;
+                    if (_pendingVersion != version)
+                    {
+                        // Changes made after this save's snapshot are pending: the rollback no longer matches.
+                        _rollback = null;
+                    }
+
                     double lag = System.Diagnostics.Stopwatch.GetElapsedTime(_oldestPendingAt).TotalMilliseconds;
                     _saves++;
                     _lastPersistMs = lag;
@@ -276,6 +293,68 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>Under the engine lock: before a command that may change persistent state, when everything so far
+    /// is durable, remember the whole state (what a failed save returns to).</summary>
+    private void TakeRollbackIfClean(ReadOnlySpan<byte> command)
+    {
+        if (_store is null || Pair.CommandClassification.Classify(command) == Pair.CommandClass.Read)
+        {
+            return;
+        }
+
+        lock (_durableLock)
+        {
+            if (_pendingVersion != _durableVersion)
+            {
+                return;
+            }
+        }
+
+        _rollback = _engine.SerializeState();
+    }
+
+    /// <summary>A save failed: every change since the last durable version is undone (all their answers become
+    /// TPM_RC_NV_UNAVAILABLE), so the TPM goes on serving reads and random numbers from exactly what is on disk,
+    /// and the next change tries the disk again.</summary>
+    private void RollBack()
+    {
+        List<TaskCompletionSource<bool>> released = [];
+        lock (_engineLock)
+        {
+            if (_rollback is not null)
+            {
+                _engine.RestoreState(_rollback);
+            }
+            else if (_durableBlob is not null)
+            {
+                // No snapshot matches the disk: reload it, as after a power loss.
+                Console.Error.WriteLine("fastpath: vtpm: reloading the durable state after a failed write (volatile state is reset)");
+                _engine.Dispose();
+                _engine = CreateEngine(_durableBlob);
+                _engine.PowerOn();
+            }
+
+            lock (_durableLock)
+            {
+                _rollback = null;
+                _pendingBlob = null;
+                _pendingVersion = _durableVersion;
+                foreach ((long _, TaskCompletionSource<bool> done) in _waiters)
+                {
+                    released.Add(done);
+                }
+
+                _waiters.Clear();
+                _flushing = false;
+            }
+        }
+
+        foreach (TaskCompletionSource<bool> done in released)
+        {
+            done.TrySetResult(false);
         }
     }
 
@@ -383,7 +462,8 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         if (persistent is null && _store is not null)
         {
             // A freshly manufactured TPM is durable before its first command is answered.
-            _store.Save(engine.SerializePersistent());
+            _durableBlob = engine.SerializePersistent();
+            _store.Save(_durableBlob);
         }
 
         return engine;

@@ -244,6 +244,22 @@ public sealed class StateStore : IDisposable
         File.Move(_tempPath, _slotPaths[slot], overwrite: true);
         SyncDirectory();
         _slots[slot] = File.OpenHandle(_slotPaths[slot], FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+
+        // The other slot is made now too (the same record, so both verify and either may be read): every later
+        // save then overwrites a file in place, which needs no new space unless the state grows. A full file
+        // system otherwise refused the second save ever made (it had to create a file), however small.
+        int other = 1 - slot;
+        if (_slots[other] is null && !File.Exists(_slotPaths[other]))
+        {
+            using (SafeFileHandle temp = File.OpenHandle(_tempPath, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                RandomAccess.Write(temp, _record.AsSpan(0, length), 0);
+                DataSync(temp, _tempPath);
+            }
+
+            File.Move(_tempPath, _slotPaths[other], overwrite: false);
+            SyncDirectory();
+        }
     }
 
     private byte[] LoadLegacy()

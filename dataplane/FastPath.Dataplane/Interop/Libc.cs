@@ -198,4 +198,11 @@ internal static unsafe partial class Libc
     /// <summary>lstat(2) into a <see cref="StatSize"/>-byte buffer (the file itself, not a symlink's target).</summary>
     [LibraryImport(LibraryName, EntryPoint = "lstat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial int Lstat(string path, byte* buffer);
+
+    /// <summary>Offset of <c>st_size</c> in <c>struct stat</c> on x86-64 Linux.</summary>
+    internal const int StatSizeOffset = 48;
+
+    /// <summary>fstat(2) into a <see cref="StatSize"/>-byte buffer: what an open descriptor really is.</summary>
+    [LibraryImport(LibraryName, EntryPoint = "fstat", SetLastError = true)]
+    internal static partial int Fstat(int fd, byte* buffer);
 }

@@ -146,14 +146,35 @@ public sealed unsafe class GeneratorPort : PacketPort
 
     private static ushort SourcePort(uint flow, int mappings) => (ushort)(1024 + (flow / (uint)mappings % 64000));
 
+    /// <summary>The RSS hash that decides which worker a flow belongs to.</summary>
+    private static uint FlowHash(GeneratorSpec spec, uint flow) =>
+        RssHash.Compute(GeneratorSpec.UserAddress((int)(flow % (uint)spec.Mappings)), GeneratorSpec.Destination, SourcePort(flow, spec.Mappings), 9, 17);
+
+    /// <summary>The first of <paramref name="workers"/> workers that RSS would give none of the flows (it could not
+    /// run), or null when every worker gets some: the configuration check, before any port opens.</summary>
+    public static int? FirstWorkerWithoutFlows(GeneratorSpec spec, int workers)
+    {
+        var served = new bool[workers];
+        int left = workers;
+        for (uint flow = 0; flow < (uint)spec.Flows && left > 0; flow++)
+        {
+            int worker = (int)(FlowHash(spec, flow) % (uint)workers);
+            if (!served[worker])
+            {
+                served[worker] = true;
+                left--;
+            }
+        }
+
+        return left == 0 ? null : Array.IndexOf(served, false);
+    }
+
     private static uint[] AssignFlows(GeneratorSpec spec, int worker, int workers)
     {
         var mine = new List<uint>(spec.Flows / Math.Max(1, workers) + 16);
         for (uint flow = 0; flow < (uint)spec.Flows; flow++)
         {
-            uint hash = RssHash.Compute(GeneratorSpec.UserAddress((int)(flow % (uint)spec.Mappings)), GeneratorSpec.Destination,
-                SourcePort(flow, spec.Mappings), 9, 17);
-            if (workers == 1 || hash % (uint)workers == (uint)worker)
+            if (workers == 1 || FlowHash(spec, flow) % (uint)workers == (uint)worker)
             {
                 mine.Add(flow);
             }

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
 
 namespace FastPath.Dataplane.Ports;
 
@@ -8,7 +8,7 @@ namespace FastPath.Dataplane.Ports;
 /// (EPB, SPB, and the obsolete PB). Unknown blocks are skipped by their length.
 /// </summary>
 /// <remarks>Not thread-safe (see <see cref="CaptureReader"/>).</remarks>
-internal sealed unsafe class PcapNgReader : CaptureReader
+internal sealed class PcapNgReader : CaptureReader
 {
     internal const uint SectionHeaderBlockType = 0x0A0D0D0A;
     internal const uint InterfaceDescriptionBlockType = 1;
@@ -26,8 +26,8 @@ internal sealed unsafe class PcapNgReader : CaptureReader
     private long _offset;
     private CaptureFormat _format = new(CaptureFileKind.PcapNg, Nanoseconds: false);
 
-    internal PcapNgReader(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* start, long length)
-        : base(path, file, view, start, length)
+    internal PcapNgReader(string path, SafeFileHandle file, long length)
+        : base(path, file, length)
     {
         // The first block must be a section header; reading up to the first interface now makes
         // Format known before any packet is returned.
@@ -164,7 +164,7 @@ internal sealed unsafe class PcapNgReader : CaptureReader
 
             if (code == OptionTsResol && length >= 1)
             {
-                byte resolution = Start[value];
+                byte resolution = Bytes(value, 1)[0];
                 if ((resolution & 0x80) == 0)
                 {
                     if (resolution > 18)
@@ -221,7 +221,8 @@ internal sealed unsafe class PcapNgReader : CaptureReader
         uint capLength = U32(body + 12);
         uint originalLength = U32(body + 16);
         CheckCapLength(block, body + 12, capLength, bodyLength - 20);
-        return new CapturedPacket(Bytes(body + 20, (int)capLength), nic.ToNanoseconds(units), ClampLength(originalLength), block);
+        long nanoseconds = Nanoseconds(nic, units, body + 4);
+        return new CapturedPacket(Bytes(body + 20, (int)capLength), nanoseconds, ClampLength(originalLength), block);
     }
 
     private CapturedPacket ReadSimplePacket(long block, long body, long bodyLength)
@@ -257,7 +258,8 @@ internal sealed unsafe class PcapNgReader : CaptureReader
         uint capLength = U32(body + 12);
         uint originalLength = U32(body + 16);
         CheckCapLength(block, body + 12, capLength, bodyLength - 20);
-        return new CapturedPacket(Bytes(body + 20, (int)capLength), nic.ToNanoseconds(units), ClampLength(originalLength), block);
+        long nanoseconds = Nanoseconds(nic, units, body + 4);
+        return new CapturedPacket(Bytes(body + 20, (int)capLength), nanoseconds, ClampLength(originalLength), block);
     }
 
     private Interface InterfaceFor(long block, uint id)
@@ -308,6 +310,11 @@ internal sealed unsafe class PcapNgReader : CaptureReader
         }
     }
 
+    private long Nanoseconds(Interface nic, ulong units, long field) =>
+        nic.TryToNanoseconds(units, out long nanoseconds)
+            ? nanoseconds
+            : throw Error(field, $"timestamp {units} at {nic.UnitsPerSecond} units per second (plus if_tsoffset {nic.OffsetSeconds} s) is outside what nanoseconds since 1970 can hold (1970 to 2262)");
+
     private static int ClampLength(uint length) => (int)Math.Min(length, int.MaxValue);
 
     private ushort U16(long offset)
@@ -330,14 +337,19 @@ internal sealed unsafe class PcapNgReader : CaptureReader
 
     private readonly record struct Interface(ushort LinkType, uint SnapLength, long UnitsPerSecond, long OffsetSeconds, long BlockOffset)
     {
-        public long ToNanoseconds(ulong units)
+        /// <summary>Nanoseconds since 1970, or false when the time does not fit in a signed 64-bit count of them
+        /// (before 1970 through a negative if_tsoffset, or after the year 2262: a coarse if_tsresol such as 10^0 with a large timestamp, or a huge if_tsoffset).</summary>
+        public bool TryToNanoseconds(ulong units, out long nanoseconds)
         {
             // Split into whole seconds and a remainder so that 2^-n and 10^-n resolutions convert without overflow.
             ulong perSecond = (ulong)UnitsPerSecond;
-            ulong seconds = units / perSecond;
+            Int128 seconds = (Int128)(units / perSecond) + OffsetSeconds;
             ulong remainder = units % perSecond;
             ulong fraction = (ulong)(((UInt128)remainder * 1_000_000_000UL) / perSecond);
-            return (long)(seconds + (ulong)OffsetSeconds) * 1_000_000_000L + (long)fraction;
+            Int128 total = (seconds * 1_000_000_000) + fraction;
+            bool fits = total >= 0 && total <= long.MaxValue;
+            nanoseconds = fits ? (long)total : 0;
+            return fits;
         }
     }
 }

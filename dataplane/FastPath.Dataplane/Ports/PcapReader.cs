@@ -1,11 +1,11 @@
 using System.Buffers.Binary;
-using System.IO.MemoryMappedFiles;
+using Microsoft.Win32.SafeHandles;
 
 namespace FastPath.Dataplane.Ports;
 
 /// <summary>Classic pcap: 24-byte file header, then 16-byte record headers each followed by caplen bytes.</summary>
 /// <remarks>Not thread-safe (see <see cref="CaptureReader"/>).</remarks>
-internal sealed unsafe class PcapReader : CaptureReader
+internal sealed class PcapReader : CaptureReader
 {
     internal const uint MagicMicroseconds = 0xa1b2c3d4;
     internal const uint MagicNanoseconds = 0xa1b23c4d;
@@ -19,8 +19,8 @@ internal sealed unsafe class PcapReader : CaptureReader
     private readonly CaptureFormat _format;
     private long _offset = FileHeaderLength;
 
-    internal PcapReader(string path, MemoryMappedFile file, MemoryMappedViewAccessor view, byte* start, long length, uint magic)
-        : base(path, file, view, start, length)
+    internal PcapReader(string path, SafeFileHandle file, long length, uint magic)
+        : base(path, file, length)
     {
         _swapped = magic is MagicMicrosecondsSwapped or MagicNanosecondsSwapped;
         _nanoseconds = magic is MagicNanoseconds or MagicNanosecondsSwapped;

@@ -22,7 +22,7 @@ public sealed class DaemonVtpmPairTests : IDisposable
     [Fact]
     public void The_daemon_serves_the_vtpm_pair_and_stops_its_instances_on_sigterm()
     {
-        int port = FreePorts.Triple();
+        int port = FreePorts.Pair();
         string config = _dir.File("fastpath.json");
         File.WriteAllText(config, $$"""
             {
@@ -41,9 +41,9 @@ public sealed class DaemonVtpmPairTests : IDisposable
             Assert.Equal(0u, code);
             Assert.Equal(16, BinaryPrimitives.ReadUInt16BigEndian(random.AsSpan(10)));
 
-            // Through the daemon's control socket (ARCHITECTURE: vtpm status "through the daemon"), and the same pair at P+2.
+            // Through the daemon's control socket (ARCHITECTURE: vtpm status "through the daemon"), and the same pair on its status socket.
             JsonElement status = JsonDocument.Parse(daemon.Cli("vtpm", "status", "--json").EnsureSuccess().StandardOutput).RootElement;
-            JsonElement direct = JsonDocument.Parse(FastpathProcess.Run("vtpm", "status", "--port", port.ToString(), "--json").EnsureSuccess().StandardOutput).RootElement;
+            JsonElement direct = JsonDocument.Parse(FastpathProcess.Run("vtpm", "status", "--state", _dir.File("vtpm"), "--json").EnsureSuccess().StandardOutput).RootElement;
             Assert.Equal(
                 direct.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("pid").GetInt32()).Order(),
                 status.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("pid").GetInt32()).Order());

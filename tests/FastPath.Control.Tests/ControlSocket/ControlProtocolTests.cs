@@ -24,12 +24,52 @@ public sealed class ControlProtocolTests : IDisposable
     [InlineData("""{"v":1,"id":1,"verb":"map.add","args":{"tenant":5000,"user":"198.18.1.9","secure":"198.19.1.9"}}""", ControlProtocol.BadRequest, "args.tenant: tenant 5000 out of range")]
     [InlineData("""{"v":1,"id":1,"verb":"map.add","args":{"user":"198.18.1.9","secure":"2001:db8::9"}}""", ControlProtocol.BadRequest, "family mismatch")]
     [InlineData("""{"v":1,"id":1,"verb":"map.import","args":{"path":"relative.json"}}""", ControlProtocol.BadRequest, "must be absolute")]
+    [InlineData("""{"v":"1","id":1,"verb":"ping"}""", ControlProtocol.BadRequest, "missing \"v\"")]
+    [InlineData("""{"v":1,"id":"x","verb":"ping"}""", ControlProtocol.BadRequest, "missing \"id\"")]
+    [InlineData("""{"v":1,"id":1,"verb":"map.add","args":{"tenant":"x","user":"198.18.1.9","secure":"198.19.1.9"}}""", ControlProtocol.BadRequest, "args.tenant: expected an integer")]
+    [InlineData("""{"v":1,"id":1,"verb":"map.list","args":{"limit":"all"}}""", ControlProtocol.BadRequest, "args.limit: expected a non-negative integer")]
+    [InlineData("""{"v":1,"id":1,"id":2,"verb":"ping"}""", ControlProtocol.BadRequest, "property 'id' is given twice")]
+    [InlineData("""{"v":1,"id":1,"verb":"map.add","args":{"user":"198.18.1.9","secure":"198.19.1.9","user":"198.18.1.10"}}""", ControlProtocol.BadRequest, "property 'user' is given twice")]
+    [InlineData("""{"v":1,"id":1,"verb":"map.add","args":{"user":"010.001.000.005","secure":"198.19.1.9"}}""", ControlProtocol.BadRequest, "args.user: not an IP address in canonical form")]
+    [InlineData("""{"v":1,"id":1,"verb":"map.add","args":{"user":"198.18.1.9","secure":"0x0a.0.0.1"}}""", ControlProtocol.BadRequest, "args.secure: not an IP address in canonical form")]
+    [InlineData("""{"v":1,"id":1,"verb":"map.import","args":{"path":"/dev/zero"}}""", ControlProtocol.Refused, "/dev/zero: not a regular file (a character device)")]
     public void A_malformed_request_gets_an_error_and_the_connection_stays_usable(string body, string code, string message)
     {
         using ControlClient client = _daemon.Connect();
         client.SendRaw(Encoding.UTF8.GetBytes(body), prefix: true);
         using JsonDocument response = client.Receive();
         AssertError(response, code, message);
+
+        using JsonDocument pong = client.Call("ping");
+        Assert.True(pong.RootElement.GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public void Invalid_utf8_in_a_property_name_is_a_bad_request_with_its_position()
+    {
+        using ControlClient client = _daemon.Connect();
+        client.SendRaw([.. "{\"v\":1,\"i"u8, 0xC3, 0x28, .. "\":1}"u8], prefix: true);
+        using (JsonDocument response = client.Receive())
+        {
+            AssertError(response, ControlProtocol.BadRequest, "line 1, column 10: invalid UTF-8");
+        }
+
+        using JsonDocument pong = client.Call("ping");
+        Assert.True(pong.RootElement.GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public void Importing_a_fifo_is_refused_at_once_and_holds_no_slot()
+    {
+        using var dir = new FastPath.Testing.TempDirectory();
+        string fifo = dir.File("maps.fifo");
+        FastPath.Testing.ProcessRunner.Run("mkfifo", fifo).EnsureSuccess();
+        using ControlClient client = _daemon.Connect();
+        client.SendRaw(Encoding.UTF8.GetBytes("""{"v":1,"id":1,"verb":"map.import","args":{"path":""" + JsonSerializer.Serialize(fifo) + "}}"), prefix: true);
+        using (JsonDocument response = client.Receive())
+        {
+            AssertError(response, ControlProtocol.Refused, "not a regular file (a FIFO)");
+        }
 
         using JsonDocument pong = client.Call("ping");
         Assert.True(pong.RootElement.GetProperty("ok").GetBoolean());

@@ -6,6 +6,7 @@ using FastPath.Testing;
 namespace FastPath.Control.Tests.ControlSocket;
 
 /// <summary>Per-connection limits: a request that stalls is cut off, and connections beyond the limit are told the daemon is busy.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class ControlServerLimitsTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
@@ -33,7 +34,34 @@ public sealed class ControlServerLimitsTests : IDisposable
     }
 
     [Fact]
-    public void Connections_beyond_the_limit_are_answered_busy()
+    public void A_client_trickling_a_request_is_cut_off_by_the_deadline_of_the_whole_request()
+    {
+        // Each byte arrives well inside the frame timeout; before the fix every chunk restarted the timer.
+        using var server = new ControlServer(Pong) { FrameTimeout = TimeSpan.FromMilliseconds(500) };
+        server.Start(_endpoint);
+        using ControlClient slow = ControlClient.Connect(_endpoint, TimeSpan.FromSeconds(30));
+        byte[] request = [0, 0, 0, 100, .. new byte[100]];
+        bool cut = false;
+        for (int i = 0; i < request.Length && !cut; i++)
+        {
+            try
+            {
+                slow.SendRaw(request.AsSpan(i, 1), prefix: false);
+                Thread.Sleep(100);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                cut = true;
+            }
+        }
+
+        // 100 bytes at 10 a second take 10 s; the server closed the connection long before the last one.
+        Assert.True(cut || slow.TryReceive() is null);
+        Assert.Equal(0, server.Connections);
+    }
+
+    [Fact]
+    public void Idle_connections_give_their_slot_to_a_newcomer_and_only_requests_in_progress_make_it_busy()
     {
         using var server = new ControlServer(Pong) { MaxConnections = 2 };
         server.Start(_endpoint);
@@ -42,14 +70,21 @@ public sealed class ControlServerLimitsTests : IDisposable
         first.Call("ping").Dispose();
         second.Call("ping").Dispose();
 
+        // Both idle: a third client is served, and the connection idle the longest (first) is closed for it.
         using ControlClient third = ControlClient.Connect(_endpoint, TimeSpan.FromSeconds(30));
-        using (JsonDocument busy = third.Receive())
+        third.Call("ping").Dispose();
+        Assert.Null(first.TryReceive());
+        second.Call("ping").Dispose();
+
+        // Both slots inside a request: the next client is told the daemon is busy.
+        second.SendRaw([0, 0, 0, 50, (byte)'{'], prefix: false);
+        third.SendRaw([0, 0, 0, 50, (byte)'{'], prefix: false);
+        Thread.Sleep(200);
+        using ControlClient fourth = ControlClient.Connect(_endpoint, TimeSpan.FromSeconds(30));
+        using (JsonDocument busy = fourth.Receive())
         {
             ControlProtocolTests.AssertError(busy, ControlProtocol.Busy, "already has 2 control connections");
         }
-
-        first.Dispose();
-        second.Call("ping").Dispose();
     }
 
     [Fact]
@@ -58,8 +93,33 @@ public sealed class ControlServerLimitsTests : IDisposable
         using var server = new ControlServer(Pong);
         server.Start(_endpoint);
         using var other = new ControlServer(Pong);
-        InvalidOperationException error = Assert.Throws<InvalidOperationException>(() => other.Start(_endpoint));
-        Assert.Contains("another daemon is already listening", error.Message);
+        IOException error = Assert.Throws<IOException>(() => other.Start(_endpoint));
+        Assert.Contains("already listening", error.Message);
+    }
+
+    [Fact]
+    public void A_control_path_naming_a_regular_file_is_refused_and_the_file_kept()
+    {
+        string config = _dir.File("fastpath.json");
+        File.WriteAllText(config, "{ \"precious\": true }");
+        Assert.True(ControlEndpoint.TryParse("unix:" + config, false, out ControlEndpoint onFile, out _));
+        using var server = new ControlServer(Pong);
+        IOException error = Assert.Throws<IOException>(() => server.Start(onFile));
+        Assert.Contains("is not a socket", error.Message);
+        Assert.Equal("{ \"precious\": true }", File.ReadAllText(config));
+
+        Assert.True(ControlEndpoint.TryParse("unix:" + _dir.File("no-such-dir/c.sock"), false, out ControlEndpoint inMissing, out _));
+        using var other = new ControlServer(Pong);
+        Assert.Contains("does not exist", Assert.Throws<IOException>(() => other.Start(inMissing)).Message);
+        Assert.False(Directory.Exists(_dir.File("no-such-dir")));
+    }
+
+    [Fact]
+    public void The_control_socket_is_created_0600()
+    {
+        using var server = new ControlServer(Pong);
+        server.Start(_endpoint);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_dir.File("c.sock")));
     }
 
     private static ValueTask<ControlReply> Pong(string verb, JsonElement args, CancellationToken cancellation) =>

@@ -7,7 +7,7 @@ using FastPath.Testing;
 namespace FastPath.Vtpm.Tests.Infrastructure;
 
 /// <summary>The real <c>fastpath vtpm serve</c> pair (controller + two instance processes) on a free loopback
-/// port triple, with its status endpoint (P+2). Dispose kills the controller (by its PID), which kills its
+/// port pair (TCP opt-in: commands P, control P+1), with its status socket (STATE/status.sock). Dispose kills the controller (by its PID), which kills its
 /// instances; instance PIDs come from the status endpoint, i.e. children of the process this test started.</summary>
 /// <remarks>Not thread-safe for Dispose; <see cref="Request"/> may be called from several threads.</remarks>
 internal sealed class PairProcess : IDisposable
@@ -18,7 +18,7 @@ internal sealed class PairProcess : IDisposable
     public PairProcess(string stateDirectory, int timeoutMilliseconds = 1000, bool testHooks = false, string durability = "pair", string instances = "fastpath")
     {
         StateDirectory = stateDirectory;
-        Port = FreePorts.Triple();
+        Port = FreePorts.Pair();
         var start = new ProcessStartInfo(TpmServerProcess.FastpathExecutable) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (string argument in (string[])["vtpm", "serve", "--port", Port.ToString(), "--state", stateDirectory, "--timeout-ms", timeoutMilliseconds.ToString(), "--durability", durability, "--instances", instances])
         {
@@ -43,7 +43,7 @@ internal sealed class PairProcess : IDisposable
         _process.BeginOutputReadLine();
         try
         {
-            FreePorts.WaitForListener(Port + 2, TimeSpan.FromSeconds(60), () => $"pair exited={_process.HasExited} stderr={Stderr}");
+            WaitForStatusSocket(TimeSpan.FromSeconds(60));
         }
         catch (TimeoutException)
         {
@@ -53,6 +53,31 @@ internal sealed class PairProcess : IDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>The pair's status socket (0600, in its state directory).</summary>
+    public string StatusSocket => Path.Combine(StateDirectory, "status.sock");
+
+    private void WaitForStatusSocket(TimeSpan timeout)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                probe.Connect(new UnixDomainSocketEndPoint(StatusSocket));
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                Thread.Sleep(50);
+            }
+            catch (SocketException)
+            {
+                throw new TimeoutException($"no status socket at {StatusSocket}: pair exited={_process.HasExited} stderr={Stderr}");
+            }
+        }
+    }
 
     public string StateDirectory { get; }
 
@@ -90,8 +115,9 @@ internal sealed class PairProcess : IDisposable
     /// <summary>One line to the status endpoint, its JSON answer.</summary>
     public JsonElement Request(string line)
     {
-        using var client = new TcpClient("127.0.0.1", Port + 2);
-        NetworkStream stream = client.GetStream();
+        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        client.Connect(new UnixDomainSocketEndPoint(StatusSocket));
+        using var stream = new NetworkStream(client, ownsSocket: false);
         stream.ReadTimeout = 30_000;
         using var writer = new StreamWriter(stream) { AutoFlush = true, NewLine = "\n" };
         using var reader = new StreamReader(stream);

@@ -84,7 +84,7 @@ internal sealed class TpmServerProcess : IDisposable
         TempDirectory? owned = stateDirectory is null ? new TempDirectory() : null;
         string state = stateDirectory ?? owned!.Path;
         int p = port ?? FreePorts.Pair();
-        return new TpmServerProcess("fastpath", FastpathExecutable, ["vtpm", "serve", "--port", p.ToString(), "--state", state, "--single"], p, state, owned);
+        return new TpmServerProcess("fastpath", FastpathExecutable, ["vtpm", "serve", "--port", p.ToString(), "--allow-tcp-state-commands", "--state", state, "--single"], p, state, owned);
     }
 
     public static TpmServerProcess StartSwtpm()

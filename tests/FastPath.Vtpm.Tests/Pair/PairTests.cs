@@ -233,11 +233,11 @@ public sealed class PairTests : IDisposable
     {
         using var pair = new PairProcess(_state.Path);
         Ok(RawTpmClient.Once(pair.Port, TpmCommand.StartupClear()));
-        ProcessResult failover = ProcessRunner.Run(TpmServerProcess.FastpathExecutable, "vtpm", "failover", "--port", pair.Port.ToString());
+        ProcessResult failover = ProcessRunner.Run(TpmServerProcess.FastpathExecutable, "vtpm", "failover", "--state", pair.StateDirectory);
         Assert.Equal(0, failover.ExitCode);
         Ok(RawTpmClient.Once(pair.Port, TpmCommand.PcrExtendSha256(16, new byte[32])));
         pair.WaitBothLive();
-        ProcessResult status = ProcessRunner.Run(TpmServerProcess.FastpathExecutable, "vtpm", "status", "--port", pair.Port.ToString()).EnsureSuccess();
+        ProcessResult status = ProcessRunner.Run(TpmServerProcess.FastpathExecutable, "vtpm", "status", "--state", pair.StateDirectory).EnsureSuccess();
         Assert.Contains("failovers 1", status.StandardOutput);
         Assert.Contains("master", status.StandardOutput);
         Assert.Contains("slave", status.StandardOutput);

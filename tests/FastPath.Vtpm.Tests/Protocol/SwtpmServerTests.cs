@@ -21,7 +21,7 @@ public sealed class SwtpmServerTests : IDisposable
     {
         _server = new SwtpmServer(new StateStore(_state.Path), new SeededRandomSource(1));
         _port = FreePorts.Pair();
-        _server.Start(IPAddress.Loopback, _port);
+        _server.Start(VtpmEndpoint.Tcp(_port, allowStateCommands: true));
     }
 
     public void Dispose()
@@ -117,7 +117,7 @@ public sealed class SwtpmServerTests : IDisposable
         using var otherState = new TempDirectory();
         using var other = new SwtpmServer(new StateStore(otherState.Path), new SeededRandomSource(2));
         int otherPort = FreePorts.Pair();
-        other.Start(IPAddress.Loopback, otherPort);
+        other.Start(VtpmEndpoint.Tcp(otherPort, allowStateCommands: true));
         Assert.Equal(Be(0), Control(otherPort + 1, [.. Be(13, 0, ControlCommand.BlobVolatile, (uint)blob.Length), .. blob]));
         Assert.Equal(_server.StateDigest(), other.StateDigest());
         byte[] read = RawTpmClient.Once(otherPort, TpmCommand.NvReadOwner(0x01500020, 4, 0));

@@ -98,6 +98,11 @@ public sealed class StateStoreTests : IDisposable
     {
         using var store = new StateStore(_directory.Path);
         store.Save([1, 2, 3, 4, 5]);
+
+        // The first save writes both slots (later saves then overwrite in place); a directory written before
+        // that held slot 0 alone, which is the case here.
+        Assert.Equal(File.ReadAllBytes(Slot(0)), File.ReadAllBytes(Slot(1)));
+        File.Delete(Slot(1));
         byte[] file = File.ReadAllBytes(Slot(0));
         file[StateStore.HeaderSize + 2] ^= 0xFF;
         File.WriteAllBytes(Slot(0), file);
@@ -122,6 +127,7 @@ public sealed class StateStoreTests : IDisposable
     {
         using var store = new StateStore(_directory.Path);
         store.Save([7, 7]);
+        File.Delete(Slot(1));
         byte[] file = File.ReadAllBytes(Slot(0));
         BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(4), 2);
         int end = StateStore.HeaderSize + 2;

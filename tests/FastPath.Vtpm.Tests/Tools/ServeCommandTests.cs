@@ -10,12 +10,12 @@ namespace FastPath.Vtpm.Tests.Tools;
 public sealed class ServeCommandTests
 {
     [Fact]
-    public void Serve_runs_the_pair_by_default_and_rejects_a_port_without_room_for_the_status_endpoint()
+    public void Serve_runs_the_pair_by_default_and_rejects_a_port_without_room_for_the_control_channel()
     {
         using var state = new TempDirectory();
-        ProcessResult result = ProcessRunner.Run(TpmServerProcess.FastpathExecutable, "vtpm", "serve", "--port", "65534", "--state", state.Path);
+        ProcessResult result = ProcessRunner.Run(TpmServerProcess.FastpathExecutable, "vtpm", "serve", "--port", "65535", "--state", state.Path);
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("status P+2", result.StandardError);
+        Assert.Contains("control channel uses port + 1", result.StandardError);
 
         using var pair = new PairProcess(state.Path);
         Assert.Equal(0u, RawTpmClient.Code(RawTpmClient.Once(pair.Port, TpmCommand.StartupClear())));
@@ -25,12 +25,12 @@ public sealed class ServeCommandTests
     }
 
     [Fact]
-    public void Control_channel_shutdown_ends_the_serve_command_with_exit_code_0()
+    public void Control_channel_shutdown_ends_the_serve_command_with_exit_code_0_when_tcp_state_commands_are_allowed()
     {
         using var state = new TempDirectory();
         int port = FreePorts.Pair();
         var start = new ProcessStartInfo(TpmServerProcess.FastpathExecutable) { RedirectStandardError = true, UseShellExecute = false };
-        foreach (string argument in (string[])["vtpm", "serve", "--port", port.ToString(), "--state", state.Path, "--single"])
+        foreach (string argument in (string[])["vtpm", "serve", "--port", port.ToString(), "--allow-tcp-state-commands", "--state", state.Path, "--single"])
         {
             start.ArgumentList.Add(argument);
         }
