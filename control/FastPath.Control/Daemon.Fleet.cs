@@ -16,7 +16,7 @@ namespace FastPath.Control;
 /// </summary>
 public sealed partial class Daemon
 {
-    private static readonly TimeSpan s_firstLoadLimit = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan s_firstLoadLimit = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan s_ownApplyLimit = TimeSpan.FromSeconds(10);
 
     private EtcdConnection? _fleet;

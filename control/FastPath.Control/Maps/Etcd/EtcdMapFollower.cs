@@ -64,8 +64,9 @@ public sealed class EtcdMapFollower : IDisposable
     public event Action? Applied;
 
     /// <summary>
-    /// Loads the first snapshot (waiting at most <paramref name="firstLoad"/>), then follows in the background.
-    /// Returns the mappings loaded, or -1 when etcd did not answer in time: the table stays empty and the loop keeps trying.
+    /// Loads the first snapshot (waiting at most <paramref name="firstLoad"/> for etcd to answer; a large snapshot then
+    /// loads to its end), then follows in the background. Returns the mappings loaded, or -1 when etcd did not answer in
+    /// time: the table stays empty and the loop keeps trying.
     /// </summary>
     public int Start(TimeSpan firstLoad)
     {
@@ -176,12 +177,15 @@ public sealed class EtcdMapFollower : IDisposable
         }
     }
 
-    /// <summary>Loads the current generation at etcd's head revision and swaps the table; returns its size.</summary>
-    private async Task<int> SnapshotAsync(CancellationToken cancellation)
+    /// <summary>
+    /// Loads the current generation at etcd's head revision and swaps the table; returns its size.
+    /// <paramref name="reach"/> bounds reaching etcd (the first read); once etcd answered, the load runs to its end.
+    /// </summary>
+    private async Task<int> SnapshotAsync(CancellationToken reach)
     {
-        EtcdGeneration generation = await _store.GenerationAsync(0, cancellation).ConfigureAwait(false);
+        EtcdGeneration generation = await _store.GenerationAsync(0, reach).ConfigureAwait(false);
         CheckCluster(generation.ClusterId);
-        return await LoadAsync(generation.Id, generation.Revision, cancellation).ConfigureAwait(false);
+        return await LoadAsync(generation.Id, generation.Revision, _stop.Token).ConfigureAwait(false);
     }
 
     private async Task<int> LoadAsync(string generation, long revision, CancellationToken cancellation)
