@@ -17,10 +17,30 @@ internal static class FleetDirect
     /// <summary>Opens the store named by <c>--etcd</c> and <c>--prefix</c>; usage errors for bad values.</summary>
     public static (EtcdConnection Connection, EtcdMapStore Store) Open(string endpoints, string? prefix)
     {
+        string? ca = Environment.GetEnvironmentVariable("FASTPATH_ETCD_CA");
+        string? cert = Environment.GetEnvironmentVariable("FASTPATH_ETCD_CERT");
+        string? key = Environment.GetEnvironmentVariable("FASTPATH_ETCD_KEY");
+        if ((cert is null) != (key is null))
+        {
+            throw new UsageException("FASTPATH_ETCD_CERT and FASTPATH_ETCD_KEY go together (a client certificate and its key)");
+        }
+
         List<Uri> parsed = EtcdMapsConfig.ParseEndpoints(endpoints.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), out string error)
             ?? throw new UsageException("--etcd: " + error);
         string normalized = EtcdMapsConfig.NormalizePrefix(prefix ?? "/fastpath/maps/", out error) ?? throw new UsageException("--prefix: " + error);
-        var connection = new EtcdConnection(new EtcdMapsConfig { Endpoints = parsed, Prefix = normalized });
+        if ((ca ?? cert) is not null && parsed.Any(e => e.Scheme != "https"))
+        {
+            throw new UsageException("--etcd: TLS files are given (FASTPATH_ETCD_CA/CERT/KEY) but an endpoint is not https://");
+        }
+
+        var connection = new EtcdConnection(new EtcdMapsConfig
+        {
+            Endpoints = parsed,
+            Prefix = normalized,
+            CaFile = ca is null ? null : Path.GetFullPath(ca),
+            CertFile = cert is null ? null : Path.GetFullPath(cert),
+            KeyFile = key is null ? null : Path.GetFullPath(key),
+        });
         return (connection, new EtcdMapStore(connection));
     }
 

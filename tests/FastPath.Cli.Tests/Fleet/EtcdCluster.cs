@@ -17,11 +17,13 @@ internal sealed class EtcdCluster : IDisposable
     private readonly Process?[] _members;
     private readonly int[] _clientPorts;
     private readonly int[] _peerPorts;
+    private readonly (string Cert, string Key, string Ca)? _tls;
     private bool _disposed;
     private readonly string _token = "fp-" + Guid.NewGuid().ToString("N")[..12];
 
-    public EtcdCluster(int members, int? clientPort = null)
+    public EtcdCluster(int members, int? clientPort = null, (string Cert, string Key, string Ca)? tls = null)
     {
+        _tls = tls;
         if (!File.Exists("/usr/bin/etcd") || !File.Exists("/usr/bin/etcdctl"))
         {
             throw new InvalidOperationException("etcd-server and etcd-client are not installed (tools/test.sh installs them)");
@@ -44,7 +46,7 @@ internal sealed class EtcdCluster : IDisposable
     public static EtcdCluster At(string endpoint) => new(1, new Uri(endpoint).Port);
 
     /// <summary>http://127.0.0.1:PORT of member <paramref name="i"/>.</summary>
-    public string Endpoint(int i) => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{_clientPorts[i]}");
+    public string Endpoint(int i) => string.Create(CultureInfo.InvariantCulture, $"{(_tls is null ? "http" : "https")}://127.0.0.1:{_clientPorts[i]}");
 
     /// <summary>Every member's endpoint, comma-separated, starting at <paramref name="first"/>.</summary>
     public string Endpoints(int first = 0) => string.Join(',', Enumerable.Range(0, Count).Select(i => Endpoint((first + i) % Count)));
@@ -65,6 +67,14 @@ internal sealed class EtcdCluster : IDisposable
         })
         {
             start.ArgumentList.Add(argument);
+        }
+
+        if (_tls is { } tls)
+        {
+            foreach (string argument in new[] { "--cert-file", tls.Cert, "--key-file", tls.Key, "--trusted-ca-file", tls.Ca, "--client-cert-auth" })
+            {
+                start.ArgumentList.Add(argument);
+            }
         }
 
         Process process = Process.Start(start)!;
@@ -140,6 +150,12 @@ internal sealed class EtcdCluster : IDisposable
     public ProcessResult Ctl(string endpoints, params string[] arguments)
     {
         var start = new List<string> { "--endpoints", endpoints, "--command-timeout", "5s", "--dial-timeout", "2s" };
+        if (_tls is { } tls)
+        {
+            // etcdctl authenticates with the member's own certificate (its CN is not checked without RBAC).
+            start.AddRange(["--cacert", tls.Ca, "--cert", tls.Cert, "--key", tls.Key]);
+        }
+
         start.AddRange(arguments);
         return ProcessRunner.Run("/usr/bin/etcdctl", start, TimeSpan.FromSeconds(30));
     }
