@@ -96,6 +96,7 @@ public sealed class FleetTests : IDisposable
                 WaitFor(() => !Fleet(daemons[d]).GetProperty("etcd_up").GetBoolean(), "etcd down in stats", daemons[d]);
                 Assert.True(Ping(lab, hosts[d], 3).Ok, daemons[d].Log);
                 Assert.NotEqual(JsonValueKind.Null, Fleet(daemons[d]).GetProperty("last_error").ValueKind);
+                Assert.Contains("\nfastpath_maps_etcd_up 0\n", Metrics(d));
             }
 
             // Restart them: the daemons reconnect, catch up with a write made meanwhile, and hold etcd's revision.
@@ -113,6 +114,9 @@ public sealed class FleetTests : IDisposable
                 Assert.True(fleet.GetProperty("reconnects").GetInt64() >= 1);
                 Assert.Equal(clusterId.ToString("x16", CultureInfo.InvariantCulture), fleet.GetProperty("cluster_id").GetString());
                 Assert.Equal(4, Table(daemons[d]));
+                string metrics = Metrics(d);
+                Assert.Contains("\nfastpath_maps_etcd_up 1\n", metrics);
+                Assert.Contains($"\nfastpath_maps_revision {fleet.GetProperty("revision").GetInt64()}\n", metrics);
             }
 
             // Cut daemon 2's only member off, write and compact past its revision, bring the member back: it resyncs.
@@ -323,6 +327,9 @@ public sealed class FleetTests : IDisposable
         JsonDocument.Parse(daemon.Cli("stats", "--json").EnsureSuccess().StandardOutput).RootElement;
 
     private static JsonElement Fleet(DaemonProcess daemon) => Stats(daemon).GetProperty("fleet");
+
+    private string Metrics(int daemon) =>
+        ProcessRunner.Run("curl", "-sf", $"http://127.0.0.1:{_metricsPorts[daemon]}/metrics").EnsureSuccess().StandardOutput;
 
     private static long NoMapping(DaemonProcess daemon) => Stats(daemon).GetProperty("drops").GetProperty("no-mapping").GetInt64();
 
