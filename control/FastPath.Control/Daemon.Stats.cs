@@ -98,6 +98,6 @@ public sealed partial class Daemon
 
         string vtpm = _config.Vtpm is { } v ? $"{(v.Pair ? "pair" : "single")} {VtpmWhere(v)}" : "off";
         return new StatsSnapshot(_uptime.Elapsed.TotalSeconds, seconds, ports, workers, _table.Count, _table.Capacity, Interlocked.Read(ref _mapUpdates), vtpm,
-            PairStatusJson: null, RuntimeStats.Now());
+            PairStatusJson: null, RuntimeStats.Now(), _follower?.Status);
     }
 }

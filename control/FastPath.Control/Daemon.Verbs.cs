@@ -16,6 +16,8 @@ public sealed partial class Daemon
 
     private async ValueTask<ControlReply> HandleAsync(string verb, JsonElement args, CancellationToken cancellation) => verb switch
     {
+        // Fleet maps (Daemon.Fleet.cs): writes go to etcd, and the table follows etcd.
+        _ when _fleet is not null && IsFleetVerb(verb) => await FleetAsync(verb, args, cancellation).ConfigureAwait(false),
         "ping" => ControlReply.Ok(json =>
         {
             json.WriteNumber("protocol", ControlProtocol.Version);

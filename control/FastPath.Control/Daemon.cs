@@ -64,7 +64,8 @@ public sealed partial class Daemon : IDisposable
         var daemon = new Daemon(config, table, log);
         try
         {
-            daemon.StartParts(entries.Length);
+            int fleet = daemon.StartFleet();
+            daemon.StartParts(entries.Length + fleet);
             return daemon;
         }
         catch (Exception)
@@ -203,6 +204,7 @@ public sealed partial class Daemon : IDisposable
     private int? StopAll()
     {
         int? code = null;
+        StopFleet();
         _control?.Dispose();
         _control = null;
         _metrics?.Dispose();

@@ -10,6 +10,8 @@ internal static class MapCommand
     public static Command Create()
     {
         var control = new Option<string>("--control") { Description = "Control endpoint of the daemon: unix:PATH or tcp:127.0.0.1:PORT ($FASTPATH_CONTROL)", Recursive = true };
+        var etcd = new Option<string>("--etcd") { Description = "Fleet maps: write and read etcd directly, no daemon (ENDPOINT[,ENDPOINT...], e.g. http://127.0.0.1:2379)", Recursive = true };
+        var prefix = new Option<string>("--prefix") { Description = "Fleet maps: the key prefix in etcd (default /fastpath/maps/)", Recursive = true };
 
         var tenant = new Option<int>("--tenant") { Description = "Tenant (802.1Q VLAN ID 1-4094, 0 for untagged)" };
         var user = new Option<string>("--user") { Description = "User-environment address", Required = true };
@@ -17,6 +19,11 @@ internal static class MapCommand
         var add = new Command("add", "Add one mapping (refused with the reason if it conflicts)") { tenant, user, secure };
         add.SetAction(parse =>
         {
+            if (parse.GetValue(etcd) is string addEtcd)
+            {
+                return FleetDirect.Add(addEtcd, parse.GetValue(prefix), parse.GetValue(tenant), parse.GetValue(user)!, parse.GetValue(secure)!);
+            }
+
             using ControlClient client = ControlConnection.Open(parse.GetValue(control));
             using JsonDocument result = Call(client, "map.add", json =>
             {
@@ -24,7 +31,7 @@ internal static class MapCommand
                 json.WriteString("user", parse.GetValue(user));
                 json.WriteString("secure", parse.GetValue(secure));
             });
-            Console.WriteLine($"added; {result.RootElement.GetProperty("result").GetProperty("mappings").GetInt64()} mappings");
+            Console.WriteLine(Written("added", result.RootElement.GetProperty("result")));
             return ExitCodes.Success;
         });
 
@@ -33,13 +40,18 @@ internal static class MapCommand
         var del = new Command("del", "Delete one mapping") { delTenant, delUser };
         del.SetAction(parse =>
         {
+            if (parse.GetValue(etcd) is string delEtcd)
+            {
+                return FleetDirect.Delete(delEtcd, parse.GetValue(prefix), parse.GetValue(delTenant), parse.GetValue(delUser)!);
+            }
+
             using ControlClient client = ControlConnection.Open(parse.GetValue(control));
             using JsonDocument result = Call(client, "map.del", json =>
             {
                 json.WriteNumber("tenant", parse.GetValue(delTenant));
                 json.WriteString("user", parse.GetValue(delUser));
             });
-            Console.WriteLine($"deleted; {result.RootElement.GetProperty("result").GetProperty("mappings").GetInt64()} mappings");
+            Console.WriteLine(Written("deleted", result.RootElement.GetProperty("result")));
             return ExitCodes.Success;
         });
 
@@ -48,6 +60,11 @@ internal static class MapCommand
         var list = new Command("list", "List the mappings") { listJson, limit };
         list.SetAction(parse =>
         {
+            if (parse.GetValue(etcd) is string listEtcd)
+            {
+                return FleetDirect.List(listEtcd, parse.GetValue(prefix), parse.GetValue(listJson), parse.GetValue(limit));
+            }
+
             using ControlClient client = ControlConnection.Open(parse.GetValue(control));
             using JsonDocument result = Call(client, "map.list", json => json.WriteNumber("limit", parse.GetValue(limit)));
             JsonElement body = result.RootElement.GetProperty("result");
@@ -80,6 +97,11 @@ internal static class MapCommand
                 throw new FileNotFoundException($"{path.FullName}: no such file");
             }
 
+            if (parse.GetValue(etcd) is string importEtcd)
+            {
+                return FleetDirect.Import(importEtcd, parse.GetValue(prefix), path.FullName);
+            }
+
             using ControlClient client = ControlConnection.Open(parse.GetValue(control));
             using JsonDocument result = Call(client, "map.import", json => json.WriteString("path", path.FullName));
             JsonElement body = result.RootElement.GetProperty("result");
@@ -96,8 +118,13 @@ internal static class MapCommand
             return ExitCodes.Success;
         });
 
-        return new Command("map", "Manage the mappings of a running daemon") { control, add, del, list, import, reload };
+        return new Command("map", "Manage the mappings of a running daemon") { control, etcd, prefix, add, del, list, import, reload };
     }
+
+    /// <summary>"added; N mappings", with the etcd revision when the daemon's maps are in etcd.</summary>
+    private static string Written(string what, JsonElement result) => result.TryGetProperty("revision", out JsonElement revision)
+        ? $"{what}; {result.GetProperty("mappings").GetInt64()} mappings; etcd revision {revision.GetInt64()}{(result.GetProperty("applied_here").GetBoolean() ? string.Empty : " (not yet applied by this daemon)")}"
+        : $"{what}; {result.GetProperty("mappings").GetInt64()} mappings";
 
     /// <summary>Calls the daemon; a refusal becomes exit 1 with the daemon's reason, a bad request exit 2.</summary>
     internal static JsonDocument Call(ControlClient client, string verb, Action<Utf8JsonWriter>? args)

@@ -143,7 +143,13 @@ public static partial class ConfigLoader
             }
 
             string? maps = null;
-            if (root.TryGetProperty("maps", out JsonElement mapsElement) && mapsElement.ValueKind != JsonValueKind.Null)
+            EtcdMapsConfig? mapsEtcd = null;
+            if (root.TryGetProperty("maps", out JsonElement mapsElement) && mapsElement.ValueKind == JsonValueKind.Object)
+            {
+                // Fleet maps (README "Fleet"): {"etcd": {...}}; its own reader, in its own file.
+                mapsEtcd = EtcdMapsConfig.Read(mapsElement, source, _folder);
+            }
+            else if (root.TryGetProperty("maps", out mapsElement) && mapsElement.ValueKind != JsonValueKind.Null)
             {
                 maps = Resolve(String(mapsElement, "maps"));
                 if (checkHost)
@@ -182,6 +188,7 @@ public static partial class ConfigLoader
                 Cores = cores,
                 BatchSize = batch,
                 MapsFile = maps,
+                MapsEtcd = mapsEtcd,
                 Control = endpoint,
                 AllowRemoteControl = allowRemote,
                 Metrics = metrics,

@@ -18,6 +18,9 @@ public sealed record DaemonConfig
     /// <summary>Maps file loaded at start and on SIGHUP; null starts with an empty table.</summary>
     public string? MapsFile { get; init; }
 
+    /// <summary>Fleet maps: the etcd cluster the table follows (README "Fleet"); null when the maps are a file or none.</summary>
+    public EtcdMapsConfig? MapsEtcd { get; init; }
+
     /// <summary>Control socket endpoint.</summary>
     public required ControlEndpoint Control { get; init; }
 

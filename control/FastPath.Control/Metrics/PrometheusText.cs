@@ -88,6 +88,7 @@ public static class PrometheusText
         Sample(text, "fastpath_mapping_capacity", null, stats.Capacity);
         Family(text, "fastpath_map_updates_total", "counter", "Successful map adds, deletes and imports.");
         Sample(text, "fastpath_map_updates_total", null, stats.MapUpdates);
+        FleetJson.WriteMetrics(text, stats.Fleet);
         Family(text, "fastpath_vtpm_up", "gauge", "1 when the daemon serves a vTPM.");
         Sample(text, "fastpath_vtpm_up", null, stats.Vtpm == "off" ? 0 : 1);
         Family(text, "fastpath_gc_collections_total", "counter", "Garbage collections by generation; each one suspends the workers.");

@@ -18,6 +18,7 @@ public static class StatsJson
         json.WriteNumber("occupancy", stats.Capacity == 0 ? 0 : Math.Round((double)stats.Mappings / stats.Capacity, 4));
         json.WriteNumber("updates", stats.MapUpdates);
         json.WriteEndObject();
+        FleetJson.Write(json, stats.Fleet);
         json.WriteStartObject("vtpm");
         json.WriteString("state", stats.Vtpm);
         if (stats.PairStatusJson is not null)

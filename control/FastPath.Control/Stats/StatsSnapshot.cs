@@ -12,6 +12,7 @@ namespace FastPath.Control.Stats;
 /// <param name="PairStatusJson">The pair's status object (what <c>fastpath vtpm status</c> shows), or null: no pair, or
 /// a reader that does not show it (metrics).</param>
 /// <param name="Runtime">Garbage collections and their pauses.</param>
+/// <param name="Fleet">How the table follows etcd (README "Fleet"), or null when the maps are not in etcd.</param>
 /// <remarks>Immutable.</remarks>
 public sealed record StatsSnapshot(double UptimeSeconds, double IntervalSeconds, IReadOnlyList<PortStats> Ports, IReadOnlyList<WorkerStats> Workers,
-    long Mappings, long Capacity, long MapUpdates, string Vtpm, string? PairStatusJson, RuntimeStats Runtime);
+    long Mappings, long Capacity, long MapUpdates, string Vtpm, string? PairStatusJson, RuntimeStats Runtime, Maps.Etcd.EtcdFollowerStatus? Fleet = null);

@@ -1,0 +1,246 @@
+using System.Text;
+using Etcdserverpb;
+using FastPath.Dataplane.Mapping;
+using Google.Protobuf;
+
+namespace FastPath.Control.Maps.Etcd;
+
+/// <summary>
+/// Reads and writes a fleet's mappings in etcd (layout: <see cref="EtcdKeys"/>). Every add and delete is one
+/// transaction that compares the generation and both keys, so two writers racing cannot create a conflict; an import
+/// writes a new generation in chunks, then switches the generation pointer in one transaction (README "Fleet").
+/// </summary>
+/// <remarks>Thread-safe: stateless besides the connection, which is thread-safe.</remarks>
+public sealed class EtcdMapStore(EtcdConnection connection)
+{
+    /// <summary>Entries per import transaction: two puts each, within etcd's default of 128 operations.</summary>
+    public const int ImportChunk = 64;
+
+    /// <summary>Keys per snapshot page (well under the 64 MiB receive limit at ~150 bytes a key and value).</summary>
+    public const int PageSize = 10_000;
+
+    /// <summary>Import transactions in flight at once.</summary>
+    private const int ImportParallelism = 8;
+
+    /// <summary>Tries of one add/delete when an import switches the generation under it.</summary>
+    private const int GenerationRetries = 5;
+
+    private string Prefix => connection.Config.Prefix;
+
+    /// <summary>The current generation (<see cref="EtcdKeys.InitialGeneration"/> before any import) and the header of the read.</summary>
+    public async Task<EtcdGeneration> GenerationAsync(long revision, CancellationToken cancellation)
+    {
+        RangeResponse response = await connection.RangeAsync(new RangeRequest { Key = EtcdKeys.Bytes(EtcdKeys.GenerationKey(Prefix)), Revision = revision }, cancellation).ConfigureAwait(false);
+        return response.Kvs.Count == 0
+            ? new EtcdGeneration(EtcdKeys.InitialGeneration, false, response.Header.Revision, response.Header.ClusterId)
+            : new EtcdGeneration(response.Kvs[0].Value.ToStringUtf8(), true, response.Header.Revision, response.Header.ClusterId);
+    }
+
+    /// <summary>Adds one mapping, or says which mapping is in the way.</summary>
+    public async Task<EtcdWriteResult> AddAsync(MappingEntry entry, CancellationToken cancellation)
+    {
+        for (int attempt = 0; attempt < GenerationRetries; attempt++)
+        {
+            EtcdGeneration generation = await GenerationAsync(0, cancellation).ConfigureAwait(false);
+            ByteString user = EtcdKeys.Bytes(EtcdKeys.UserKey(Prefix, generation.Id, entry.User));
+            ByteString secure = EtcdKeys.Bytes(EtcdKeys.SecureKey(Prefix, generation.Id, entry.Secure));
+            var txn = new TxnRequest();
+            txn.Compare.Add(GenerationUnchanged(generation));
+            txn.Compare.Add(new Compare { Key = user, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
+            txn.Compare.Add(new Compare { Key = secure, Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 });
+            txn.Success.Add(Put(user, EtcdKeys.UserValue(entry)));
+            txn.Success.Add(Put(secure, EtcdKeys.SecureValue(entry)));
+            txn.Failure.Add(Get(EtcdKeys.Bytes(EtcdKeys.GenerationKey(Prefix))));
+            txn.Failure.Add(Get(user));
+            txn.Failure.Add(Get(secure));
+            TxnResponse response = await connection.TxnAsync(txn, cancellation).ConfigureAwait(false);
+            if (response.Succeeded)
+            {
+                return new EtcdWriteResult(EtcdWriteStatus.Done, response.Header.Revision, string.Empty);
+            }
+
+            if (!SameGeneration(response.Responses[0].ResponseRange, generation))
+            {
+                continue;
+            }
+
+            if (response.Responses[1].ResponseRange.Kvs.Count > 0)
+            {
+                string held = Secure(response.Responses[1].ResponseRange.Kvs[0].Value);
+                return new EtcdWriteResult(EtcdWriteStatus.Conflict, response.Header.Revision,
+                    $"conflict: (tenant {entry.User.Tenant}, {entry.User.ToAddress()}) is already mapped to {held}");
+            }
+
+            string owner = response.Responses[2].ResponseRange.Kvs.Count > 0 ? response.Responses[2].ResponseRange.Kvs[0].Value.ToStringUtf8() : "?";
+            int slash = owner.IndexOf('/', StringComparison.Ordinal);
+            string ownerText = slash > 0 ? $"(tenant {owner[..slash]}, {owner[(slash + 1)..]})" : owner;
+            return new EtcdWriteResult(EtcdWriteStatus.Conflict, response.Header.Revision,
+                $"conflict: secure address {entry.Secure.ToAddress()} is already mapped from {ownerText}");
+        }
+
+        throw new InvalidOperationException($"the generation of {Prefix} kept changing under the write ({GenerationRetries} tries)");
+    }
+
+    /// <summary>Deletes the mapping of <paramref name="user"/> (both its keys, in one transaction).</summary>
+    public async Task<EtcdWriteResult> DeleteAsync(MappingKey user, CancellationToken cancellation)
+    {
+        for (int attempt = 0; attempt < GenerationRetries; attempt++)
+        {
+            EtcdGeneration generation = await GenerationAsync(0, cancellation).ConfigureAwait(false);
+            ByteString userKey = EtcdKeys.Bytes(EtcdKeys.UserKey(Prefix, generation.Id, user));
+            RangeResponse current = await connection.RangeAsync(new RangeRequest { Key = userKey, Revision = generation.Revision }, cancellation).ConfigureAwait(false);
+            if (current.Kvs.Count == 0)
+            {
+                return new EtcdWriteResult(EtcdWriteStatus.NotFound, current.Header.Revision, $"no mapping for (tenant {user.Tenant}, {user.ToAddress()})");
+            }
+
+            var txn = new TxnRequest();
+            txn.Compare.Add(GenerationUnchanged(generation));
+            txn.Compare.Add(new Compare { Key = userKey, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = current.Kvs[0].ModRevision });
+            txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = userKey } });
+            string userText = Encoding.UTF8.GetString(userKey.Span);
+            if (EtcdKeys.ParseValue(userText, current.Kvs[0].Value.Span, user, out _) is MappingEntry entry)
+            {
+                txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = EtcdKeys.Bytes(EtcdKeys.SecureKey(Prefix, generation.Id, entry.Secure)) } });
+            }
+
+            TxnResponse response = await connection.TxnAsync(txn, cancellation).ConfigureAwait(false);
+            if (response.Succeeded)
+            {
+                return new EtcdWriteResult(EtcdWriteStatus.Done, response.Header.Revision, string.Empty);
+            }
+        }
+
+        throw new InvalidOperationException($"the mapping or the generation of {Prefix} kept changing under the delete ({GenerationRetries} tries)");
+    }
+
+    /// <summary>
+    /// Replaces every mapping atomically for every reader: the entries go into a new generation in transactions of
+    /// <see cref="ImportChunk"/>, one transaction then moves <c>gen</c> (compared against the old one) and marks the old
+    /// generation retired, and the old generation is deleted. <paramref name="entries"/> are checked already (no duplicates).
+    /// </summary>
+    public async Task<EtcdWriteResult> ImportAsync(MappingEntry[] entries, CancellationToken cancellation)
+    {
+        EtcdGeneration old = await GenerationAsync(0, cancellation).ConfigureAwait(false);
+        string next = EtcdKeys.NewGeneration();
+        try
+        {
+            using var slots = new SemaphoreSlim(ImportParallelism);
+            var pending = new List<Task>();
+            for (int start = 0; start < entries.Length; start += ImportChunk)
+            {
+                await slots.WaitAsync(cancellation).ConfigureAwait(false);
+                var txn = new TxnRequest();
+                for (int i = start; i < Math.Min(entries.Length, start + ImportChunk); i++)
+                {
+                    txn.Success.Add(Put(EtcdKeys.Bytes(EtcdKeys.UserKey(Prefix, next, entries[i].User)), EtcdKeys.UserValue(entries[i])));
+                    txn.Success.Add(Put(EtcdKeys.Bytes(EtcdKeys.SecureKey(Prefix, next, entries[i].Secure)), EtcdKeys.SecureValue(entries[i])));
+                }
+
+                pending.Add(WriteChunkAsync(txn, slots, cancellation));
+                if (pending.Count >= 1024)
+                {
+                    await Task.WhenAll(pending).ConfigureAwait(false);
+                    pending.Clear();
+                }
+            }
+
+            await Task.WhenAll(pending).ConfigureAwait(false);
+            var txnSwitch = new TxnRequest();
+            txnSwitch.Compare.Add(GenerationUnchanged(old));
+            txnSwitch.Success.Add(Put(EtcdKeys.Bytes(EtcdKeys.GenerationKey(Prefix)), next));
+            txnSwitch.Success.Add(Put(EtcdKeys.Bytes(EtcdKeys.RetiredKey(Prefix, old.Id)), next));
+            TxnResponse switched = await connection.TxnAsync(txnSwitch, cancellation).ConfigureAwait(false);
+            if (!switched.Succeeded)
+            {
+                await DeleteGenerationAsync(next, CancellationToken.None).ConfigureAwait(false);
+                return new EtcdWriteResult(EtcdWriteStatus.Conflict, switched.Header.Revision, $"another import replaced generation {old.Id} first; nothing changed by this one");
+            }
+
+            // The old generation is garbage from here on: no writer can use it (they compare gen) and daemons moved off it.
+            await DeleteGenerationAsync(old.Id, cancellation).ConfigureAwait(false);
+            return new EtcdWriteResult(EtcdWriteStatus.Done, switched.Header.Revision, string.Empty, entries.Length);
+        }
+        catch (Exception) when (!cancellation.IsCancellationRequested)
+        {
+            // A half-written generation nobody points at is removed (best effort; it is invisible either way).
+            try
+            {
+                await DeleteGenerationAsync(next, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Grpc.Core.RpcException)
+            {
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The mappings of <paramref name="generation"/> at <paramref name="revision"/>, page by page at that one revision;
+    /// each malformed key goes to <paramref name="malformed"/> (key, why) and is skipped.
+    /// </summary>
+    public async Task<List<MappingEntry>> LoadAsync(string generation, long revision, Action<string, string> malformed, CancellationToken cancellation)
+    {
+        string prefix = EtcdKeys.UserPrefix(Prefix, generation);
+        ByteString end = EtcdKeys.RangeEnd(prefix);
+        ByteString from = EtcdKeys.Bytes(prefix);
+        var entries = new List<MappingEntry>();
+        while (true)
+        {
+            RangeResponse page = await connection.RangeAsync(new RangeRequest { Key = from, RangeEnd = end, Revision = revision, Limit = PageSize }, cancellation).ConfigureAwait(false);
+            EtcdPageParser.Parse(page.Kvs, prefix.Length, entries, malformed);
+            if (!page.More || page.Kvs.Count == 0)
+            {
+                return EtcdPageParser.Unique(entries, malformed);
+            }
+
+            byte[] last = page.Kvs[^1].Key.ToByteArray();
+            from = ByteString.CopyFrom([.. last, 0]);
+        }
+    }
+
+    /// <summary>Requests etcd to compact its history up to <paramref name="revision"/> (operators and tests).</summary>
+    public async Task CompactAsync(long revision, CancellationToken cancellation) =>
+        await connection.CallAsync((invoker, options) => new KV.KVClient(invoker).CompactAsync(new CompactionRequest { Revision = revision, Physical = true }, options).ResponseAsync, cancellation).ConfigureAwait(false);
+
+    private async Task WriteChunkAsync(TxnRequest txn, SemaphoreSlim slots, CancellationToken cancellation)
+    {
+        try
+        {
+            await connection.TxnAsync(txn, cancellation).ConfigureAwait(false);
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    private Task DeleteGenerationAsync(string generation, CancellationToken cancellation)
+    {
+        string prefix = EtcdKeys.GenerationPrefix(Prefix, generation);
+        var request = new DeleteRangeRequest { Key = EtcdKeys.Bytes(prefix), RangeEnd = EtcdKeys.RangeEnd(prefix) };
+        return connection.CallAsync((invoker, options) => new KV.KVClient(invoker).DeleteRangeAsync(request, options).ResponseAsync, cancellation);
+    }
+
+    private Compare GenerationUnchanged(EtcdGeneration generation) => generation.Exists
+        ? new Compare { Key = EtcdKeys.Bytes(EtcdKeys.GenerationKey(Prefix)), Target = Compare.Types.CompareTarget.Value, Result = Compare.Types.CompareResult.Equal, Value = EtcdKeys.Bytes(generation.Id) }
+        : new Compare { Key = EtcdKeys.Bytes(EtcdKeys.GenerationKey(Prefix)), Target = Compare.Types.CompareTarget.Version, Result = Compare.Types.CompareResult.Equal, Version = 0 };
+
+    private static bool SameGeneration(RangeResponse response, EtcdGeneration generation) =>
+        response.Kvs.Count == 0 ? !generation.Exists : generation.Exists && response.Kvs[0].Value.ToStringUtf8() == generation.Id;
+
+    private static RequestOp Put(ByteString key, string value) => new() { RequestPut = new PutRequest { Key = key, Value = EtcdKeys.Bytes(value) } };
+
+    private static RequestOp Get(ByteString key) => new() { RequestRange = new RangeRequest { Key = key } };
+
+    // The secure address in a user key's value, for a refusal message (the value is shown as is if it is not an entry).
+    private static string Secure(ByteString value)
+    {
+        string text = value.ToStringUtf8();
+        const string Field = "\"secure\":\"";
+        int at = text.IndexOf(Field, StringComparison.Ordinal);
+        int end = at < 0 ? -1 : text.IndexOf('"', at + Field.Length);
+        return end < 0 ? text : text[(at + Field.Length)..end];
+    }
+}
