@@ -29,6 +29,8 @@ public sealed partial class Daemon
             _latest = sample;
         }
 
+        NotifyStatus();
+
         if (pipeline.AnyWorkerFinished)
         {
             _log.WriteLine("fastpath: a worker stopped unexpectedly; shutting down");

@@ -85,6 +85,7 @@ public sealed partial class Daemon : IDisposable
             _ = Task.Run(ReloadFromSignalAsync);
         });
         int code = _stop.Task.GetAwaiter().GetResult();
+        NotifyStopping();
         return StopAll() ?? code;
     }
 
@@ -147,6 +148,7 @@ public sealed partial class Daemon : IDisposable
         string vtpmText = _config.Vtpm is null ? string.Empty : string.Create(CultureInfo.InvariantCulture, $"; vtpm 127.0.0.1:{_config.Vtpm.Port}");
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"fastpath: running: {workers} worker(s), ports {string.Join(", ", _pipeline.Ports)}, {mappings} mapping(s); control {_config.Control.Text}{metricsText}{vtpmText}"));
+        StartNotifications();
     }
 
     private PortConfig Port(string name) => _config.Ports.First(p => p.Name == name);
@@ -210,6 +212,7 @@ public sealed partial class Daemon : IDisposable
     private int? StopAll()
     {
         int? code = null;
+        StopNotifications();
         _control?.Dispose();
         _control = null;
         _metrics?.Dispose();

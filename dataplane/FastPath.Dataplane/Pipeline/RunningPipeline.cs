@@ -35,6 +35,9 @@ public sealed class RunningPipeline : IDisposable
     /// <summary>Configured worker count.</summary>
     public int WorkerCount => Counters.Workers;
 
+    /// <summary>Numbers of the workers that have a thread (a worker with no port has none and its counters stay at zero).</summary>
+    public IReadOnlyList<int> WorkerIds => [.. _workers.Select(w => w.Id)];
+
     /// <summary>The distinct port names, in configuration order.</summary>
     public IReadOnlyList<string> Ports => [.. _ports.Select(p => p.Name).Distinct()];
 
