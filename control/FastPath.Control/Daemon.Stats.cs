@@ -95,7 +95,10 @@ public sealed partial class Daemon
                 busy = ticks <= 0 ? 0 : Math.Clamp((b.BusyTicks - a.BusyTicks) / ticks, 0, 1);
             }
 
-            workers.Add(new WorkerStats(w, _config.Cores[w], c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, drops, busy, rates));
+            workers.Add(new WorkerStats(w, _config.Cores[w], c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, drops, busy, rates)
+            {
+                BatchLatency = pipeline.Counters.ReadLatency(w),
+            });
         }
 
         string vtpm = _config.Vtpm is { } v ? $"{(v.Pair ? "pair" : "single")} 127.0.0.1:{v.Port}" : "off";

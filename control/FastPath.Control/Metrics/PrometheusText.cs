@@ -90,6 +90,7 @@ public static class PrometheusText
         Sample(text, "fastpath_map_updates_total", null, stats.MapUpdates);
         Family(text, "fastpath_vtpm_up", "gauge", "1 when the daemon serves a vTPM.");
         Sample(text, "fastpath_vtpm_up", null, stats.Vtpm == "off" ? 0 : 1);
+        PrometheusLatency.Append(text, stats.Workers);
         Family(text, "fastpath_gc_collections_total", "counter", "Garbage collections by generation; each one suspends the workers.");
         for (int generation = 0; generation < stats.Runtime.Collections.Length; generation++)
         {

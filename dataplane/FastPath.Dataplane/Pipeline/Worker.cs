@@ -39,6 +39,7 @@ internal sealed unsafe class Worker : IDisposable
     private readonly PortBinding[] _bindings;
     private readonly FramePool _pool;
     private readonly WorkerCounters* _counters;
+    private readonly LatencyHistogram* _latency;
     private readonly int _batchSize;
     private readonly uint[] _frameIndices;
     private readonly RxBuffer[] _rx;
@@ -90,6 +91,7 @@ internal sealed unsafe class Worker : IDisposable
         _bindings = [.. bindings];
         _pool = pool;
         _counters = counters.For(id);
+        _latency = counters.LatencyFor(id);
         _batchSize = batchSize;
         _packetLimit = packetLimit;
         _frameIndices = new uint[batchSize];
@@ -211,6 +213,11 @@ internal sealed unsafe class Worker : IDisposable
         }
     }
 
+    // Stopwatch ticks are nanoseconds on Linux (clock_gettime(CLOCK_MONOTONIC)); the branch folds away there.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long TicksToNanoseconds(long ticks) =>
+        Stopwatch.Frequency == 1_000_000_000 ? ticks : (long)(ticks * (1e9 / Stopwatch.Frequency));
+
     private static long ThreadCpuNanoseconds()
     {
         Interop.Libc.Timespec time;
@@ -237,7 +244,9 @@ internal sealed unsafe class Worker : IDisposable
                 }
 
                 busy = true;
-                counters->BusyTicks += Stopwatch.GetTimestamp() - start;
+                long elapsed = Stopwatch.GetTimestamp() - start;
+                counters->BusyTicks += elapsed;
+                LatencyHistogram.Record(_latency, TicksToNanoseconds(elapsed));
                 if (_baseline < 0 && counters->Batches >= WarmupBatches)
                 {
                     _baseline = GC.GetAllocatedBytesForCurrentThread();
