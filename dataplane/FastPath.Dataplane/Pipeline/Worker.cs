@@ -19,7 +19,7 @@ namespace FastPath.Dataplane.Pipeline;
 /// Concurrency: <see cref="Start"/>, <see cref="Stop"/> and <see cref="Dispose"/> are for one controlling thread;
 /// the counters are read from anywhere (<see cref="Counters"/>).
 /// </remarks>
-internal sealed unsafe class Worker : IDisposable
+internal sealed unsafe partial class Worker : IDisposable
 {
     /// <summary>Default frames per batch: enough to amortise dispatch and overlap lookups, small enough for L1.</summary>
     public const int DefaultBatchSize = 64;
@@ -313,7 +313,15 @@ internal sealed unsafe class Worker : IDisposable
         counters->RxBytes += bytes;
         counters->Batches++;
 
-        binding.Stage.Process(_frames.AsSpan(0, received), _meta.AsSpan(0, received));
+        // The capture costs one predictable branch per batch while none is attached.
+        if (Volatile.Read(ref _capture) is { } capture)
+        {
+            ProcessCaptured(binding, capture, received);
+        }
+        else
+        {
+            binding.Stage.Process(_frames.AsSpan(0, received), _meta.AsSpan(0, received));
+        }
 
         // Frames for the path's own port are compacted in place (no copy while nothing was dropped); frames for a
         // guest go to that egress's list. One pass, no type tests: a guest is a port like any other.
