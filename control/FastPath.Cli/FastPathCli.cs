@@ -25,6 +25,7 @@ internal static class FastPathCli
             StatsCommand.Create(),
             VtpmCommand.Create(),
             GuestCommand.Create(),
+            CaptureCommand.Create(),
         };
         return root;
     }

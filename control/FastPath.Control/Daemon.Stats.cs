@@ -29,6 +29,8 @@ public sealed partial class Daemon
             _latest = sample;
         }
 
+        NotifyStatus();
+
         if (pipeline.AnyWorkerFinished)
         {
             _log.WriteLine("fastpath: a worker stopped unexpectedly; shutting down");
@@ -93,7 +95,10 @@ public sealed partial class Daemon
                 busy = ticks <= 0 ? 0 : Math.Clamp((b.BusyTicks - a.BusyTicks) / ticks, 0, 1);
             }
 
-            workers.Add(new WorkerStats(w, _config.Cores[w], c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, drops, busy, rates));
+            workers.Add(new WorkerStats(w, _config.Cores[w], c.RxPackets, c.RxBytes, c.TxPackets, c.TxBytes, drops, busy, rates)
+            {
+                BatchLatency = pipeline.Counters.ReadLatency(w),
+            });
         }
 
         string vtpm = _config.Vtpm is { } v ? $"{(v.Pair ? "pair" : "single")} {VtpmWhere(v)}" : "off";

@@ -40,7 +40,10 @@ public sealed partial class Daemon
                 ? ControlReply.Ok(json => json.WriteString("dropped", dropped))
                 : ControlReply.Error(ControlProtocol.Refused, "only one instance is live; nothing to switch")
             : NoPair(),
-        _ => ControlReply.Error(ControlProtocol.UnknownVerb, $"unknown verb '{verb}' (ping, map.add, map.del, map.list, map.import, maps.reload, stats, vtpm.status, vtpm.failover)"),
+        "capture.start" => StartCapture(args),
+        "capture.read" => ReadCapture(args),
+        "capture.stop" => StopCapture(args),
+        _ => ControlReply.Error(ControlProtocol.UnknownVerb, $"unknown verb '{verb}' (ping, map.add, map.del, map.list, map.import, maps.reload, stats, vtpm.status, vtpm.failover, capture.start, capture.read, capture.stop)"),
     };
 
     private ControlReply NoPair() => ControlReply.Error(ControlProtocol.Refused, _config.Vtpm is null

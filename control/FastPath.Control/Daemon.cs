@@ -83,6 +83,7 @@ public sealed partial class Daemon : IDisposable
         using DaemonSignals? owned = signals is null ? DaemonSignals.Install(_log) : null;
         (signals ?? owned!).Attach(this);
         int code = _stop.Task.GetAwaiter().GetResult();
+        NotifyStopping();
         return StopAll() ?? code;
     }
 
@@ -141,6 +142,7 @@ public sealed partial class Daemon : IDisposable
         string vtpmText = _config.Vtpm is null ? string.Empty : $"; vtpm {_config.Vtpm.Endpoint}";
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"fastpath: running: {workers} worker(s), ports {string.Join(", ", _pipeline.Ports)}, {mappings} mapping(s); control {_config.Control.Text}{metricsText}{vtpmText}"));
+        StartNotifications();
     }
 
     private PortConfig Port(string name) => _config.Ports.First(p => p.Name == name);
@@ -204,6 +206,7 @@ public sealed partial class Daemon : IDisposable
     private int? StopAll()
     {
         int? code = null;
+        StopNotifications();
         StopFleet();
         _control?.Dispose();
         _control = null;

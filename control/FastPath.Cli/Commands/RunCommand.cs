@@ -4,7 +4,7 @@ using FastPath.Control.Config;
 
 namespace FastPath.Cli.Commands;
 
-/// <summary><c>fastpath run --config fastpath.json [--control ENDPOINT]</c>: the daemon.</summary>
+/// <summary><c>fastpath run --config fastpath.json [--control ENDPOINT] [--check]</c>: the daemon, or only its configuration check.</summary>
 internal static class RunCommand
 {
     public static Command Create()
@@ -12,9 +12,11 @@ internal static class RunCommand
         var config = new Option<FileInfo>("--config") { Description = "Daemon configuration (JSON; see README 'Daemon configuration')", Required = true };
         var control = new Option<string>("--control") { Description = "Control endpoint: unix:PATH or tcp:127.0.0.1:PORT (overrides the config)" };
 
+        var check = new Option<bool>("--check") { Description = "Only validate the configuration (maps file, interfaces, sockets) without opening anything: exit 0, or 2 with the problem" };
+
         var command = new Command("run", "Run the daemon: ports, workers, control socket, metrics, vTPM (SIGTERM/SIGINT drain and stop, SIGHUP re-reads the maps)")
         {
-            config, control,
+            config, control, check,
         };
         command.SetAction(parse =>
         {
@@ -24,6 +26,12 @@ internal static class RunCommand
 
             // The whole configuration (maps file included) is checked before any port opens: a bad one exits 2.
             DaemonConfig settings = ConfigLoader.Load(parse.GetValue(config)!.FullName, parse.GetValue(control));
+            if (parse.GetValue(check))
+            {
+                Console.Out.WriteLine($"fastpath: {ConfigCheck.Check(settings)}");
+                return ExitCodes.Success;
+            }
+
             using Daemon daemon = Daemon.Start(settings, Console.Error);
             return daemon.Run(signals);
         });

@@ -86,6 +86,15 @@ internal static class StatsCommand
             text.Append(c, $"{worker.GetProperty("id").GetInt32(),-6} {(core < 0 ? "-" : core.ToString(c)),5} {worker.GetProperty("busy").GetDouble() * 100,5:0}% {worker.GetProperty("rx_packets").GetInt64(),14} {Si(worker.GetProperty("rx_pps").GetDouble()),12} {Si(worker.GetProperty("rx_bps").GetDouble()),14} {worker.GetProperty("tx_packets").GetInt64(),14} {Si(worker.GetProperty("tx_pps").GetDouble()),12} {Si(worker.GetProperty("tx_bps").GetDouble()),14}\n");
         }
 
+        text.Append(c, $"\n{"worker",-6} {"batches",14} {"batch p50",12} {"p99",12} {"p99.9",12} {"max",12}\n");
+        foreach (JsonElement worker in stats.GetProperty("workers").EnumerateArray())
+        {
+            if (worker.TryGetProperty("batch_ns", out JsonElement batch))
+            {
+                text.Append(c, $"{worker.GetProperty("id").GetInt32(),-6} {batch.GetProperty("count").GetInt64(),14} {Nanoseconds(batch, "p50"),12} {Nanoseconds(batch, "p99"),12} {Nanoseconds(batch, "p999"),12} {Nanoseconds(batch, "max"),12}\n");
+            }
+        }
+
         text.Append("\ndrops:");
         bool any = false;
         foreach (JsonProperty reason in stats.GetProperty("drops").EnumerateObject())
@@ -99,6 +108,19 @@ internal static class StatsCommand
 
         text.Append(any ? "\n" : " none\n");
         return text.ToString();
+    }
+
+    /// <summary>A duration in ns as 850ns, 12.3us, 4.56ms or 1.23s.</summary>
+    private static string Nanoseconds(JsonElement batch, string name)
+    {
+        double ns = batch.GetProperty(name).GetInt64();
+        return ns switch
+        {
+            >= 1e9 => (ns / 1e9).ToString("0.00", CultureInfo.InvariantCulture) + "s",
+            >= 1e6 => (ns / 1e6).ToString("0.00", CultureInfo.InvariantCulture) + "ms",
+            >= 1e3 => (ns / 1e3).ToString("0.0", CultureInfo.InvariantCulture) + "us",
+            _ => ns.ToString("0", CultureInfo.InvariantCulture) + "ns",
+        };
     }
 
     private static string Si(double value) => value switch

@@ -91,6 +91,7 @@ public static class PrometheusText
         FleetJson.WriteMetrics(text, stats.Fleet);
         Family(text, "fastpath_vtpm_up", "gauge", "1 when the daemon serves a vTPM.");
         Sample(text, "fastpath_vtpm_up", null, stats.Vtpm == "off" ? 0 : 1);
+        PrometheusLatency.Append(text, stats.Workers);
         Family(text, "fastpath_gc_collections_total", "counter", "Garbage collections by generation; each one suspends the workers.");
         for (int generation = 0; generation < stats.Runtime.Collections.Length; generation++)
         {

@@ -71,6 +71,7 @@ public static class StatsJson
             json.WriteNumber("tx_bytes", worker.TxBytes);
             json.WriteNumber("busy", Math.Round(worker.Busy, 4));
             WriteRates(json, worker.Rates);
+            LatencyJson.Write(json, worker.BatchLatency);
             json.WriteStartObject("drops");
             for (int reason = 1; reason < DropReasons.Count; reason++)
             {

@@ -10,4 +10,8 @@ namespace FastPath.Control.Stats;
 /// <param name="Drops">Drops indexed by <see cref="Dataplane.DropReason"/>.</param>
 /// <param name="Busy">Fraction of the last interval spent on non-empty batches (0-1).</param>
 /// <param name="Rates">Per-second rates over the last interval.</param>
-public sealed record WorkerStats(int Id, int Core, long RxPackets, long RxBytes, long TxPackets, long TxBytes, long[] Drops, double Busy, Rates Rates);
+public sealed record WorkerStats(int Id, int Core, long RxPackets, long RxBytes, long TxPackets, long TxBytes, long[] Drops, double Busy, Rates Rates)
+{
+    /// <summary>Batch service times (receive → last transmit), or null when not read.</summary>
+    public Dataplane.Pipeline.LatencySnapshot? BatchLatency { get; init; }
+}

@@ -13,6 +13,7 @@ namespace FastPath.Dataplane.Pipeline;
 public sealed unsafe class Counters : IDisposable
 {
     private WorkerCounters* _block;
+    private LatencyHistogram* _latency;
 
     /// <summary>Allocates zeroed counters for <paramref name="workers"/> workers.</summary>
     public Counters(int workers)
@@ -23,6 +24,9 @@ public sealed unsafe class Counters : IDisposable
         nuint bytes = (nuint)(workers * WorkerCounters.Size);
         _block = (WorkerCounters*)NativeMemory.AlignedAlloc(bytes, 64);
         NativeMemory.Clear(_block, bytes);
+        nuint latencyBytes = (nuint)(workers * LatencyHistogram.Size);
+        _latency = (LatencyHistogram*)NativeMemory.AlignedAlloc(latencyBytes, 64);
+        NativeMemory.Clear(_latency, latencyBytes);
     }
 
     /// <summary>Number of workers.</summary>
@@ -34,6 +38,27 @@ public sealed unsafe class Counters : IDisposable
         ObjectDisposedException.ThrowIf(_block == null, this);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)worker, (uint)Workers, nameof(worker));
         return _block + worker;
+    }
+
+    /// <summary>The batch service-time histogram worker <paramref name="worker"/> writes to.</summary>
+    internal LatencyHistogram* LatencyFor(int worker)
+    {
+        ObjectDisposedException.ThrowIf(_latency == null, this);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)worker, (uint)Workers, nameof(worker));
+        return _latency + worker;
+    }
+
+    /// <summary>A copy of one worker's batch service-time histogram, read field by field while it runs.</summary>
+    public LatencySnapshot ReadLatency(int worker)
+    {
+        LatencyHistogram* source = LatencyFor(worker);
+        var buckets = new long[LatencyHistogram.BucketCount];
+        for (int i = 0; i < buckets.Length; i++)
+        {
+            buckets[i] = Volatile.Read(ref source->Buckets[i]);
+        }
+
+        return new LatencySnapshot(buckets, Volatile.Read(ref source->Count), Volatile.Read(ref source->Sum), Volatile.Read(ref source->Max));
     }
 
     /// <summary>A copy of one worker's counters, read field by field while it runs.</summary>
@@ -85,6 +110,12 @@ public sealed unsafe class Counters : IDisposable
         {
             NativeMemory.AlignedFree(_block);
             _block = null;
+        }
+
+        if (_latency != null)
+        {
+            NativeMemory.AlignedFree(_latency);
+            _latency = null;
         }
     }
 }

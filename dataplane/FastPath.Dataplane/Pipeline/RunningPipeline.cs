@@ -35,8 +35,23 @@ public sealed class RunningPipeline : IDisposable
     /// <summary>Configured worker count.</summary>
     public int WorkerCount => Counters.Workers;
 
+    /// <summary>Numbers of the workers that have a thread (a worker with no port has none and its counters stay at zero).</summary>
+    public IReadOnlyList<int> WorkerIds => [.. _workers.Select(w => w.Id)];
+
     /// <summary>The distinct port names, in configuration order.</summary>
     public IReadOnlyList<string> Ports => [.. _ports.Select(p => p.Name).Distinct()];
+
+    /// <summary>
+    /// Attaches <paramref name="capture"/> to every worker (null detaches): each takes it up at its next batch. After a
+    /// detach a worker may still finish one batch into the old session's rings; the session stays valid for that.
+    /// </summary>
+    public void AttachCapture(Capture.CaptureSession? capture)
+    {
+        foreach (Worker worker in _workers)
+        {
+            worker.SetCapture(capture);
+        }
+    }
 
     /// <summary>Starts every worker thread.</summary>
     public void Start()

@@ -47,7 +47,7 @@ internal sealed class DaemonProcess : IDisposable
         }
     }
 
-    public static DaemonProcess Start(string config, string control)
+    public static DaemonProcess Start(string config, string control, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(FastpathProcess.Executable)
         {
@@ -55,6 +55,11 @@ internal sealed class DaemonProcess : IDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
+        foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
         foreach (string argument in new[] { "run", "--config", config, "--control", control })
         {
             start.ArgumentList.Add(argument);
