@@ -274,8 +274,8 @@ public static partial class ConfigLoader
 
             string[] allowed = kind switch
             {
-                PortKind.AfPacket => ["type", "interface", "mac", "peer", "ring_blocks"],
-                PortKind.Tap => ["type", "interface", "mac", "peer"],
+                PortKind.AfPacket => ["type", "interface", "mac", "peer", "ring_blocks", "mtu"],
+                PortKind.Tap => ["type", "interface", "mac", "peer", "mtu"],
                 PortKind.Pcap => ["type", "input", "output", "mac", "peer"],
                 PortKind.Generator => ["type", "frame_size", "flows", "mappings", "packets", "mac", "peer"],
                 PortKind.Guest => ["type", "socket", "tenant", "address", "max_frames"],
@@ -360,6 +360,7 @@ public static partial class ConfigLoader
                 Mac = mac,
                 Peer = peer,
                 RingBlocks = element.TryGetProperty("ring_blocks", out JsonElement blocks) ? Int(blocks, at + ".ring_blocks", 2, 16384) : null,
+                Mtu = element.TryGetProperty("mtu", out JsonElement mtu) ? Int(mtu, at + ".mtu", Dataplane.Ports.AfPacketOptions.MinMtu, Dataplane.Ports.AfPacketOptions.MaxMtu) : null,
                 Input = input,
                 Output = output,
                 FrameSize = element.TryGetProperty("frame_size", out JsonElement size) ? Int(size, at + ".frame_size", 64, 1518) : 64,

@@ -8,6 +8,12 @@ namespace FastPath.Dataplane.Ports;
 /// <remarks>Immutable once built; validated when the port opens.</remarks>
 public sealed class AfPacketOptions
 {
+    /// <summary>Smallest MTU a port accepts (ETH_MIN_MTU, the IPv4 minimum).</summary>
+    public const int MinMtu = 68;
+
+    /// <summary>Largest MTU a port accepts: a 9000-byte jumbo frame.</summary>
+    public const int MaxMtu = 9000;
+
     /// <summary>
     /// Bytes per RX block (a power of two, at least one page). The kernel fills a block with variable-sized frames
     /// and hands the whole block over at once, so one block-status check covers many frames.
@@ -45,6 +51,13 @@ public sealed class AfPacketOptions
     /// </summary>
     public int? FanoutGroup { get; init; }
 
+    /// <summary>
+    /// An MTU (<see cref="MinMtu"/>–<see cref="MaxMtu"/>) to set on the interface when the port opens, or null to
+    /// leave it as it is. Frames longer than MTU + Ethernet header that the port cannot hand to the kernel as GSO
+    /// are dropped as <c>too-big</c>.
+    /// </summary>
+    public int? Mtu { get; init; }
+
     internal void Validate(string interfaceName)
     {
         if (BlockSize < 4096 || (BlockSize & (BlockSize - 1)) != 0)
@@ -65,6 +78,11 @@ public sealed class AfPacketOptions
         if (RetireTimeoutMilliseconds is < 1 or > 1000)
         {
             throw new ArgumentException($"{interfaceName}: block retire timeout {RetireTimeoutMilliseconds} ms must be between 1 and 1000");
+        }
+
+        if (Mtu is < MinMtu or > MaxMtu)
+        {
+            throw new ArgumentException($"{interfaceName}: MTU {Mtu} must be between {MinMtu} and {MaxMtu}");
         }
 
         if (FanoutGroup is < 0 or > 0xFFFF)

@@ -186,6 +186,15 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         }
 
         SetMacs(new ReadOnlySpan<byte>(request.HardwareAddress, 6), s_broadcast);
+        if (_options.Mtu is int mtu)
+        {
+            request.Mtu = mtu;
+            if (Libc.Ioctl(_fd, SiocSIfMtu, &request) < 0)
+            {
+                Errno.Throw($"ioctl(SIOCSIFMTU {mtu})", Where);
+            }
+        }
+
         if (Libc.Ioctl(_fd, SiocGIfMtu, &request) < 0)
         {
             Errno.Throw("ioctl(SIOCGIFMTU)", Where);

@@ -22,6 +22,7 @@ public sealed unsafe class TapPort : PacketPort
     private const int OverflowSize = 1 << 16;
 
     private readonly Lock _closeLock = new();
+    private readonly int? _mtu;
     private int _fd = -1;
     private byte* _overflow;
 
@@ -31,9 +32,18 @@ public sealed unsafe class TapPort : PacketPort
     /// MAC as that address with its last bit flipped; <see cref="PacketPort.SetMacs"/> sets the configured ones.
     /// </summary>
     /// <exception cref="ErrnoException">A call failed; the message names it and the interface.</exception>
-    public TapPort(string name, string interfaceName)
+    /// <param name="name">The port's name.</param>
+    /// <param name="interfaceName">The TAP device.</param>
+    /// <param name="mtu">An MTU to set on the device (<see cref="AfPacketOptions.MinMtu"/>–<see cref="AfPacketOptions.MaxMtu"/>), or null to leave the kernel's.</param>
+    public TapPort(string name, string interfaceName, int? mtu = null)
         : base(name)
     {
+        if (mtu is < AfPacketOptions.MinMtu or > AfPacketOptions.MaxMtu)
+        {
+            throw new ArgumentOutOfRangeException(nameof(mtu), mtu, $"an MTU is between {AfPacketOptions.MinMtu} and {AfPacketOptions.MaxMtu}");
+        }
+
+        _mtu = mtu;
         ArgumentException.ThrowIfNullOrEmpty(interfaceName);
         if (interfaceName.Length >= IfReq.NameSize)
         {
@@ -200,7 +210,7 @@ public sealed unsafe class TapPort : PacketPort
         _overflow = (byte*)NativeMemory.Alloc(OverflowSize);
     }
 
-    /// <summary>SIOCSIFFLAGS needs a socket of any family; the TAP file descriptor does not take it.</summary>
+    /// <summary>SIOCSIFFLAGS and SIOCSIFMTU need a socket of any family; the TAP file descriptor does not take them.</summary>
     private void BringUp()
     {
         int control = Libc.Socket(AfInet, SockDgram | SockCloexec, 0);
@@ -216,6 +226,17 @@ public sealed unsafe class TapPort : PacketPort
             if (Libc.Ioctl(control, SiocGIfFlags, &flags) < 0)
             {
                 Errno.Throw("ioctl(SIOCGIFFLAGS)", Where);
+            }
+
+            if (_mtu is int mtu)
+            {
+                var size = default(IfReq);
+                size.SetName(InterfaceName);
+                size.Mtu = mtu;
+                if (Libc.Ioctl(control, SiocSIfMtu, &size) < 0)
+                {
+                    Errno.Throw($"ioctl(SIOCSIFMTU {mtu})", Where);
+                }
             }
 
             flags.Flags |= IffUp;
