@@ -56,10 +56,6 @@ public enum DropReason : byte
     /// <summary>A guest transmit descriptor named a flow that has no mapping.</summary>
     UnknownFlow,
 
-    /// <summary>
-    /// Longer than the data plane can carry there: a received frame longer than its buffer or the port's ring slot,
-    /// or a frame longer than the egress port's MTU that cannot be segmented (not TCP or UDP GSO, or an egress that
-    /// takes neither GSO nor software segments).
-    /// </summary>
+    /// <summary>The frame is larger than its egress (or a receive buffer, or a guest's frame) can carry.</summary>
     TooBig,
 }

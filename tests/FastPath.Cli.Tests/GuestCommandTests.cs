@@ -23,8 +23,7 @@ public sealed class GuestCommandTests
     public void Probe_header_is_killed_by_SIGSEGV_on_its_first_header_access()
     {
         using var dir = new TempDirectory();
-        using var pool = new FramePool(128);
-        using var port = new GuestPort("g0", dir.File("guest.sock"), 100, IPAddress.Parse("10.1.0.5"), pool);
+        using var port = new GuestPort("g0", dir.File("guest.sock"), 100, IPAddress.Parse("10.1.0.5"), 128);
 
         ProcessResult probe = ProcessRunner.Run(FastpathProcess.Executable, ["guest", "probe-header", "--socket", dir.File("guest.sock")], TimeSpan.FromSeconds(60));
 
@@ -62,7 +61,7 @@ public sealed class GuestCommandTests
         table.Add(MappingEntry.Create(100, IPAddress.Parse("10.1.0.5"), IPAddress.Parse("198.18.0.5")));
         using var pool = new FramePool(512);
         using var counters = new Counters(1);
-        using var port = new GuestPort("g0", dir.File("guest.sock"), 100, IPAddress.Parse("10.1.0.5"), pool);
+        using var port = new GuestPort("g0", dir.File("guest.sock"), 100, IPAddress.Parse("10.1.0.5"));
         using var secure = new PcapPort("s0", input, dir.File("secure-out.pcap"));
         var macs = EgressMacs.Create([2, 0, 0, 0, 1, 1], [2, 0, 0, 0, 1, 2]);
         using var echo = Process.Start(new ProcessStartInfo(FastpathProcess.Executable, ["guest", "echo", "--socket", dir.File("guest.sock")])
@@ -77,7 +76,7 @@ public sealed class GuestCommandTests
             // The guest binding comes first, so the worker adopts the guest before it reads the capture.
             var worker = new Worker(0, -1,
                 [new PortBinding(port, new TranslationStage(table, TranslationDirection.UserToSecure, macs), secure),
-                 new PortBinding(secure, new TranslationStage(table, TranslationDirection.SecureToUser, macs), new SinkPort("u0"))],
+                 new PortBinding(secure, new TranslationStage(table, TranslationDirection.SecureToUser, macs, [MappingKey.User(100, IPAddress.Parse("10.1.0.5"))]), new SinkPort("u0"), [port])],
                 pool, counters);
             worker.Start();
             DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

@@ -36,8 +36,7 @@ public sealed class NativeAotSmokeTests : IDisposable
         Assert.Equal(2, ProcessRunner.Run(binary, "no-such-command").ExitCode);
 
         // The native runtime must leave a guest's header fault to the kernel too: SIGSEGV, not an abort.
-        using var pool = new FastPath.Dataplane.Memory.FramePool(64);
-        using var guest = new FastPath.Dataplane.Guest.GuestPort("g0", _dir.File("guest.sock"), 0, System.Net.IPAddress.Parse("10.1.0.5"), pool);
+        using var guest = new FastPath.Dataplane.Guest.GuestPort("g0", _dir.File("guest.sock"), 0, System.Net.IPAddress.Parse("10.1.0.5"), 64);
         ProcessResult probe = ProcessRunner.Run(binary, "guest", "probe-header", "--socket", _dir.File("guest.sock"));
         Assert.True(probe.ExitCode == 128 + 11, $"expected SIGSEGV (139), got {probe.ExitCode}: {probe.StandardOutput}{probe.StandardError}");
 

@@ -22,7 +22,7 @@ public static unsafe class Program
             return InAnotherProcess(args);
         }
 
-        if (args.Length == 2 && args[0] is "guest-probe-header" or "guest-hold")
+        if (args.Length == 2 && args[0] is "guest-probe-header" or "guest-probe-header-end" or "guest-probe-before-start" or "guest-probe-past-end" or "guest-hold")
         {
             return AsGuest(args[0], args[1]);
         }
@@ -30,7 +30,7 @@ public static unsafe class Program
         if (args.Length != 1)
         {
             Console.Error.WriteLine("usage: FastPath.Dataplane.Probe last-byte|past-end|before-start|guest-payload|guest-header|guest-past-end");
-            Console.Error.WriteLine("       FastPath.Dataplane.Probe guest-probe-header|guest-hold SOCKET");
+            Console.Error.WriteLine("       FastPath.Dataplane.Probe guest-probe-header|guest-probe-header-end|guest-probe-before-start|guest-probe-past-end|guest-hold SOCKET");
             Console.Error.WriteLine("       FastPath.Dataplane.Probe process-payload|process-header MEMFD-PATH REGION-LENGTH PAYLOAD-OFFSET PAYLOAD-LENGTH TOUCH-OFFSET");
             return 2;
         }
@@ -79,7 +79,8 @@ public static unsafe class Program
     }
 
     /// <summary>
-    /// A guest on a real guest channel: <c>guest-probe-header</c> connects and touches a header page (SIGSEGV expected);
+    /// A guest on a real guest channel: <c>guest-probe-header</c> connects and touches a header page, the other
+    /// <c>guest-probe-*</c> modes the last header byte and the guard pages around its reservation (SIGSEGV expected);
     /// <c>guest-hold</c> connects, takes the empty frames it is offered, says how many and waits to be killed.
     /// </summary>
     private static int AsGuest(string mode, string socket)
@@ -89,6 +90,18 @@ public static unsafe class Program
         {
             Guest.HeaderProbe.ReadThenWrite(client, Console.Out);
             return 0;
+        }
+
+        if (mode.StartsWith("guest-probe-", StringComparison.Ordinal))
+        {
+            // Everything in the guest's reservation but its payload memory: the last header byte, the guard pages.
+            byte* target = mode switch
+            {
+                "guest-probe-header-end" => client.RegionBase + client.PayloadSegmentOffset - 1,
+                "guest-probe-before-start" => client.RegionBase - 1,
+                _ => client.RegionBase + client.RegionLength,
+            };
+            return Report(target, client.RegionBase);
         }
 
         Span<uint> frames = stackalloc uint[64];

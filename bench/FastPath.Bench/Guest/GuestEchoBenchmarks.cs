@@ -55,11 +55,11 @@ public unsafe class GuestEchoBenchmarks
         UdpFrameBuilder.Write(frame, [2, 0, 0, 0, 2, 2], [2, 0, 0, 0, 2, 1], 0, IPAddress.Parse("198.18.1.9").GetAddressBytes(),
             IPAddress.Parse("198.18.0.5").GetAddressBytes(), 5000, 7, Payload);
         _secure = new WindowPort(frame);
-        _guest = new GuestPort("g0", _socket, 0, IPAddress.Parse("10.1.0.5"), _pool);
+        _guest = new GuestPort("g0", _socket, 0, IPAddress.Parse("10.1.0.5"));
         var macs = EgressMacs.Create([2, 0, 0, 0, 1, 1], [2, 0, 0, 0, 1, 2]);
-        var toUser = new TranslationStage(_table, TranslationDirection.SecureToUser, macs);
+        var toUser = new TranslationStage(_table, TranslationDirection.SecureToUser, macs, [MappingKey.User(0, IPAddress.Parse("10.1.0.5"))]);
         var toSecure = new TranslationStage(_table, TranslationDirection.UserToSecure, macs);
-        _worker = new Worker(0, 0, [new PortBinding(_secure, toUser, new SinkPort("u0")), new PortBinding(_guest, toSecure, _secure)], _pool, _counters);
+        _worker = new Worker(0, 0, [new PortBinding(_secure, toUser, new SinkPort("u0"), [_guest]), new PortBinding(_guest, toSecure, _secure)], _pool, _counters);
         _worker.Start();
         _client = GuestClient.Connect(_socket);
         _stop = new CancellationTokenSource();

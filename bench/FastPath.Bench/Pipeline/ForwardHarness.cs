@@ -73,7 +73,7 @@ internal static class ForwardHarness
 
     private static long KernelDrops(AfPacketPort port)
     {
-        port.ReadKernelStatistics();
+        port.RefreshCounters();
         return port.Counters.KernelDrops;
     }
 

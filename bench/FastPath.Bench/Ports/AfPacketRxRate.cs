@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using FastPath.Dataplane.Interop;
+using FastPath.Dataplane.Parsing;
 using FastPath.Dataplane.Ports;
 
 namespace FastPath.Bench.Ports;
@@ -34,16 +35,16 @@ internal static unsafe class AfPacketRxRate
         }
 
         using var port = new AfPacketPort("rx", args[0]);
-        port.ReadKernelStatistics(); // Starts the kernel totals from here, as the anchor does.
+        port.RefreshCounters(); // Starts the kernel totals from here, as the anchor does.
         byte* memory = (byte*)NativeMemory.AlignedAlloc(Batch * Capacity, 64);
         var buffers = new RxBuffer[Batch];
-        var lengths = new int[Batch];
+        var frames = new FrameView[Batch];
         for (int i = 0; i < Batch; i++)
         {
             buffers[i] = new RxBuffer(memory + (i * Capacity), Capacity);
         }
 
-        var pollFd = new Libc.PollFd { Fd = port.PollHandle, Events = LinuxConstants.PollIn };
+        var pollFd = new Libc.PollFd { Fd = port.SocketHandle, Events = LinuxConstants.PollIn };
         var perSecond = new List<double>();
         long total = 0;
         long lastTotal = 0;
@@ -54,7 +55,7 @@ internal static unsafe class AfPacketRxRate
         double last = 0;
         while (clock.Elapsed.TotalSeconds < seconds)
         {
-            int count = port.Receive(buffers, lengths);
+            int count = port.Receive(buffers, frames);
             if (count == 0)
             {
                 polls++;
@@ -63,9 +64,9 @@ internal static unsafe class AfPacketRxRate
 
             for (int i = 0; i < count; i++)
             {
-                if (lengths[i] >= 34)
+                if (frames[i].Length >= 34)
                 {
-                    sum += *(uint*)(buffers[i].Data + 30);
+                    sum += *(uint*)(frames[i].Data + 30);
                 }
             }
 
@@ -83,7 +84,7 @@ internal static unsafe class AfPacketRxRate
 
         double elapsed = clock.Elapsed.TotalSeconds;
         double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds;
-        port.ReadKernelStatistics();
+        port.RefreshCounters();
         double median = perSecond.Count > 1 ? perSecond.Skip(1).Order().ElementAt((perSecond.Count - 1) / 2) : 0;
         Console.Out.WriteLine(string.Create(
             CultureInfo.InvariantCulture,

@@ -370,7 +370,7 @@ public static partial class ConfigLoader
                 Socket = socket,
                 Tenant = tenant,
                 Address = address,
-                MaxFrames = element.TryGetProperty("max_frames", out JsonElement maxFrames) ? Int(maxFrames, at + ".max_frames", (int)Dataplane.Guest.GuestLayout.FillTarget, 1 << 20) : Dataplane.Pipeline.GuestPlan.DefaultMaxHeldFrames,
+                MaxFrames = element.TryGetProperty("max_frames", out JsonElement maxFrames) ? Int(maxFrames, at + ".max_frames", Dataplane.Guest.GuestLayout.MinHeldFrames, Dataplane.Guest.GuestLayout.MaxHeldFrames) : Dataplane.Pipeline.GuestPlan.DefaultMaxHeldFrames,
             };
         }
 

@@ -5,9 +5,10 @@ using Microsoft.Win32.SafeHandles;
 namespace FastPath.Dataplane.Guest;
 
 /// <summary>
-/// The guest's side of the guest channel, usable on its own: connect to a guest port's socket, map the payload slab
-/// (read-write) and the rings, then receive packets, send payloads and free frames. Header pages are never mapped:
-/// the guest is not sent their memfd, and their offsets in its view are a PROT_NONE reservation.
+/// The guest's side of the guest channel, usable on its own: connect to a guest port's socket, map its own payload
+/// memory (read-write) and the rings, then receive packets, send payloads and free frames. Header pages are never
+/// mapped: the guest is not sent their memfd, and their offsets in its view are a PROT_NONE reservation. The payload
+/// memory holds nothing but payloads handed to this guest and frames it took to send.
 /// </summary>
 /// <remarks>
 /// Concurrency: one guest thread calls <see cref="Receive"/>, <see cref="TakeFrames"/>, <see cref="Send"/> and
@@ -43,6 +44,12 @@ public sealed unsafe class GuestClient : IDisposable
     /// payload slot <c>i</c> starts at <see cref="PayloadSlot"/>(i).
     /// </summary>
     public byte* RegionBase => _region.Pointer;
+
+    /// <summary>Offset of the guest's payload memory (payload slot 0) from <see cref="RegionBase"/>; everything before it faults.</summary>
+    public nuint PayloadSegmentOffset => _payloadSegmentOffset;
+
+    /// <summary>Bytes of the guest's reservation from <see cref="RegionBase"/>; only the payload memory inside it is mapped.</summary>
+    public nuint RegionLength => _region.Length;
 
     /// <summary>Connects to the guest port at <paramref name="socketPath"/> and maps what it sends.</summary>
     public static GuestClient Connect(string socketPath)

@@ -1,21 +1,45 @@
+using System.Runtime.InteropServices;
+using FastPath.Dataplane.Memory;
 using Microsoft.Win32.SafeHandles;
 
 namespace FastPath.Dataplane.Guest;
 
-/// <summary>One connected guest: its socket and its channel, plus the two flags by which the listener thread and the worker hand it over.</summary>
+/// <summary>
+/// One connected guest: its socket, its channel, and its own frames (<see cref="Frames"/>: a header slab the guest is
+/// never sent and a payload slab that is its memory alone), plus the two flags by which the listener thread and the
+/// worker hand it over. Every connection gets fresh memfds, so a guest that comes after another sees none of its data.
+/// </summary>
 /// <remarks>
 /// Concurrency: the listener thread creates it, sets <see cref="HungUp"/> when the socket reports POLLHUP/POLLERR
-/// or EOF, and disposes it only after the worker has set <see cref="Retired"/> (the worker has then released every
-/// frame the guest held and will not touch the rings again).
+/// or EOF, and disposes it only after the worker has set <see cref="Retired"/> (the worker then no longer touches the
+/// rings, the frames or <see cref="Owned"/>). Between adoption and retirement the frames and the ownership bytes are
+/// the worker's alone.
 /// </remarks>
-internal sealed class GuestConnection(SafeFileHandle socket, GuestChannel channel) : IDisposable
+internal sealed unsafe class GuestConnection : IDisposable
 {
     private volatile bool _hungUp;
     private volatile bool _retired;
 
-    internal SafeFileHandle Socket { get; } = socket;
+    internal GuestConnection(SafeFileHandle socket, GuestChannel channel, FramePool frames)
+    {
+        Socket = socket;
+        Channel = channel;
+        Frames = frames;
+        Owned = (byte*)NativeMemory.AllocZeroed(frames.FrameCount);
+    }
 
-    internal GuestChannel Channel { get; } = channel;
+    internal SafeFileHandle Socket { get; }
+
+    internal GuestChannel Channel { get; }
+
+    /// <summary>The guest's frames: as many as its quota, each a private header slot and a payload slot it maps.</summary>
+    internal FramePool Frames { get; }
+
+    /// <summary>One byte per frame of <see cref="Frames"/>: 1 while the guest holds it (posted on RX or fill, not yet sent or freed).</summary>
+    internal byte* Owned { get; }
+
+    /// <summary>Frames marked in <see cref="Owned"/>; worker thread only.</summary>
+    internal int Held { get; set; }
 
     internal bool HungUp => _hungUp;
 
@@ -27,7 +51,10 @@ internal sealed class GuestConnection(SafeFileHandle socket, GuestChannel channe
 
     public void Dispose()
     {
+        // The data plane's mappings of the guest's memory go with it; the guest keeps only what it mapped itself.
         Channel.Dispose();
+        Frames.Dispose();
+        NativeMemory.Free(Owned);
         Socket.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using FastPath.Dataplane.Interop;
+using FastPath.Dataplane.Memory;
 using Microsoft.Win32.SafeHandles;
 
 namespace FastPath.Dataplane.Guest;
@@ -108,19 +109,23 @@ internal sealed unsafe partial class GuestPort
             return;
         }
 
-        GuestChannel channel = GuestChannel.Create(_pool);
+        // This guest's own memory, new for every connection: whatever an earlier guest left in its frames went with
+        // its memfds, and nothing but this guest's payloads will ever be written here.
+        var frames = new FramePool((uint)_maxHeld, _payloadSlotSize, $"fastpath-guest-{Name}");
+        GuestChannel channel = GuestChannel.Create(frames);
         try
         {
-            GuestSocket.SendHandshake(socket, PayloadFile(_pool), channel.File);
+            GuestSocket.SendHandshake(socket, frames.PayloadFile, channel.File);
         }
         catch (IOException)
         {
             // The guest left during the handshake; nothing was shared with the worker yet.
             channel.Dispose();
+            frames.Dispose();
             socket.Dispose();
             return;
         }
 
-        Volatile.Write(ref _offered, new GuestConnection(socket, channel));
+        Volatile.Write(ref _offered, new GuestConnection(socket, channel, frames));
     }
 }

@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using FastPath.Dataplane.Memory;
+using FastPath.Dataplane.Parsing;
 using FastPath.Dataplane.Ports;
 
 namespace FastPath.Dataplane.Guest;
@@ -26,12 +28,12 @@ internal sealed unsafe partial class GuestPort
     /// <inheritdoc />
     /// <remarks>
     /// Each descriptor is dequeued into the worker's own array (one read of shared memory), validated there, and
-    /// turned into a user-side frame in the caller's buffer: Ethernet (+ the tenant's 802.1Q tag) + IP + UDP from the
-    /// port's bound address and the descriptor's flow, the payload copied behind it, checksums over that private
-    /// copy. The guest's frame goes back to the pool at once. The copy is the price of the header rule: a header
-    /// written next to the payload in the guest's own page could be changed by the guest after it was checked.
+    /// turned into a user-side frame in the caller's buffer (the worker's private memory): Ethernet (+ the tenant's
+    /// 802.1Q tag) + IP + UDP from the port's bound address and the descriptor's flow, the payload copied behind it,
+    /// and the checksums computed over that private copy, so what leaves is exactly what was checksummed however the
+    /// guest rewrites its frame meanwhile. The guest's frame is free again at once.
     /// </remarks>
-    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths)
+    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
     {
         GuestConnection? active = Sync();
         if (active is null)
@@ -42,7 +44,8 @@ internal sealed unsafe partial class GuestPort
         TakeBackFreed(active);
         Refill(active);
 
-        int wanted = Math.Min(Math.Min(buffers.Length, lengths.Length), _sends.Length);
+        FramePool memory = active.Frames;
+        int wanted = Math.Min(Math.Min(buffers.Length, frames.Length), _sends.Length);
         int posted = active.Channel.Tx.DequeueBurst(_sends.AsSpan(0, wanted));
         int built = 0;
         long bytes = 0;
@@ -52,21 +55,25 @@ internal sealed unsafe partial class GuestPort
         {
             ref GuestTxDescriptor send = ref Unsafe.Add(ref send0, i);
             uint frame = send.FrameIndex;
-            if (frame >= _pool.FrameCount || _owned[frame] == 0)
+            if (!TryDisown(active, frame))
             {
                 // Not the guest's frame (never given, already sent or freed, out of range): refuse, touch nothing.
                 Count(DropReason.BadDescriptor);
                 continue;
             }
 
-            _owned[frame] = 0;
-            _held--;
             _reclaim[reclaimed++] = frame;
             RxBuffer buffer = buffers[built];
             int headerLength = EthernetLength + (_tenant != 0 ? VlanLength : 0) + (_family == 6 ? Ipv6Length : Ipv4Length) + UdpLength;
-            if ((uint)send.PayloadOffset + send.Length > (uint)_pool.PayloadSlotSize || headerLength + send.Length > buffer.Capacity)
+            if ((uint)send.PayloadOffset + send.Length > (uint)memory.PayloadSlotSize)
             {
                 Count(DropReason.BadDescriptor);
+                continue;
+            }
+
+            if (headerLength + send.Length > buffer.Capacity)
+            {
+                Count(DropReason.TooBig);
                 continue;
             }
 
@@ -76,14 +83,14 @@ internal sealed unsafe partial class GuestPort
                 continue;
             }
 
-            int length = Build(buffer.Data, ref send, headerLength);
-            lengths[built++] = length;
+            int length = Build(buffer.Data, memory.Payload(frame) + send.PayloadOffset, ref send, headerLength);
+            frames[built++] = new FrameView(buffer.Data, length);
             bytes += length;
         }
 
         if (reclaimed != 0)
         {
-            _pool.FreeBulk(_reclaim.AsSpan(0, reclaimed));
+            memory.FreeBulk(_reclaim.AsSpan(0, reclaimed));
         }
 
         Counters._rxPackets += built;
@@ -103,9 +110,8 @@ internal sealed unsafe partial class GuestPort
                 return active;
             }
 
-            // Retire before letting go: whoever sees the port disconnected also sees the listener free to accept.
-            ReleaseAll();
-            _pendingCount = 0;
+            // Retire before letting go: whoever sees the port disconnected also sees the listener free to accept. The
+            // listener then disposes the connection and with it the guest's memory; the next guest gets new memfds.
             active.Retire();
             _active = null;
             return null;
@@ -124,8 +130,6 @@ internal sealed unsafe partial class GuestPort
         }
 
         _active = offered;
-        _room = 0;
-        _pendingCount = 0;
         return offered;
     }
 
@@ -136,56 +140,54 @@ internal sealed unsafe partial class GuestPort
         for (int i = 0; i < count; i++)
         {
             uint frame = _frees[i];
-            if (frame >= _pool.FrameCount || _owned[frame] == 0)
+            if (!TryDisown(active, frame))
             {
                 Count(DropReason.BadDescriptor);
                 continue;
             }
 
-            _owned[frame] = 0;
-            _held--;
             _reclaim[reclaimed++] = frame;
         }
 
         if (reclaimed != 0)
         {
-            _pool.FreeBulk(_reclaim.AsSpan(0, reclaimed));
+            active.Frames.FreeBulk(_reclaim.AsSpan(0, reclaimed));
         }
     }
 
     private void Refill(GuestConnection active)
     {
         uint waiting = active.Channel.Fill.Count;
-        int wanted = (int)Math.Min(GuestLayout.FillTarget - Math.Min(waiting, GuestLayout.FillTarget), (uint)Math.Max(_maxHeld - _held, 0));
+        int wanted = (int)(GuestLayout.FillTarget - Math.Min(waiting, GuestLayout.FillTarget));
         if (wanted == 0)
         {
             return;
         }
 
-        int got = _pool.AllocateBurst(_fill.AsSpan(0, wanted));
+        // The guest's memory holds exactly its quota, so whatever it holds already simply is not free here.
+        int got = active.Frames.AllocateBurst(_fill.AsSpan(0, wanted));
         for (int i = 0; i < got; i++)
         {
-            _owned[_fill[i]] = 1;
+            Own(active, _fill[i]);
         }
-
-        _held += got;
 
         int placed = active.Channel.Fill.EnqueueBurst(_fill.AsSpan(0, got));
         for (int i = placed; i < got; i++)
         {
             // The guest corrupted the fill cursors: keep what did not fit.
-            _owned[_fill[i]] = 0;
-            _held--;
-            _pool.Free(_fill[i]);
+            TryDisown(active, _fill[i]);
+            active.Frames.Free(_fill[i]);
         }
     }
 
     /// <summary>Writes the user-side frame for one validated send into <paramref name="frame"/> and returns its length.</summary>
-    private int Build(byte* frame, ref GuestTxDescriptor send, int headerLength)
+    private int Build(byte* frame, byte* guestPayload, ref GuestTxDescriptor send, int headerLength)
     {
         int payloadLength = send.Length;
         byte* payload = frame + headerLength;
-        Buffer.MemoryCopy(_pool.Payload(send.FrameIndex) + send.PayloadOffset, payload, payloadLength, payloadLength);
+
+        // The one read of the guest's bytes: everything below (checksums included) works on this private copy.
+        Buffer.MemoryCopy(guestPayload, payload, payloadLength, payloadLength);
 
         PeerMac.CopyTo(new Span<byte>(frame, 6));
         Mac.CopyTo(new Span<byte>(frame + 6, 6));

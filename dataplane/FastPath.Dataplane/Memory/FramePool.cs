@@ -2,13 +2,15 @@ using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using FastPath.Dataplane.Rings;
+using Microsoft.Win32.SafeHandles;
 
 namespace FastPath.Dataplane.Memory;
 
 /// <summary>
-/// A fixed number of packet frames in one <see cref="GuardedRegion"/>: a header slab (segment 0, hidden
-/// from the guest) and a payload slab (segment 1, shared with the guest), each slot at a fixed offset;
-/// free frames are indices in an MPMC ring, so allocate and free are lock-free and allocation-free.
+/// A fixed number of packet frames in one <see cref="GuardedRegion"/>: a header slab (segment 0) and a payload
+/// slab (segment 1), each slot at a fixed offset, each slab its own memfd; free frames are indices in an MPMC ring,
+/// so allocate and free are lock-free and allocation-free. The workers' pool is never shared with anyone; a guest
+/// gets a pool of its own whose payload memfd alone (<see cref="PayloadFile"/>) is sent to that guest.
 /// </summary>
 /// <remarks>
 /// Concurrency: any thread may allocate and free (RX allocates, TX frees, on different cores); a frame
@@ -79,6 +81,9 @@ internal sealed unsafe partial class FramePool : IDisposable
 
     /// <summary>The region holding both slabs; a guest view maps it with <see cref="GuestAccess"/>.</summary>
     internal GuardedRegion Region => _region;
+
+    /// <summary>The payload slab's memfd: what a guest's own pool sends to that guest, and nothing else ever is.</summary>
+    internal SafeFileHandle PayloadFile => _region.Segment(PayloadSegment).File!;
 
     /// <summary>Per-segment access of the guest view: headers unmapped, payloads read-write.</summary>
     internal static ReadOnlySpan<RegionAccess> GuestAccess => [RegionAccess.None, RegionAccess.ReadWrite];

@@ -66,8 +66,11 @@ public struct PacketMeta
     /// <summary><see cref="DropReason.None"/> when the packet may be translated, else why it must be dropped.</summary>
     public DropReason Verdict;
 
-    /// <summary>Reserved; keeps the record at <see cref="Size"/> bytes.</summary>
-    public byte Reserved0;
+    /// <summary>
+    /// Where the translation stage sends the packet: 0 for its binding's port, <c>k</c> for the binding's guest
+    /// <c>k - 1</c> (the guest that owns the translated (tenant, destination)). The parser sets 0.
+    /// </summary>
+    public byte Egress;
 
     /// <summary>Reserved; keeps the record at <see cref="Size"/> bytes.</summary>
     public uint Reserved1;

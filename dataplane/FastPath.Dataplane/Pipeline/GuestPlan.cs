@@ -8,12 +8,12 @@ namespace FastPath.Dataplane.Pipeline;
 /// <param name="Tenant">The guest's tenant: its user-side VLAN ID, 0 for untagged.</param>
 /// <param name="Address">The guest's user-side address: secure→user packets translated to (tenant, address) go to the guest,
 /// and it is the source of everything the guest sends.</param>
-/// <param name="MaxHeldFrames">Most frames the guest may hold at once; the pipeline adds this many frames to its pool.</param>
+/// <param name="MaxHeldFrames">Frames the guest gets: the most it may hold at once, and the size of its own payload memory.</param>
 /// <remarks>Immutable.</remarks>
 public sealed record GuestPlan(string Name, string SocketPath, ushort Tenant, IPAddress Address, int MaxHeldFrames)
 {
-    /// <summary>Frames a guest may hold unless configured otherwise: four RX rings' worth.</summary>
-    public const int DefaultMaxHeldFrames = 4 * (int)Guest.GuestLayout.RingCapacity;
+    /// <summary>Frames a guest gets unless configured otherwise.</summary>
+    public const int DefaultMaxHeldFrames = Guest.GuestLayout.DefaultMaxHeldFrames;
 
     /// <summary>
     /// Null when a guest port may listen at <paramref name="path"/>, otherwise why not: too long for a Unix socket, or

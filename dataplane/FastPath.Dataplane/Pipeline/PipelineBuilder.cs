@@ -17,7 +17,8 @@ namespace FastPath.Dataplane.Pipeline;
 /// A pair whose two ports are both <see cref="PortPlan.PerWorker"/> and that has no guest is opened once per worker
 /// (the kernel spreads an AF_PACKET interface over the instances with PACKET_FANOUT); any other pair belongs to one
 /// worker, assigned round-robin — a guest's RX ring has one producer, so every packet for it must reach one worker.
-/// The frame pool holds each worker's RX batch, some slack, and every guest's quota of held frames.
+/// The frame pool holds each worker's RX batch and some slack, and no guest ever maps it; each guest port makes its
+/// guest's own frames (its quota) per connection.
 /// Not thread-safe: one controlling thread configures and builds.
 /// </remarks>
 public sealed class PipelineBuilder
@@ -98,17 +99,8 @@ public sealed class PipelineBuilder
         var created = new List<Worker>();
         try
         {
-            // Each worker holds one batch of RX frames for good; guests hold up to their quota; the rest is slack for the pool's own checks.
-            long guestFrames = 0;
-            foreach ((_, _, GuestPlan[] guests) in _pairs)
-            {
-                foreach (GuestPlan guest in guests)
-                {
-                    guestFrames += guest.MaxHeldFrames;
-                }
-            }
-
-            pool = new FramePool((uint)Math.Min(uint.MaxValue, (workers * _batchSize) + 64 + guestFrames));
+            // Each worker holds one batch of RX frames for good; the rest is slack for the pool's own checks.
+            pool = new FramePool((uint)((workers * _batchSize) + 64));
             for (int p = 0; p < _pairs.Count; p++)
             {
                 (PortPlan user, PortPlan secure, GuestPlan[] guests) = _pairs[p];
@@ -119,14 +111,22 @@ public sealed class PipelineBuilder
                 {
                     PacketPort userPort = Open(user, w, workers, PortSide.User, ports);
                     PacketPort securePort = Open(secure, w, workers, PortSide.Secure, ports);
-                    var toSecure = new TranslationStage(_table, TranslationDirection.UserToSecure, EgressMacs.Create(securePort.Mac, securePort.PeerMac));
-                    var toUser = new TranslationStage(_table, TranslationDirection.SecureToUser, EgressMacs.Create(userPort.Mac, userPort.PeerMac));
-                    bindings[w].Add(new PortBinding(userPort, toSecure, securePort));
-                    bindings[w].Add(new PortBinding(securePort, toUser, userPort));
-                    foreach (GuestPlan guest in guests)
+                    var guestPorts = new PacketPort[guests.Length];
+                    var guestKeys = new MappingKey[guests.Length];
+                    for (int g = 0; g < guests.Length; g++)
                     {
-                        var guestPort = new GuestPort(guest.Name, guest.SocketPath, guest.Tenant, guest.Address, pool, guest.MaxHeldFrames);
-                        ports.Add(new RunningPipeline.PortInstance(guest.Name, PortSide.User, w, guestPort));
+                        GuestPlan guest = guests[g];
+                        guestPorts[g] = new GuestPort(guest.Name, guest.SocketPath, guest.Tenant, guest.Address, guest.MaxHeldFrames);
+                        guestKeys[g] = MappingKey.User(guest.Tenant, guest.Address);
+                        ports.Add(new RunningPipeline.PortInstance(guest.Name, PortSide.User, w, guestPorts[g]));
+                    }
+
+                    var toSecure = new TranslationStage(_table, TranslationDirection.UserToSecure, EgressMacs.Create(securePort.Mac, securePort.PeerMac));
+                    var toUser = new TranslationStage(_table, TranslationDirection.SecureToUser, EgressMacs.Create(userPort.Mac, userPort.PeerMac), guestKeys);
+                    bindings[w].Add(new PortBinding(userPort, toSecure, securePort));
+                    bindings[w].Add(new PortBinding(securePort, toUser, userPort, guestPorts));
+                    foreach (PacketPort guestPort in guestPorts)
+                    {
                         bindings[w].Add(new PortBinding(guestPort, toSecure, securePort));
                     }
                 }
@@ -150,7 +150,7 @@ public sealed class PipelineBuilder
                 worker.Dispose();
             }
 
-            // Ports before the pool: a guest port unmaps the pool's payload slab from its guest first.
+            // Workers first: they may be transmitting into a guest port's memory.
             foreach (RunningPipeline.PortInstance port in ports)
             {
                 port.Port.Dispose();

@@ -122,27 +122,13 @@ public sealed class RunningPipeline : IDisposable
 
                 side = instance.Side;
                 instances++;
-                switch (instance.Port)
-                {
-                    case AfPacketPort afPacket:
-                        afPacket.ReadKernelStatistics();
-                        Add(afPacket.Counters, ref rxPackets, ref rxBytes, ref txPackets, ref txBytes);
-                        kernelDrops += afPacket.Counters.KernelDrops;
-                        break;
-                    case TapPort tap:
-                        Add(tap.Counters, ref rxPackets, ref rxBytes, ref txPackets, ref txBytes);
-                        break;
-                    case Guest.GuestPort guest:
-                        Add(guest.Counters, ref rxPackets, ref rxBytes, ref txPackets, ref txBytes);
-                        break;
-                    case SinkPort sink:
-                        txPackets += sink.Packets;
-                        txBytes += sink.Bytes;
-                        break;
-                    case PcapPort pcap:
-                        txPackets += pcap.Written;
-                        break;
-                }
+                PortCounters counters = instance.Port.Counters;
+                instance.Port.RefreshCounters();
+                rxPackets += counters.RxPackets;
+                rxBytes += counters.RxBytes;
+                txPackets += counters.TxPackets;
+                txBytes += counters.TxBytes;
+                kernelDrops += counters.KernelDrops;
             }
 
             totals.Add(new PortTotals(name, side, instances, rxPackets, rxBytes, txPackets, txBytes, kernelDrops));
@@ -166,13 +152,5 @@ public sealed class RunningPipeline : IDisposable
 
         Counters.Dispose();
         _pool.Dispose();
-    }
-
-    private static void Add(PortCounters counters, ref long rxPackets, ref long rxBytes, ref long txPackets, ref long txBytes)
-    {
-        rxPackets += counters.RxPackets;
-        rxBytes += counters.RxBytes;
-        txPackets += counters.TxPackets;
-        txBytes += counters.TxBytes;
     }
 }

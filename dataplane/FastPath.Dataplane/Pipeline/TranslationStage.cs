@@ -22,7 +22,8 @@ public sealed unsafe partial class TranslationStage
     /// <summary>Largest batch <see cref="Process"/> accepts.</summary>
     public const int MaxBatch = 256;
 
-    private const ushort MaxTenant = 4094;
+    /// <summary>Most guests a secure→user stage routes to (<see cref="PacketMeta.Egress"/> is a byte; 0 is the port).</summary>
+    public const int MaxGuests = byte.MaxValue;
 
     private readonly MappingTable _table;
     private readonly TranslationDirection _direction;
@@ -34,17 +35,27 @@ public sealed unsafe partial class TranslationStage
     private readonly MappingResult[] _secondary = new MappingResult[MaxBatch];
     private readonly int[] _pending = new int[MaxBatch];
     private readonly int[] _deferred = new int[MaxBatch]; // positions in _pending of ICMP errors, finished out of line
+    private readonly MappingKey[] _guests;
 
     /// <summary>A stage translating packets that arrive from <paramref name="direction"/>'s side.</summary>
     /// <param name="table">The mapping table to read.</param>
     /// <param name="direction">Which side the packets arrive on.</param>
     /// <param name="egress">MACs to write on translated frames; null keeps the frames' MACs (offline translation).</param>
-    public TranslationStage(MappingTable table, TranslationDirection direction, EgressMacs? egress)
+    /// <param name="guests">Secure→user only: the user keys (tenant, address) of the guests this stage delivers to. A
+    /// packet translated to guest <c>k</c>'s key gets <see cref="PacketMeta.Egress"/> <c>k + 1</c>; every other packet 0.</param>
+    public TranslationStage(MappingTable table, TranslationDirection direction, EgressMacs? egress, IReadOnlyList<MappingKey>? guests = null)
     {
+        guests ??= [];
+        if (guests.Count > MaxGuests || (guests.Count != 0 && direction != TranslationDirection.SecureToUser))
+        {
+            throw new ArgumentException($"only a secure→user stage routes to guests, at most {MaxGuests}", nameof(guests));
+        }
+
         _table = table;
         _direction = direction;
         _setMacs = egress.HasValue;
         _egress = egress.GetValueOrDefault();
+        _guests = [.. guests];
     }
 
     /// <summary>The table this stage reads; workers register with its epoch.</summary>
@@ -118,7 +129,7 @@ public sealed unsafe partial class TranslationStage
 
             // Secure addresses are unique across tenants, so the reverse keys carry tenant 0.
             ushort tenant = toSecure && (m.Flags & PacketFlags.Vlan) != 0 ? m.VlanId : (ushort)0;
-            if (tenant > MaxTenant)
+            if (tenant > MappingKey.MaxTenant)
             {
                 m.Verdict = DropReason.NoMapping;
                 continue;
@@ -194,6 +205,11 @@ public sealed unsafe partial class TranslationStage
         }
 
         HeaderRewriter.Apply(data, m, toSecure ? primaryAddress : other, toSecure ? other : primaryAddress);
+        if (!toSecure && _guests.Length != 0)
+        {
+            m.Egress = GuestEgress(primary.OtherSide);
+        }
+
         if ((m.Flags & PacketFlags.Vlan) != 0)
         {
             data = VlanTag.Pop(data, ref length, ref m);
@@ -207,6 +223,22 @@ public sealed unsafe partial class TranslationStage
         Finish(ref frame, data, length);
     }
 
+    /// <summary>The egress of a packet translated to <paramref name="user"/>: 1 + the guest that owns that key, or 0 (the port).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte GuestEgress(MappingKey user)
+    {
+        MappingKey[] guests = _guests;
+        for (int g = 0; g < guests.Length; g++)
+        {
+            if (guests[g].Equals(user))
+            {
+                return (byte)(g + 1);
+            }
+        }
+
+        return 0;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Finish(ref FrameView frame, byte* data, int length)
     {
@@ -218,7 +250,7 @@ public sealed unsafe partial class TranslationStage
             }
         }
 
-        frame = new FrameView(data, length);
+        frame = new FrameView(data, length, frame.Offload);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using FastPath.Dataplane.Guest;
 using FastPath.Dataplane.Mapping;
 using FastPath.Dataplane.Memory;
 using FastPath.Dataplane.Parsing;
 using FastPath.Dataplane.Ports;
-using FastPath.Dataplane.Rewrite;
 
 namespace FastPath.Dataplane.Pipeline;
 
@@ -33,7 +31,7 @@ internal sealed unsafe class Worker : IDisposable
     // ISA detection), which allocate once and are not the steady state.
     private const int WarmupBatches = 64;
 
-    // Empty polls before the worker stops spinning and yields the core or sleeps in poll(2).
+    // Empty polls before the worker stops spinning and yields the core.
     private const int SpinPolls = 256;
 
     private readonly int _id;
@@ -44,12 +42,12 @@ internal sealed unsafe class Worker : IDisposable
     private readonly int _batchSize;
     private readonly uint[] _frameIndices;
     private readonly RxBuffer[] _rx;
-    private readonly int[] _lengths;
     private readonly FrameView[] _frames;
     private readonly PacketMeta[] _meta;
-    private readonly FrameView[] _tx;
+    private readonly FrameView[][] _outFrames; // per egress past the first: frames the stage sent there this batch
+    private readonly PacketMeta[][] _outMeta;
+    private readonly int[] _outCount;
     private readonly long _packetLimit;
-    private readonly GuestPort[] _guests;
     private Thread? _thread;
     private volatile bool _stop;
     private Exception? _failure;
@@ -100,34 +98,35 @@ internal sealed unsafe class Worker : IDisposable
             throw new InvalidOperationException($"worker {id}: the frame pool has fewer than {batchSize} free frames");
         }
 
+        // The RX set is fixed for the worker's life: a frame's bytes leave it only by copy (a port's TX, a guest's
+        // payload memory), so no frame the worker receives into is ever in memory another process maps.
         _rx = new RxBuffer[batchSize];
         for (int i = 0; i < batchSize; i++)
         {
             _rx[i] = new RxBuffer(pool.Payload(_frameIndices[i]) + RxHeadroom, pool.PayloadSlotSize - RxHeadroom);
         }
 
-        // A guest port polled by this worker is also where this worker's secure→user packets for the guest's
-        // (tenant, address) go: one thread produces into its RX ring, and counts its refusals here.
-        var guests = new List<GuestPort>();
+        int egresses = 1;
         foreach (PortBinding binding in bindings)
         {
-            if (binding.Tx is GuestPort)
+            egresses = Math.Max(egresses, binding.Egresses.Length);
+            binding.Rx.AttachDropCounters(_counters->Drops);
+            foreach (PacketPort egress in binding.Egresses)
             {
-                throw new ArgumentException($"guest port {binding.Tx.Name} cannot be a binding's TX port: the worker routes packets to it by address", nameof(bindings));
-            }
-
-            if (binding.Rx is GuestPort guest && !guests.Contains(guest))
-            {
-                guest.UseCounters(_counters->Drops);
-                guests.Add(guest);
+                egress.AttachDropCounters(_counters->Drops);
             }
         }
 
-        _guests = [.. guests];
-        _lengths = new int[batchSize];
         _frames = new FrameView[batchSize];
         _meta = new PacketMeta[batchSize];
-        _tx = new FrameView[batchSize];
+        _outFrames = new FrameView[egresses][];
+        _outMeta = new PacketMeta[egresses][];
+        _outCount = new int[egresses];
+        for (int e = 1; e < egresses; e++)
+        {
+            _outFrames[e] = new FrameView[batchSize];
+            _outMeta[e] = new PacketMeta[batchSize];
+        }
     }
 
     /// <summary>Worker number.</summary>
@@ -283,24 +282,22 @@ internal sealed unsafe class Worker : IDisposable
         }
     }
 
+    /// <summary>One batch of one path: receive, translate, then one walk that counts drops and sorts frames by egress, then transmit.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int PollOnce(PortBinding binding, WorkerCounters* counters)
     {
-        int received = binding.Rx.Receive(_rx.AsSpan(0, _batchSize), _lengths);
+        int received = binding.Rx.Receive(_rx.AsSpan(0, _batchSize), _frames.AsSpan(0, _batchSize));
         if (received == 0)
         {
             return 0;
         }
 
-        ref RxBuffer rx0 = ref _rx[0];
-        ref int length0 = ref _lengths[0];
         ref FrameView frame0 = ref _frames[0];
+        ref PacketMeta meta0 = ref _meta[0];
         long bytes = 0;
         for (int i = 0; i < received; i++)
         {
-            int length = Unsafe.Add(ref length0, i);
-            Unsafe.Add(ref frame0, i) = new FrameView(Unsafe.Add(ref rx0, i).Data, length);
-            bytes += length;
+            bytes += Unsafe.Add(ref frame0, i).Length;
         }
 
         counters->RxPackets += received;
@@ -309,12 +306,13 @@ internal sealed unsafe class Worker : IDisposable
 
         binding.Stage.Process(_frames.AsSpan(0, received), _meta.AsSpan(0, received));
 
-        ref PacketMeta meta0 = ref _meta[0];
-        ref FrameView tx0 = ref _tx[0];
+        // Frames for the path's own port are compacted in place (no copy while nothing was dropped); frames for a
+        // guest go to that egress's list. One pass, no type tests: a guest is a port like any other.
         long* drops = counters->Drops;
+        PacketPort[] egresses = binding.Egresses;
         int kept = 0;
-        long txBytes = 0;
-        bool toGuests = _guests.Length != 0 && binding.Stage.Direction == TranslationDirection.SecureToUser;
+        long keptBytes = 0;
+        bool routed = false;
         for (int i = 0; i < received; i++)
         {
             ref PacketMeta meta = ref Unsafe.Add(ref meta0, i);
@@ -325,89 +323,86 @@ internal sealed unsafe class Worker : IDisposable
                 continue;
             }
 
-            FrameView frame = Unsafe.Add(ref frame0, i);
-            if (toGuests && RouteToGuest(i, frame, ref meta, counters))
+            int egress = meta.Egress;
+            if (egress == 0)
             {
+                if (kept != i)
+                {
+                    Unsafe.Add(ref frame0, kept) = Unsafe.Add(ref frame0, i);
+                    Unsafe.Add(ref meta0, kept) = meta;
+                }
+
+                keptBytes += Unsafe.Add(ref frame0, kept).Length;
+                kept++;
                 continue;
             }
 
-            Unsafe.Add(ref tx0, kept++) = frame;
-            txBytes += frame.Length;
-        }
+            if ((uint)egress >= (uint)egresses.Length)
+            {
+                // A stage that routes to guests this path does not have is a wiring fault; never send it elsewhere.
+                drops[(int)DropReason.Unsupported]++;
+                continue;
+            }
 
-        if (toGuests)
-        {
-            FlushGuests(counters);
+            int n = _outCount[egress]++;
+            _outFrames[egress][n] = Unsafe.Add(ref frame0, i);
+            _outMeta[egress][n] = meta;
+            routed = true;
         }
 
         if (kept != 0)
         {
-            int sent = binding.Tx.Transmit(_tx.AsSpan(0, kept));
-            if (sent != kept)
-            {
-                // A full TX queue drops and counts, never blocks (the rest of the batch is not retried).
-                txBytes = 0;
-                for (int i = 0; i < sent; i++)
-                {
-                    txBytes += Unsafe.Add(ref tx0, i).Length;
-                }
+            Send(egresses[0], _frames.AsSpan(0, kept), _meta.AsSpan(0, kept), keptBytes, counters);
+        }
 
-                drops[(int)DropReason.TxFull] += kept - sent;
-            }
-
-            counters->TxPackets += sent;
-            counters->TxBytes += txBytes;
+        if (routed)
+        {
+            SendRouted(egresses, counters);
         }
 
         return received;
     }
 
-    /// <summary>
-    /// If a guest port owns the packet's translated (tenant, destination), moves the frame to that guest and puts a
-    /// fresh pool frame into RX slot <paramref name="slot"/>; returns false when no guest owns it (it goes to the user port).
-    /// A guest that is absent, full, or a pool with no frame to spare drops the packet as TX-full.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool RouteToGuest(int slot, FrameView frame, ref PacketMeta meta, WorkerCounters* counters)
+    /// <summary>Transmits the batch's frames for guests (egresses past the first), each list in one call.</summary>
+    private void SendRouted(PacketPort[] egresses, WorkerCounters* counters)
     {
-        GuestPort[] guests = _guests;
-        for (int g = 0; g < guests.Length; g++)
+        for (int e = 1; e < egresses.Length; e++)
         {
-            GuestPort guest = guests[g];
-            if (!guest.Matches(frame.Data, in meta))
+            int count = _outCount[e];
+            if (count == 0)
             {
                 continue;
             }
 
-            if (!guest.CanTake(in meta) || !_pool.TryAllocate(out uint fresh))
+            _outCount[e] = 0;
+            Span<FrameView> frames = _outFrames[e].AsSpan(0, count);
+            long bytes = 0;
+            foreach (FrameView frame in frames)
             {
-                counters->Drops[(int)DropReason.TxFull]++;
-                return true;
+                bytes += frame.Length;
             }
 
-            uint frameIndex = _frameIndices[slot];
-            _frameIndices[slot] = fresh;
-            _rx[slot] = new RxBuffer(_pool.Payload(fresh) + RxHeadroom, _pool.PayloadSlotSize - RxHeadroom);
-            guest.Post(frameIndex, frame.Data, in meta);
-            counters->TxPackets++;
-            counters->TxBytes += frame.Length;
-            return true;
+            Send(egresses[e], frames, _outMeta[e].AsSpan(0, count), bytes, counters);
         }
-
-        return false;
     }
 
-    private void FlushGuests(WorkerCounters* counters)
+    /// <summary>One transmit; a port that takes fewer frames than offered drops and counts the rest as TX-full, never blocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Send(PacketPort port, Span<FrameView> frames, Span<PacketMeta> meta, long bytes, WorkerCounters* counters)
     {
-        GuestPort[] guests = _guests;
-        for (int g = 0; g < guests.Length; g++)
+        int sent = port.Transmit(frames, meta);
+        if (sent != frames.Length)
         {
-            int lost = guests[g].Flush();
-            if (lost != 0)
+            bytes = 0;
+            for (int i = 0; i < sent; i++)
             {
-                counters->TxPackets -= lost;
-                counters->Drops[(int)DropReason.TxFull] += lost;
+                bytes += frames[i].Length;
             }
+
+            counters->Drops[(int)DropReason.TxFull] += frames.Length - sent;
         }
+
+        counters->TxPackets += sent;
+        counters->TxBytes += bytes;
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FastPath.Dataplane.Interop;
+using FastPath.Dataplane.Parsing;
 using static FastPath.Dataplane.Interop.LinuxConstants;
 
 namespace FastPath.Dataplane.Ports;
@@ -24,15 +25,15 @@ public sealed unsafe partial class AfPacketPort
     /// A transport checksum left to offload by a local sender (veth) is completed (<see cref="ChecksumCompletion"/>).
     /// A block goes back to the kernel as soon as its last frame is copied.
     /// </remarks>
-    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths)
+    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
     {
-        if (lengths.Length < buffers.Length)
+        if (frames.Length < buffers.Length)
         {
-            PortThrowHelper.ThrowLengthsShorterThanBuffers();
+            PortThrowHelper.ThrowFramesShorterThanBuffers();
         }
 
         ref RxBuffer buffer0 = ref MemoryMarshal.GetReference(buffers);
-        ref int length0 = ref MemoryMarshal.GetReference(lengths);
+        ref FrameView received0 = ref MemoryMarshal.GetReference(frames);
         int count = 0;
         long bytes = 0;
         int tooBig = 0;
@@ -77,7 +78,7 @@ public sealed unsafe partial class AfPacketPort
                     partial++;
                 }
 
-                Unsafe.Add(ref length0, count) = length;
+                Unsafe.Add(ref received0, count) = new FrameView(target.Data, length);
                 bytes += length;
                 count++;
             }

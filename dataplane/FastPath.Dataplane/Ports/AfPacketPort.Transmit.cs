@@ -31,7 +31,7 @@ public sealed unsafe partial class AfPacketPort
     /// when the kernel pushes back (EAGAIN/ENOBUFS) or fails (counted in <see cref="PortCounters.TxErrors"/>);
     /// the frames not consumed stay the caller's.
     /// </remarks>
-    public override int Transmit(ReadOnlySpan<FrameView> frames)
+    public override int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta)
     {
         if (_messages == null)
         {

@@ -63,17 +63,12 @@ public sealed unsafe partial class AfPacketPort : PacketPort
     /// <summary>The interface index the socket is bound to.</summary>
     public int InterfaceIndex { get; private set; }
 
-    /// <summary>Traffic and drop counters.</summary>
-    public PortCounters Counters { get; } = new();
+    /// <summary>The packet socket, for a caller that waits in poll(2) (the RX-rate benchmark); the worker never does.</summary>
+    internal int SocketHandle => _fd;
 
     /// <inheritdoc />
-    public override int PollHandle => _fd;
-
-    /// <summary>
-    /// Adds the kernel's PACKET_STATISTICS since the last call (the kernel resets them on every read) to
-    /// <see cref="Counters"/>. Any thread; not per packet.
-    /// </summary>
-    public void ReadKernelStatistics()
+    /// <remarks>Adds the kernel's PACKET_STATISTICS since the last call (the kernel resets them on every read).</remarks>
+    public override void RefreshCounters()
     {
         lock (_statisticsLock)
         {

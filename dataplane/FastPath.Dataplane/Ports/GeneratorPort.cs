@@ -82,16 +82,16 @@ public sealed unsafe class GeneratorPort : PacketPort
     public long Remaining => _remaining;
 
     /// <inheritdoc />
-    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths)
+    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
     {
         int count = (int)Math.Min(buffers.Length, _remaining);
-        if (count <= 0 || lengths.Length < count)
+        if (count <= 0 || frames.Length < count)
         {
             return 0;
         }
 
         ref RxBuffer buffer0 = ref MemoryMarshal.GetReference(buffers);
-        ref int length0 = ref MemoryMarshal.GetReference(lengths);
+        ref FrameView frame0 = ref MemoryMarshal.GetReference(frames);
         ref uint flow0 = ref MemoryMarshal.GetArrayDataReference(_flows);
         int cursor = _cursor;
         int produced = 0;
@@ -110,16 +110,19 @@ public sealed unsafe class GeneratorPort : PacketPort
             }
 
             Build(buffer.Data, flow);
-            Unsafe.Add(ref length0, produced++) = _length;
+            Unsafe.Add(ref frame0, produced++) = new FrameView(buffer.Data, _length);
         }
 
         _cursor = cursor;
         _remaining -= produced;
+        PortCounters counters = Counters;
+        counters._rxPackets += produced;
+        counters._rxBytes += (long)produced * _length;
         return produced;
     }
 
     /// <inheritdoc />
-    public override int Transmit(ReadOnlySpan<FrameView> frames) => 0;
+    public override int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta) => 0;
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing) => NativeMemory.AlignedFree(_template);

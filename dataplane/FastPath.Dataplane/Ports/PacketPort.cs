@@ -27,18 +27,34 @@ public abstract unsafe class PacketPort : IDisposable
     /// <summary>The peer's MAC: the destination MAC of frames it sends.</summary>
     public ReadOnlySpan<byte> PeerMac => _peer;
 
-    /// <summary>A file descriptor to poll(2) for input when idle, or -1 for ports that are never waited on.</summary>
-    public virtual int PollHandle => -1;
+    /// <summary>What the port received, sent and refused; every port counts here, so readers never need its type.</summary>
+    public PortCounters Counters { get; } = new();
 
     /// <summary>
-    /// Copies up to <c>buffers.Length</c> received frames into the caller's buffers without blocking, writes their
-    /// lengths into <paramref name="lengths"/> and returns how many arrived.
+    /// Receives up to <c>buffers.Length</c> frames without blocking and describes each in <paramref name="frames"/>
+    /// (start, length, offload work); returns how many arrived. Frame <c>i</c> lies in <c>buffers[i]</c>, or in memory
+    /// the port owns (its receive ring, say) that stays valid and writable, and private to this process, until the
+    /// port's next <see cref="Receive"/>. Either way at least 4 writable bytes precede each frame, for a VLAN push.
     /// </summary>
-    public abstract int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths);
+    public abstract int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames);
 
-    /// <summary>Sends as many of <paramref name="frames"/> as the port accepts now, in order; returns that count.</summary>
+    /// <summary>
+    /// Sends as many of <paramref name="frames"/> as the port accepts now, in order; returns that count (frames the
+    /// port refuses and counts also count as taken). <paramref name="meta"/> is each frame's parsed and rewritten
+    /// metadata, or empty from a caller that has none (then the frames carry no offload work).
+    /// </summary>
     /// <remarks>The frames' memory is the caller's again when this returns.</remarks>
-    public abstract int Transmit(ReadOnlySpan<FrameView> frames);
+    public abstract int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta);
+
+    /// <summary>Lets the worker that owns the port count the port's own refusals among its drops (called before it starts).</summary>
+    internal virtual void AttachDropCounters(long* drops)
+    {
+    }
+
+    /// <summary>Brings counters that live outside the process (kernel statistics) into <see cref="Counters"/>; any thread, not per packet.</summary>
+    public virtual void RefreshCounters()
+    {
+    }
 
     /// <summary>Sets the MACs used as egress addresses (ARCHITECTURE.md: source = own MAC, destination = peer).</summary>
     public void SetMacs(ReadOnlySpan<byte> mac, ReadOnlySpan<byte> peer)

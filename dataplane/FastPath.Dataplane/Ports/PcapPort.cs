@@ -16,7 +16,6 @@ public sealed unsafe class PcapPort : PacketPort
     private readonly CaptureReader? _reader;
     private readonly CaptureWriter? _writer;
     private long _timestamp;
-    private long _tooBig;
     private bool _exhausted;
 
     /// <summary>Opens <paramref name="input"/> for RX and/or creates <paramref name="output"/> for TX (either may be null).</summary>
@@ -37,22 +36,20 @@ public sealed unsafe class PcapPort : PacketPort
     /// <summary>True once every frame of the input has been received (always true without an input).</summary>
     public bool Exhausted => Volatile.Read(ref _exhausted);
 
-    /// <summary>Input frames that did not fit the receive buffer and were dropped.</summary>
-    public long RxTooBig => Volatile.Read(ref _tooBig);
-
     /// <summary>Frames written to the output.</summary>
-    public long Written => _writer?.PacketsWritten ?? 0;
+    public long Written => Counters.TxPackets;
 
     /// <inheritdoc />
-    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths)
+    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
     {
         if (_exhausted)
         {
             return 0;
         }
 
+        PortCounters counters = Counters;
         int count = 0;
-        while (count < buffers.Length && count < lengths.Length)
+        while (count < buffers.Length && count < frames.Length)
         {
             if (!_reader!.TryReadNext(out CapturedPacket packet))
             {
@@ -63,20 +60,23 @@ public sealed unsafe class PcapPort : PacketPort
             RxBuffer buffer = buffers[count];
             if (packet.Data.Length > buffer.Capacity)
             {
-                Volatile.Write(ref _tooBig, _tooBig + 1);
+                Volatile.Write(ref counters._rxTooBig, counters._rxTooBig + 1);
                 continue;
             }
 
             packet.Data.CopyTo(new Span<byte>(buffer.Data, buffer.Capacity));
-            lengths[count++] = packet.Data.Length;
+            frames[count++] = new FrameView(buffer.Data, packet.Data.Length);
             _timestamp = packet.TimestampNanoseconds;
+            Volatile.Write(ref counters._rxBytes, counters._rxBytes + packet.Data.Length);
         }
+
+        Volatile.Write(ref counters._rxPackets, counters._rxPackets + count);
 
         return count;
     }
 
     /// <inheritdoc />
-    public override int Transmit(ReadOnlySpan<FrameView> frames)
+    public override int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta)
     {
         if (_writer is null)
         {
@@ -84,11 +84,16 @@ public sealed unsafe class PcapPort : PacketPort
         }
 
         long timestamp = _reader is null ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 : _timestamp;
+        long bytes = 0;
         foreach (FrameView frame in frames)
         {
             _writer.Write(new ReadOnlySpan<byte>(frame.Data, frame.Length), timestamp);
+            bytes += frame.Length;
         }
 
+        PortCounters counters = Counters;
+        Volatile.Write(ref counters._txBytes, counters._txBytes + bytes);
+        Volatile.Write(ref counters._txPackets, counters._txPackets + frames.Length);
         return frames.Length;
     }
 

@@ -9,6 +9,6 @@ internal static class PortThrowHelper
 {
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal static void ThrowLengthsShorterThanBuffers() =>
-        throw new ArgumentException("the lengths span must be at least as long as the buffers span", "lengths");
+    internal static void ThrowFramesShorterThanBuffers() =>
+        throw new ArgumentException("the frames span must be at least as long as the buffers span", "frames");
 }

@@ -8,20 +8,17 @@ namespace FastPath.Dataplane.Ports;
 /// </summary>
 public sealed class SinkPort(string name) : PacketPort(name)
 {
-    private long _packets;
-    private long _bytes;
-
     /// <summary>Frames accepted.</summary>
-    public long Packets => Volatile.Read(ref _packets);
+    public long Packets => Counters.TxPackets;
 
     /// <summary>Bytes accepted.</summary>
-    public long Bytes => Volatile.Read(ref _bytes);
+    public long Bytes => Counters.TxBytes;
 
     /// <inheritdoc />
-    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths) => 0;
+    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames) => 0;
 
     /// <inheritdoc />
-    public override int Transmit(ReadOnlySpan<FrameView> frames)
+    public override int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta)
     {
         long bytes = 0;
         foreach (FrameView frame in frames)
@@ -29,8 +26,9 @@ public sealed class SinkPort(string name) : PacketPort(name)
             bytes += frame.Length;
         }
 
-        Volatile.Write(ref _bytes, _bytes + bytes);
-        Volatile.Write(ref _packets, _packets + frames.Length);
+        PortCounters counters = Counters;
+        Volatile.Write(ref counters._txBytes, counters._txBytes + bytes);
+        Volatile.Write(ref counters._txPackets, counters._txPackets + frames.Length);
         return frames.Length;
     }
 }

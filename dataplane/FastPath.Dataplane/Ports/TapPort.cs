@@ -67,23 +67,17 @@ public sealed unsafe class TapPort : PacketPort
     /// <summary>The TAP interface's name.</summary>
     public string InterfaceName { get; private set; }
 
-    /// <summary>Traffic and drop counters.</summary>
-    public PortCounters Counters { get; } = new();
-
-    /// <inheritdoc />
-    public override int PollHandle => _fd;
-
     /// <inheritdoc />
     /// <remarks>Frames longer than their buffer are read whole, dropped and counted in <see cref="PortCounters.RxTooBig"/>.</remarks>
-    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths)
+    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
     {
-        if (lengths.Length < buffers.Length)
+        if (frames.Length < buffers.Length)
         {
-            PortThrowHelper.ThrowLengthsShorterThanBuffers();
+            PortThrowHelper.ThrowFramesShorterThanBuffers();
         }
 
         ref RxBuffer buffer0 = ref MemoryMarshal.GetReference(buffers);
-        ref int length0 = ref MemoryMarshal.GetReference(lengths);
+        ref FrameView received0 = ref MemoryMarshal.GetReference(frames);
         Libc.IoVec* vectors = stackalloc Libc.IoVec[2];
         vectors[1].Base = _overflow;
         vectors[1].Length = OverflowSize;
@@ -108,7 +102,7 @@ public sealed unsafe class TapPort : PacketPort
                 continue;
             }
 
-            Unsafe.Add(ref length0, count) = (int)read;
+            Unsafe.Add(ref received0, count) = new FrameView(target.Data, (int)read);
             bytes += read;
             count++;
         }
@@ -125,7 +119,7 @@ public sealed unsafe class TapPort : PacketPort
     /// shorter than an Ethernet header or the kernel rejected them (counted in <see cref="PortCounters.TxInvalid"/>).
     /// It stops when the kernel has no room (EAGAIN).
     /// </remarks>
-    public override int Transmit(ReadOnlySpan<FrameView> frames)
+    public override int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta)
     {
         ref FrameView frame0 = ref MemoryMarshal.GetReference(frames);
         int done = 0;

@@ -98,7 +98,7 @@ public static unsafe class TrafficGenerator
             int done = 0;
             while (done < burst)
             {
-                int accepted = port.Transmit(views.AsSpan(done, burst - done));
+                int accepted = port.Transmit(views.AsSpan(done, burst - done), default);
                 done += accepted;
                 if (accepted > 0)
                 {

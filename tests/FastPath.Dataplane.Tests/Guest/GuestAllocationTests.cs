@@ -9,7 +9,7 @@ using FastPath.Testing;
 
 namespace FastPath.Dataplane.Tests.Guest;
 
-/// <summary>The worker loop stays allocation-free with guest traffic: routing to the guest, frame replacement, header building.</summary>
+/// <summary>The worker loop stays allocation-free with guest traffic: routing to the guest, copying into its memory, header building.</summary>
 public sealed class GuestAllocationTests
 {
     [Fact]
@@ -24,10 +24,10 @@ public sealed class GuestAllocationTests
         byte[] frame = new byte[UdpFrameBuilder.FrameLength(false, false, 100)];
         UdpFrameBuilder.Write(frame, [2, 0, 0, 0, 2, 2], [2, 0, 0, 0, 2, 1], 0, [198, 18, 1, 9], [198, 18, 0, 5], 5000, 7, 100);
         using var secure = new WindowPort(frame);
-        using var guest = new GuestPort("g0", dir.File("guest.sock"), 100, IPAddress.Parse("10.1.0.5"), pool);
+        using var guest = new GuestPort("g0", dir.File("guest.sock"), 100, IPAddress.Parse("10.1.0.5"));
         var macs = EgressMacs.Create([2, 0, 0, 0, 1, 1], [2, 0, 0, 0, 1, 2]);
         var worker = new Worker(0, -1,
-            [new PortBinding(secure, new TranslationStage(table, TranslationDirection.SecureToUser, macs), new SinkPort("u0")),
+            [new PortBinding(secure, new TranslationStage(table, TranslationDirection.SecureToUser, macs, [MappingKey.User(100, IPAddress.Parse("10.1.0.5"))]), new SinkPort("u0"), [guest]),
              new PortBinding(guest, new TranslationStage(table, TranslationDirection.UserToSecure, macs), secure)],
             pool, counters);
         using GuestClient client = GuestClient.Connect(dir.File("guest.sock"));

@@ -79,9 +79,8 @@ public sealed unsafe class GuestChannelTests
     public void A_port_replaces_a_stale_socket_but_never_a_file_that_is_not_one()
     {
         using var dir = new TempDirectory();
-        using var pool = new FramePool(128);
         string path = dir.File("guest.sock");
-        using (new GuestPort("g0", path, 0, IPAddress.Parse("10.1.0.5"), pool))
+        using (new GuestPort("g0", path, 0, IPAddress.Parse("10.1.0.5"), 128))
         {
         }
 
@@ -89,19 +88,19 @@ public sealed unsafe class GuestChannelTests
         Assert.False(File.Exists(path), "the port removes its socket when disposed");
         ProcessRunner.Run("/usr/bin/python3", "-c", $"import socket; socket.socket(socket.AF_UNIX).bind('{path}')").EnsureSuccess();
         Assert.True(File.Exists(path));
-        using (var port = new GuestPort("g0", path, 0, IPAddress.Parse("10.1.0.5"), pool))
+        using (var port = new GuestPort("g0", path, 0, IPAddress.Parse("10.1.0.5"), 128))
         {
             using GuestClient client = GuestClient.Connect(path);
         }
 
         File.WriteAllText(path, "someone's file");
-        IOException refused = Assert.Throws<IOException>(() => new GuestPort("g0", path, 0, IPAddress.Parse("10.1.0.5"), pool));
+        IOException refused = Assert.Throws<IOException>(() => new GuestPort("g0", path, 0, IPAddress.Parse("10.1.0.5"), 128));
         Assert.Contains("exists and is not a socket", refused.Message, StringComparison.Ordinal);
         Assert.Equal("someone's file", File.ReadAllText(path));
     }
 
     [Fact]
-    public void The_guest_gets_the_payload_and_a_copy_of_the_metadata_while_the_header_moves_to_the_header_slab()
+    public void The_guest_gets_the_payload_in_its_own_memory_and_a_copy_of_the_metadata_while_the_header_stays_private()
     {
         IPAddress user = IPAddress.Parse("10.1.0.5");
         IPAddress secure = IPAddress.Parse("198.18.0.5");
@@ -118,6 +117,7 @@ public sealed unsafe class GuestChannelTests
         Assert.Equal((100, 4242, 9000, 17, 4, 300), (packet.Tenant, packet.SourcePort, packet.DestinationPort, packet.Protocol, packet.Family, packet.Length));
         Assert.Equal(s_remote, packet.SourceAddress);
         Assert.Equal(user, packet.DestinationAddress); // translated: the guest sees its own user address
+        Assert.Equal(GuestLayout.RxPayloadOffset, packet.PayloadOffset);
 
         Span<byte> payload = client.Payload(packet);
         for (int i = 0; i < payload.Length; i++)
@@ -125,17 +125,17 @@ public sealed unsafe class GuestChannelTests
             Assert.Equal((byte)i, payload[i]);
         }
 
-        // The guest-visible slot holds nothing of the header any more; the header slab holds the translated header
-        // (Ethernet + tenant tag + IPv4 + UDP = 46 bytes) at the slot's headroom.
-        byte* slot = client.PayloadSlot(packet.FrameIndex);
-        Assert.True(new ReadOnlySpan<byte>(slot, packet.PayloadOffset).IndexOfAnyExcept((byte)0) < 0, "header bytes left in the payload slot");
-        byte* header = lab.Pool.Header(packet.FrameIndex) + FramePool.Headroom;
+        // The header (Ethernet + tenant tag + IPv4 + UDP = 46 bytes) is kept in the guest's header slab, which only the
+        // data plane maps; the guest's frame holds the payload from its first byte and nothing of the header.
+        FramePool frames = lab.Port.GuestFrames!;
+        byte* header = frames.Header(packet.FrameIndex) + FramePool.Headroom;
         Assert.Equal([0x81, 0x00, 0x00, 100], new ReadOnlySpan<byte>(header + 12, 4).ToArray());
         Assert.Equal(user.GetAddressBytes(), new ReadOnlySpan<byte>(header + 18 + 16, 4).ToArray());
+        Assert.True(client.PayloadSlot(packet.FrameIndex) == client.RegionBase + frames.PayloadOffset(packet.FrameIndex), "guest and data plane disagree on the frame's offset");
         Assert.Equal(1, lab.Port.OwnedFrames - (int)GuestLayout.FillTarget);
 
         Assert.Equal(1, client.Free([packet.FrameIndex]));
-        GuestLab.WaitFor(() => lab.Port.OwnedFrames == (int)GuestLayout.FillTarget, "the freed frame back at the pool");
+        GuestLab.WaitFor(() => lab.Port.OwnedFrames == (int)GuestLayout.FillTarget, "the freed frame back with the guest's free frames");
     }
 
     [Fact]
@@ -163,7 +163,7 @@ public sealed unsafe class GuestChannelTests
         }
 
         GuestTxDescriptor outOfRange = Valid(client.FrameCount + 5);
-        GuestTxDescriptor notOwned = Valid(frames[0] == 0 ? 1u : 0u); // a worker RX frame, never given to the guest
+        GuestTxDescriptor notOwned = Valid(client.FrameCount - 1); // a frame of its memory it was never given
         GuestTxDescriptor oversize = Valid(frames[1]);
         oversize.Length = (ushort)client.PayloadSlotSize;
         GuestTxDescriptor tcp = Valid(frames[2]);
@@ -186,7 +186,7 @@ public sealed unsafe class GuestChannelTests
     }
 
     [Fact]
-    public void A_guest_that_hoards_frames_stops_at_its_quota_and_packets_for_it_are_dropped_not_the_pool_drained()
+    public void A_guest_that_hoards_frames_stops_at_its_quota_and_packets_for_it_are_dropped()
     {
         const int Quota = 40;
         IPAddress secure = IPAddress.Parse("198.18.0.5");
@@ -195,7 +195,8 @@ public sealed unsafe class GuestChannelTests
         uint[] hoard = new uint[256];
         int taken = 0;
         GuestLab.WaitFor(() => (taken += client.TakeFrames(hoard.AsSpan(taken))) == Quota, "the guest to take its whole quota");
-        uint freeAtQuota = lab.Pool.FreeCount;
+        uint workerFree = lab.Pool.FreeCount;
+        Assert.Equal((uint)Quota, client.FrameCount); // its memory is its quota, nothing more
 
         for (int i = 0; i < 10; i++)
         {
@@ -204,7 +205,8 @@ public sealed unsafe class GuestChannelTests
 
         GuestLab.WaitFor(() => lab.Dropped(DropReason.TxFull) == 10, "the packets for the hoarding guest to be dropped");
         Assert.Equal(Quota, lab.Port.OwnedFrames);
-        Assert.Equal(freeAtQuota, lab.Pool.FreeCount);
+        Assert.Equal(0u, lab.Port.GuestFrames!.FreeCount);
+        Assert.Equal(workerFree, lab.Pool.FreeCount); // the workers' frames are never a guest's
 
         // Frames it gives back count against the quota no more: the fill ring offers new ones.
         Assert.Equal(0, client.TakeFrames(hoard.AsSpan(taken)));
@@ -213,11 +215,11 @@ public sealed unsafe class GuestChannelTests
     }
 
     [Fact]
-    public void A_guest_that_disconnects_gives_back_every_frame_it_held_and_the_port_takes_a_new_guest()
+    public void A_guest_that_disconnects_takes_nothing_with_it_and_the_next_guest_sees_none_of_its_data()
     {
         IPAddress secure = IPAddress.Parse("198.18.0.5");
         using var lab = new GuestLab(100, IPAddress.Parse("10.1.0.5"), secure);
-        uint afterWorker = lab.Pool.FreeCount;
+        uint workerFree = lab.Pool.FreeCount;
         using (GuestClient client = GuestClient.Connect(lab.SocketPath))
         {
             GuestLab.WaitFor(() => lab.Port.Connected, "the worker to adopt the guest");
@@ -226,13 +228,15 @@ public sealed unsafe class GuestChannelTests
                 lab.Secure.Enqueue(GuestLab.SecureFrame(s_remote, 1, secure, 2, 64));
             }
 
-            GuestLab.WaitFor(() => lab.Port.OwnedFrames == 40 + (int)GuestLayout.FillTarget, "packets queued at the guest");
-
-            // A frame is the guest's when the worker posts it and on its RX ring only once the batch is flushed: wait for ten.
+            // Ten taken, never sent or freed; the other thirty still on its RX ring.
             var some = new GuestRxDescriptor[10];
             int taken = 0;
-            GuestLab.WaitFor(() => (taken += client.Receive(some.AsSpan(taken))) == some.Length, "ten packets on the guest's RX ring"); // taken, never sent or freed
-            Assert.True(lab.Pool.FreeCount < afterWorker);
+            GuestLab.WaitFor(() => (taken += client.Receive(some.AsSpan(taken))) == some.Length, "ten packets on the guest's RX ring");
+            GuestLab.WaitFor(() => lab.Port.OwnedFrames == 40 + (int)GuestLayout.FillTarget, "packets queued at the guest");
+            Assert.Equal(workerFree, lab.Pool.FreeCount);
+
+            // The guest writes all over its memory, as a guest may.
+            new Span<byte>(client.RegionBase + client.PayloadSegmentOffset, (int)(client.FrameCount * (uint)client.PayloadSlotSize)).Fill(0xEE);
 
             // One guest per port: a second one is turned away with a message, the first keeps its channel.
             InvalidDataException refused = Assert.Throws<InvalidDataException>(() => GuestClient.Connect(lab.SocketPath));
@@ -240,31 +244,38 @@ public sealed unsafe class GuestChannelTests
             Assert.True(lab.Port.Connected);
         }
 
-        GuestLab.WaitFor(() => !lab.Port.Connected && lab.Pool.FreeCount == afterWorker, "the frames back in the pool");
+        GuestLab.WaitFor(() => !lab.Port.Connected, "the worker to let the guest go");
         using GuestClient next = GuestClient.Connect(lab.SocketPath);
         GuestLab.WaitFor(() => lab.Port.Connected, "a second guest");
+
+        // New memory: nothing the first guest received or wrote is in what the second one maps.
+        var memory = new ReadOnlySpan<byte>(next.RegionBase + next.PayloadSegmentOffset, (int)(next.FrameCount * (uint)next.PayloadSlotSize));
+        Assert.True(memory.IndexOfAnyExcept((byte)0) < 0, "the next guest's memory holds data from before it");
+        Assert.Equal(workerFree, lab.Pool.FreeCount);
         Assert.True(lab.WorkerRunning);
     }
 
-    [Fact]
-    public void A_guest_that_touches_a_header_page_dies_of_SIGSEGV_and_the_data_plane_keeps_forwarding()
+    [Theory]
+    [InlineData("header")]
+    [InlineData("header-end")]
+    [InlineData("before-start")]
+    [InlineData("past-end")]
+    public void A_guest_that_touches_anything_outside_its_payload_memory_dies_of_SIGSEGV_and_the_data_plane_keeps_forwarding(string where)
     {
         const int KilledBySigsegv = 128 + 11;
         IPAddress secure = IPAddress.Parse("198.18.0.5");
         using var lab = new GuestLab(100, IPAddress.Parse("10.1.0.5"), secure);
         Assert.Equal(MappingAddResult.Added, lab.Table.Add(MappingEntry.Create(100, IPAddress.Parse("10.1.0.6"), IPAddress.Parse("198.18.0.6"))));
-        uint afterWorker = lab.Pool.FreeCount;
-        int headerBytes = (int)(lab.Pool.FrameCount * FramePool.HeaderSlotSize);
-        new Span<byte>(lab.Pool.Header(0), headerBytes).Fill(0xA5);
 
         string probe = Path.Combine(AppContext.BaseDirectory, "FastPath.Dataplane.Probe");
-        ProcessResult result = ProcessRunner.Run(probe, ["guest-probe-header", lab.SocketPath], TimeSpan.FromSeconds(60));
+        ProcessResult result = where == "header"
+            ? ProcessRunner.Run(probe, ["guest-probe-header", lab.SocketPath], TimeSpan.FromSeconds(60))
+            : ProcessRunner.Run(probe, ["guest-probe-" + where, lab.SocketPath], TimeSpan.FromSeconds(60));
         Assert.True(result.ExitCode == KilledBySigsegv, $"expected SIGSEGV (139), got {result.ExitCode}\n{result.StandardOutput}\n{result.StandardError}");
-        Assert.Contains("touching header slot 0", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("touching ", result.StandardOutput, StringComparison.Ordinal);
         Assert.DoesNotContain("read ", result.StandardOutput, StringComparison.Ordinal);
 
-        Assert.True(new ReadOnlySpan<byte>(lab.Pool.Header(0), headerBytes).IndexOfAnyExcept((byte)0xA5) < 0, "a header byte changed");
-        GuestLab.WaitFor(() => !lab.Port.Connected && lab.Pool.FreeCount == afterWorker, "the dead guest's frames back in the pool");
+        GuestLab.WaitFor(() => !lab.Port.Connected, "the dead guest let go");
         for (int i = 0; i < 10; i++)
         {
             lab.Secure.Enqueue(GuestLab.SecureFrame(s_remote, 1, IPAddress.Parse("198.18.0.6"), 2, 10));

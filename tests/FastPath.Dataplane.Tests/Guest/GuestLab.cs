@@ -11,7 +11,8 @@ namespace FastPath.Dataplane.Tests.Guest;
 
 /// <summary>
 /// A running worker with a secure port, a user port and a guest port on a real Unix socket and a real frame pool:
-/// secure→user packets for the guest's (tenant, address) go to the guest; what it sends leaves on the secure port.
+/// secure→user packets for the guest's (tenant, address) go to the guest (the stage routes them there); what it
+/// sends leaves on the secure port. The worker's pool is never the guest's: the guest gets its own frames.
 /// </summary>
 internal sealed class GuestLab : IDisposable
 {
@@ -22,7 +23,7 @@ internal sealed class GuestLab : IDisposable
     private readonly TempDirectory _dir = new();
     private readonly Worker _worker;
 
-    public GuestLab(ushort tenant, IPAddress user, IPAddress secure, int maxHeldFrames = 0)
+    public GuestLab(ushort tenant, IPAddress user, IPAddress secure, int maxHeldFrames = GuestLayout.DefaultMaxHeldFrames)
     {
         Table = new MappingTable(64);
         Assert.Equal(MappingAddResult.Added, Table.Add(MappingEntry.Create(tenant, user, secure)));
@@ -32,10 +33,10 @@ internal sealed class GuestLab : IDisposable
         Secure = new QueuePort("s0");
         User = new QueuePort("u0");
         SocketPath = _dir.File("guest.sock");
-        Port = new GuestPort("g0", SocketPath, tenant, user, Pool, maxHeldFrames);
-        var toUser = new TranslationStage(Table, TranslationDirection.SecureToUser, EgressMacs.Create([2, 0, 0, 0, 1, 1], [2, 0, 0, 0, 1, 2]));
+        Port = new GuestPort("g0", SocketPath, tenant, user, maxHeldFrames);
+        var toUser = new TranslationStage(Table, TranslationDirection.SecureToUser, EgressMacs.Create([2, 0, 0, 0, 1, 1], [2, 0, 0, 0, 1, 2]), [MappingKey.User(tenant, user)]);
         var toSecure = new TranslationStage(Table, TranslationDirection.UserToSecure, EgressMacs.Create(SecureMac, SecurePeer));
-        _worker = new Worker(0, -1, [new PortBinding(Secure, toUser, User), new PortBinding(Port, toSecure, Secure)], Pool, Counters);
+        _worker = new Worker(0, -1, [new PortBinding(Secure, toUser, User, [Port]), new PortBinding(Port, toSecure, Secure)], Pool, Counters);
         _worker.Start();
     }
 
@@ -86,7 +87,7 @@ internal sealed class GuestLab : IDisposable
         _worker.Dispose();
         _worker.Join();
         Port.Dispose();
-        Assert.Equal(Frames, Pool.FreeCount); // every frame is back: worker RX set, guest-held, fill ring
+        Assert.Equal(Frames, Pool.FreeCount); // every worker frame is back; a guest never held one
         Pool.Dispose();
         Counters.Dispose();
         Table.Dispose();

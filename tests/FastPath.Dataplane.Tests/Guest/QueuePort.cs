@@ -14,19 +14,20 @@ internal sealed unsafe class QueuePort(string name) : PacketPort(name)
 
     public void Enqueue(byte[] frame) => _input.Enqueue(frame);
 
-    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths)
+    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
     {
         int count = 0;
         while (count < buffers.Length && _input.TryDequeue(out byte[]? frame))
         {
             frame.CopyTo(new Span<byte>(buffers[count].Data, buffers[count].Capacity));
-            lengths[count++] = frame.Length;
+            frames[count] = new FrameView(buffers[count].Data, frame.Length);
+            count++;
         }
 
         return count;
     }
 
-    public override int Transmit(ReadOnlySpan<FrameView> frames)
+    public override int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta)
     {
         foreach (FrameView frame in frames)
         {

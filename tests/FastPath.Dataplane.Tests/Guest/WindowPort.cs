@@ -31,7 +31,7 @@ internal sealed unsafe class WindowPort : PacketPort
 
     internal void Grant(long packets) => Interlocked.Add(ref _budget, packets);
 
-    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<int> lengths)
+    public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
     {
         long budget = Volatile.Read(ref _budget);
         long open = Window - (_sent - _echoed);
@@ -39,14 +39,14 @@ internal sealed unsafe class WindowPort : PacketPort
         for (int i = 0; i < count; i++)
         {
             Buffer.MemoryCopy(_frame, buffers[i].Data, buffers[i].Capacity, _length);
-            lengths[i] = _length;
+            frames[i] = new FrameView(buffers[i].Data, _length);
         }
 
         _sent += Math.Max(count, 0);
         return Math.Max(count, 0);
     }
 
-    public override int Transmit(ReadOnlySpan<FrameView> frames)
+    public override int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta)
     {
         Volatile.Write(ref _echoed, _echoed + frames.Length);
         return frames.Length;

@@ -80,17 +80,23 @@ internal sealed class TranslationLab : IDisposable
         Counters = new Counters(1);
         var pool = new FramePool(512);
         var toSecure = new TranslationStage(_table, TranslationDirection.UserToSecure, EgressMacs.Create(securePort.Mac, securePort.PeerMac));
-        var toUser = new TranslationStage(_table, TranslationDirection.SecureToUser, EgressMacs.Create(userPort.Mac, userPort.PeerMac));
-        List<PortBinding> bindings = [new PortBinding(userPort, toSecure, securePort), new PortBinding(securePort, toUser, userPort)];
+        List<PortBinding> bindings = [new PortBinding(userPort, toSecure, securePort)];
         if (guestSocket is not null)
         {
             // Guest 198.18.1.9 (tenant 0) is reached from the secure side as 198.19.1.9; what it sends leaves on the secure port.
-            Guest = new GuestPort("g0", guestSocket, 0, IPAddress.Parse(GuestUserV4), pool);
+            Guest = new GuestPort("g0", guestSocket, 0, IPAddress.Parse(GuestUserV4));
             _owned.Add(Guest);
+            var toUserOrGuest = new TranslationStage(_table, TranslationDirection.SecureToUser, EgressMacs.Create(userPort.Mac, userPort.PeerMac),
+                [MappingKey.User(0, IPAddress.Parse(GuestUserV4))]);
+            bindings.Add(new PortBinding(securePort, toUserOrGuest, userPort, [Guest]));
             bindings.Add(new PortBinding(Guest, toSecure, securePort));
         }
+        else
+        {
+            bindings.Add(new PortBinding(securePort, new TranslationStage(_table, TranslationDirection.SecureToUser, EgressMacs.Create(userPort.Mac, userPort.PeerMac)), userPort));
+        }
 
-        _owned.Add(pool); // disposed after the guest port, which returns its frames to it
+        _owned.Add(pool);
         _worker = new Worker(0, -1, bindings, pool, Counters);
         _worker.Start();
     }

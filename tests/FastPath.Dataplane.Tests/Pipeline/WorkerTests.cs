@@ -1,5 +1,6 @@
 using FastPath.Dataplane.Mapping;
 using FastPath.Dataplane.Memory;
+using FastPath.Dataplane.Parsing;
 using FastPath.Dataplane.Pipeline;
 using FastPath.Dataplane.Ports;
 using FastPath.Dataplane.Rewrite;
@@ -78,12 +79,12 @@ public sealed class WorkerTests
                 buffers[i] = new RxBuffer(buffer + (i * 256), 256);
             }
 
-            int[] lengths = new int[5];
-            Assert.Equal(5, generator.Receive(buffers, lengths));
-            Assert.Equal(0, generator.Receive(buffers, lengths));
+            var frames = new FrameView[5];
+            Assert.Equal(5, generator.Receive(buffers, frames));
+            Assert.Equal(0, generator.Receive(buffers, frames));
             for (int i = 0; i < 5; i++)
             {
-                writer.Write(new ReadOnlySpan<byte>(buffers[i].Data, lengths[i]), i * 1000L);
+                writer.Write(new ReadOnlySpan<byte>(frames[i].Data, frames[i].Length), i * 1000L);
             }
         }
 

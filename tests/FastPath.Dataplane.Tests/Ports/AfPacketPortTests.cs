@@ -40,7 +40,7 @@ public sealed class AfPacketPortTests
         Assert.Equal(1, port.Counters.RxTooBig); // The 1322-byte frame does not fit a 1024-byte buffer.
         Assert.True(port.Counters.RxPackets >= expected.Length);
 
-        port.ReadKernelStatistics();
+        port.RefreshCounters();
         Assert.True(port.Counters.KernelPackets >= sent.Length, $"kernel saw {port.Counters.KernelPackets}");
         Assert.Equal(0, port.Counters.KernelDrops);
     }
@@ -140,8 +140,8 @@ public sealed class AfPacketPortTests
         }
 
         await scapy;
-        first.ReadKernelStatistics();
-        second.ReadKernelStatistics();
+        first.RefreshCounters();
+        second.RefreshCounters();
         Assert.True(
             Flows * PerFlow == got.Count,
             $"received {got.Count}: port 0 rx {first.Counters.RxPackets} kernel {first.Counters.KernelPackets}/{first.Counters.KernelDrops}, port 1 rx {second.Counters.RxPackets} kernel {second.Counters.KernelPackets}/{second.Counters.KernelDrops}");
@@ -171,7 +171,7 @@ public sealed class AfPacketPortTests
             """);
 
         List<byte[]> received = harness.ReceiveFor(port, TimeSpan.FromMilliseconds(2500), f => PortHarness.FromMac(f, VethLab.PeerMac));
-        port.ReadKernelStatistics(); // The last partly filled block has retired (1 s timeout) and been read by now.
+        port.RefreshCounters(); // The last partly filled block has retired (1 s timeout) and been read by now.
 
         Assert.InRange(received.Count, 1, 299);
         Assert.True(port.Counters.KernelDrops >= 300 - received.Count, $"drops {port.Counters.KernelDrops}, received {received.Count}");

@@ -11,7 +11,7 @@ internal sealed unsafe class PortHarness : IDisposable
     private const int Batch = 32;
     private readonly byte* _memory;
     private readonly RxBuffer[] _buffers = new RxBuffer[Batch];
-    private readonly int[] _lengths = new int[Batch];
+    private readonly FrameView[] _frames = new FrameView[Batch];
 
     public PortHarness(int capacity = 2048)
     {
@@ -32,10 +32,10 @@ internal sealed unsafe class PortHarness : IDisposable
         var clock = Stopwatch.StartNew();
         while (frames.Count < expected && clock.Elapsed < timeout)
         {
-            int count = port.Receive(_buffers, _lengths);
+            int count = port.Receive(_buffers, _frames);
             for (int i = 0; i < count; i++)
             {
-                byte[] frame = new ReadOnlySpan<byte>(_buffers[i].Data, _lengths[i]).ToArray();
+                byte[] frame = new ReadOnlySpan<byte>(_frames[i].Data, _frames[i].Length).ToArray();
                 if (keep(frame))
                 {
                     frames.Add(frame);
@@ -55,10 +55,10 @@ internal sealed unsafe class PortHarness : IDisposable
     public List<byte[]> ReceiveOnce(PacketPort port, Func<byte[], bool> keep)
     {
         var frames = new List<byte[]>();
-        int count = port.Receive(_buffers, _lengths);
+        int count = port.Receive(_buffers, _frames);
         for (int i = 0; i < count; i++)
         {
-            byte[] frame = new ReadOnlySpan<byte>(_buffers[i].Data, _lengths[i]).ToArray();
+            byte[] frame = new ReadOnlySpan<byte>(_frames[i].Data, _frames[i].Length).ToArray();
             if (keep(frame))
             {
                 frames.Add(frame);
@@ -88,7 +88,7 @@ internal sealed unsafe class PortHarness : IDisposable
             var clock = Stopwatch.StartNew();
             while (sent < views.Length)
             {
-                sent += port.Transmit(views.AsSpan(sent, Math.Min(Batch, views.Length - sent)));
+                sent += port.Transmit(views.AsSpan(sent, Math.Min(Batch, views.Length - sent)), default);
                 if (clock.Elapsed > timeout)
                 {
                     throw new TimeoutException($"{port.Name} took {sent} of {views.Length} frames in {timeout}");
