@@ -122,6 +122,10 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         SetOption(SolPacket, PacketVersion, TPacketV3, "setsockopt(PACKET_VERSION)");
         SetOption(SolPacket, PacketQdiscBypass, 1, "setsockopt(PACKET_QDISC_BYPASS)");
 
+        // Every frame in and out carries a virtio_net_hdr: TSO/GRO super-frames and partial checksums cross whole,
+        // and their offload is handed back to the kernel on send. Set before the ring, which reserves room for it.
+        SetOption(SolPacket, PacketVnetHdr, 1, "setsockopt(PACKET_VNET_HDR)");
+
         // Each frame in flight holds an skb charged to the send buffer until the device (or the veth peer) has it:
         // room for a few thousand, so a burst is not cut short by EAGAIN. FORCE needs CAP_NET_ADMIN, as does AF_PACKET.
         SetOption(SolSocket, SoSndBufForce, 16 << 20, "setsockopt(SO_SNDBUFFORCE)");

@@ -15,6 +15,7 @@ public sealed class PortCounters
     internal long _txPackets;
     internal long _txBytes;
     internal long _txInvalid;
+    internal long _txTooBig;
     internal long _txErrors;
     internal int _txLastErrno;
     internal long _kernelPackets;
@@ -45,6 +46,9 @@ public sealed class PortCounters
 
     /// <summary>Frames refused before reaching the kernel: shorter than an Ethernet header or longer than the MTU allows.</summary>
     public long TxInvalid => Volatile.Read(ref _txInvalid);
+
+    /// <summary>Frames refused because they are longer than the egress MTU allows and cannot be segmented (also counted as the <c>too-big</c> drop).</summary>
+    public long TxTooBig => Volatile.Read(ref _txTooBig);
 
     /// <summary>Send calls the kernel refused for a reason other than back-pressure (ENETDOWN: link down); the frames stay the caller's.</summary>
     public long TxErrors => Volatile.Read(ref _txErrors);
