@@ -1,4 +1,3 @@
-using System.Text.Json;
 using FastPath.Dataplane.Parsing;
 using FastPath.Dataplane.Ports;
 using FastPath.Dataplane.Ports.Segmentation;
@@ -16,7 +15,7 @@ namespace FastPath.Dataplane.Tests.Ports.Segmentation;
 /// </summary>
 public sealed unsafe class GsoSegmenterTests
 {
-    private static readonly Lazy<IReadOnlyList<GsoCase>> s_cases = new(LoadCases);
+    private static readonly Lazy<IReadOnlyList<GsoCase>> s_cases = new(GsoCase.Load);
 
     [Fact]
     public void The_corpus_covers_tcp_and_udp_over_both_families_tagged_and_untagged()
@@ -134,25 +133,4 @@ public sealed unsafe class GsoSegmenterTests
         int count = GsoSegmenter.Segment(frame, meta, c.Mss, target, needed, views);
         return views.Take(count).Select(v => new ReadOnlySpan<byte>(v.Data, v.Length).ToArray()).ToArray();
     }
-
-    private static IReadOnlyList<GsoCase> LoadCases()
-    {
-        string script = Path.Combine(AppContext.BaseDirectory, "Ports", "Segmentation", "gso_cases.py");
-        string text = ProcessRunner.Run(Scapy.Python, [script], TimeSpan.FromMinutes(2)).EnsureSuccess().StandardOutput;
-        var cases = new List<GsoCase>();
-        foreach (string line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            using JsonDocument document = JsonDocument.Parse(line);
-            JsonElement root = document.RootElement;
-            cases.Add(new GsoCase(
-                root.GetProperty("name").GetString()!,
-                root.GetProperty("mss").GetInt32(),
-                Convert.FromHexString(root.GetProperty("input").GetString()!),
-                root.GetProperty("segments").EnumerateArray().Select(s => Convert.FromHexString(s.GetString()!)).ToArray()));
-        }
-
-        return cases;
-    }
-
-    private sealed record GsoCase(string Name, int Mss, byte[] Input, IReadOnlyList<byte[]> Segments);
 }
