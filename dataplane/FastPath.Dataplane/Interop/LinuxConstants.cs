@@ -76,6 +76,7 @@ internal static class LinuxConstants
     internal const int PacketQdiscBypass = 20;
     internal const int PacketIgnoreOutgoing = 23;
     internal const int PacketMrPromisc = 1;
+    internal const int TPacketV2 = 1;
     internal const int TPacketV3 = 2;
     internal const int PacketFanoutHash = 0;
     internal const int PacketFanoutCpu = 2;

@@ -14,6 +14,19 @@ public sealed class AfPacketOptions
     /// <summary>Largest MTU a port accepts: a 9000-byte jumbo frame.</summary>
     public const int MaxMtu = 9000;
 
+    /// <summary>Bytes per <see cref="AfPacketRxRing.Frames"/> ring frame: 17 pages, room for a 64 KiB super-frame behind its headers.</summary>
+    public const int RingFrameSize = 17 << 12;
+
+    /// <summary>
+    /// The RX ring's kind. <see cref="AfPacketRxRing.Frames"/> (the default) hands each frame over as soon as the kernel
+    /// wrote it; <see cref="AfPacketRxRing.Blocks"/> packs more small frames per byte but holds a lone frame until its
+    /// block retires (bench/RESULTS.md, issue 22: ping RTT and TCP throughput for both).
+    /// </summary>
+    public AfPacketRxRing RxRing { get; init; } = AfPacketRxRing.Frames;
+
+    /// <summary>Frames of a <see cref="AfPacketRxRing.Frames"/> ring (<see cref="RingFrameSize"/> bytes each): 512 = 34 MiB.</summary>
+    public int RingFrames { get; init; } = 512;
+
     /// <summary>
     /// Bytes per RX block (a power of two, at least one page). The kernel fills a block with variable-sized frames
     /// and hands the whole block over at once, so one block-status check covers many frames.
@@ -73,6 +86,11 @@ public sealed class AfPacketOptions
         if (FrameSize < 128 || FrameSize % 16 != 0 || FrameSize > BlockSize)
         {
             throw new ArgumentException($"{interfaceName}: frame size {FrameSize} must be a multiple of 16 between 128 and the block size");
+        }
+
+        if (RingFrames < 8 || (long)RingFrames * RingFrameSize > 1L << 32)
+        {
+            throw new ArgumentException($"{interfaceName}: ring frames {RingFrames} must be at least 8 and the ring at most 4 GiB");
         }
 
         if (RetireTimeoutMilliseconds is < 1 or > 1000)

@@ -25,14 +25,15 @@ public sealed unsafe partial class AfPacketPort
     private int _rxBlock;           // The block being read, or the next one to wait for.
     private byte* _rxNext;          // Header of the next frame in _rxBlock.
     private uint _rxLeft;           // Frames of _rxBlock not read yet; 0 = _rxBlock is not ours.
-    private int _rxHeld;            // Blocks before _rxBlock whose frames the caller may still be using.
+    private int _rxHeld;            // Blocks (frames) before _rxBlock the caller may still be using.
+    private bool _rxFrames;         // A TPACKET_V2 frame ring: each "block" is one frame.
     private long* _drops;           // The owning worker's drop counters, once attached.
 
     /// <inheritdoc />
     /// <remarks>
-    /// Frames stay in the RX ring: each <see cref="FrameView"/> points into a block the port keeps until its next
-    /// <see cref="Receive"/>, which is when the blocks read to the end in this call go back to the kernel; the
-    /// buffers are not used. A frame the kernel cut short (longer than a ring block holds) or longer than
+    /// Frames stay in the RX ring: each <see cref="FrameView"/> points into ring memory the port keeps until its next
+    /// <see cref="Receive"/>, which is when the frames (or blocks) read in this call go back to the kernel; the
+    /// buffers are not used. A frame the kernel cut short (longer than a ring frame or block holds) or longer than
     /// <see cref="MaxFrameLength"/> is dropped as <see cref="DropReason.TooBig"/> (and in
     /// <see cref="PortCounters.RxTooBig"/>). A VLAN tag the kernel moved into the frame's metadata (802.1Q acceleration
     /// on veth and most NICs) is put back in place, in the room the virtio_net_hdr leaves in front of the frame, so the
@@ -47,75 +48,95 @@ public sealed unsafe partial class AfPacketPort
             PortThrowHelper.ThrowFramesShorterThanBuffers();
         }
 
-        ReturnHeldBlocks();
+        ReturnHeld();
+        var batch = default(RxBatch);
         ref FrameView received0 = ref MemoryMarshal.GetReference(frames);
         int wanted = buffers.Length;
-        int count = 0;
-        long bytes = 0;
-        int tooBig = 0;
-        int partial = 0;
-        while (count < wanted)
+        if (_rxFrames)
         {
-            if (_rxLeft == 0 && !TakeBlock())
+            // Never past the frames still held: after a whole lap the next one is the first this call handed out.
+            while (batch.Count < wanted && _rxHeld < _rxBlockCount)
             {
-                break;
-            }
+                TPacket2Hdr* header = (TPacket2Hdr*)(_rxRing + ((nint)_rxBlock * _rxBlockSize));
 
-            TPacket3Hdr* header = (TPacket3Hdr*)_rxNext;
-            uint status = header->Status;
-            int snap = (int)header->SnapLength;
-            byte* data = (byte*)header + header->MacOffset;
-            bool tagged = (status & TpStatusVlanValid) != 0;
-            int length = tagged ? snap + 4 : snap;
-            if (snap < (int)header->Length || length > MaxFrameLength || snap < EthHeaderLength)
-            {
-                tooBig++;
-            }
-            else
-            {
-                // The kernel wrote the header just in front of the frame; read it before a restored tag covers it.
-                VirtioNetHdr* vnet = (VirtioNetHdr*)(data - VirtioNetHdr.Size);
-                FrameOffload offload = Offload(vnet, status);
-                partial += (int)(offload.Flags & OffloadFlags.ChecksumPartial);
-                if (tagged)
+                // Acquire, pairs with the kernel's smp_wmb() + status store in __packet_set_status(): the frame, its
+                // virtio_net_hdr and the header fields are written before we see TP_STATUS_USER.
+                uint status = Volatile.Read(ref header->Status);
+                if ((status & TpStatusUser) == 0)
                 {
-                    // MACs move 4 bytes forward into the header's room, then the tag the kernel lifted out goes in
-                    // between them and the EtherType. 6 bytes of the header stay in front for a VLAN push.
-                    ushort tpid = (status & TpStatusVlanTpidValid) != 0 ? header->VlanTpid : EthP8021Q;
-                    Buffer.MemoryCopy(data, data - 4, 12, 12);
-                    data -= 4;
-                    BinaryPrimitives.WriteUInt16BigEndian(new Span<byte>(data + 12, 2), tpid);
-                    BinaryPrimitives.WriteUInt16BigEndian(new Span<byte>(data + 14, 2), (ushort)header->VlanTci);
+                    break;
                 }
 
-                Unsafe.Add(ref received0, count) = new FrameView(data, length, offload);
-                bytes += length;
-                count++;
-            }
-
-            _rxNext += header->NextOffset;
-            if (--_rxLeft == 0)
-            {
-                // Its frames are the caller's until the next call.
+                Deliver(ref received0, ref batch, (byte*)header + header->MacOffset, (int)header->SnapLength, (int)header->Length, status, header->VlanTci, header->VlanTpid);
                 _rxHeld++;
                 _rxBlock = _rxBlock + 1 == _rxBlockCount ? 0 : _rxBlock + 1;
             }
         }
-
-        PortCounters counters = Counters;
-        counters._rxPackets += count;
-        counters._rxBytes += bytes;
-        counters._rxChecksumPartial += partial;
-        if (tooBig != 0)
+        else
         {
-            CountTooBig(tooBig);
+            while (batch.Count < wanted)
+            {
+                if (_rxLeft == 0 && (_rxHeld == _rxBlockCount || !TakeBlock()))
+                {
+                    break;
+                }
+
+                TPacket3Hdr* header = (TPacket3Hdr*)_rxNext;
+                Deliver(ref received0, ref batch, (byte*)header + header->MacOffset, (int)header->SnapLength, (int)header->Length, header->Status, (ushort)header->VlanTci, header->VlanTpid);
+                _rxNext += header->NextOffset;
+                if (--_rxLeft == 0)
+                {
+                    // Its frames are the caller's until the next call.
+                    _rxHeld++;
+                    _rxBlock = _rxBlock + 1 == _rxBlockCount ? 0 : _rxBlock + 1;
+                }
+            }
         }
 
-        return count;
+        PortCounters counters = Counters;
+        counters._rxPackets += batch.Count;
+        counters._rxBytes += batch.Bytes;
+        counters._rxChecksumPartial += batch.Partial;
+        if (batch.TooBig != 0)
+        {
+            CountTooBig(batch.TooBig);
+        }
+
+        return batch.Count;
     }
 
     /// <inheritdoc />
     internal override void AttachDropCounters(long* drops) => _drops = drops;
+
+    /// <summary>Hands out one ring frame (or counts it as too big): VLAN tag restored in place, offload read from its virtio_net_hdr.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Deliver(ref FrameView received0, ref RxBatch batch, byte* data, int snap, int wire, uint status, ushort tci, ushort tpid)
+    {
+        bool tagged = (status & TpStatusVlanValid) != 0;
+        int length = tagged ? snap + 4 : snap;
+        if (snap < wire || length > MaxFrameLength || snap < EthHeaderLength)
+        {
+            batch.TooBig++;
+            return;
+        }
+
+        // The kernel wrote the header just in front of the frame; read it before a restored tag covers it.
+        FrameOffload offload = Offload((VirtioNetHdr*)(data - VirtioNetHdr.Size), status);
+        batch.Partial += (int)(offload.Flags & OffloadFlags.ChecksumPartial);
+        if (tagged)
+        {
+            // MACs move 4 bytes forward into the header's room, then the tag the kernel lifted out goes in between
+            // them and the EtherType. 6 bytes of the header stay in front for a VLAN push.
+            Buffer.MemoryCopy(data, data - 4, 12, 12);
+            data -= 4;
+            BinaryPrimitives.WriteUInt16BigEndian(new Span<byte>(data + 12, 2), (status & TpStatusVlanTpidValid) != 0 ? tpid : EthP8021Q);
+            BinaryPrimitives.WriteUInt16BigEndian(new Span<byte>(data + 14, 2), tci);
+        }
+
+        Unsafe.Add(ref received0, batch.Count) = new FrameView(data, length, offload);
+        batch.Bytes += length;
+        batch.Count++;
+    }
 
     /// <summary>The offload work a received virtio_net_hdr names; GSO types other than TCP and UDP L4 never get here (the kernel drops them).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -144,8 +165,9 @@ public sealed unsafe partial class AfPacketPort
         }
     }
 
-    private void InitializeReceive(byte* ring, int blockSize, int blockCount)
+    private void InitializeReceive(byte* ring, int blockSize, int blockCount, bool frames)
     {
+        _rxFrames = frames;
         _rxRing = ring;
         _rxBlockSize = blockSize;
         _rxBlockCount = blockCount;
@@ -186,20 +208,30 @@ public sealed unsafe partial class AfPacketPort
         }
     }
 
-    /// <summary>Gives the kernel back the blocks whose frames the previous <see cref="Receive"/> handed out.</summary>
+    /// <summary>Gives the kernel back the frames or blocks whose frames the previous <see cref="Receive"/> handed out.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void ReturnHeldBlocks()
+    private void ReturnHeld()
     {
         for (; _rxHeld > 0; _rxHeld--)
         {
             int index = _rxBlock - _rxHeld;
-            TPacketBlockDesc* block = Block(index < 0 ? index + _rxBlockCount : index);
+            byte* at = _rxRing + ((index < 0 ? index + _rxBlockCount : index) * (nint)_rxBlockSize);
 
-            // Release, pairs with the kernel's read of block_status before it refills the block: every use of the
-            // block's frames (parse, rewrite, the copy into a send) is done before the kernel may overwrite it.
-            Volatile.Write(ref block->BlockStatus, (uint)TpStatusKernel);
+            // Release, pairs with the kernel's read of the status word before it refills the frame or block: every use
+            // of the frames (parse, rewrite, the copy into a send) is done before the kernel may overwrite them.
+            uint* word = _rxFrames ? &((TPacket2Hdr*)at)->Status : &((TPacketBlockDesc*)at)->BlockStatus;
+            Volatile.Write(ref *word, (uint)TpStatusKernel);
         }
     }
 
     private TPacketBlockDesc* Block(int index) => (TPacketBlockDesc*)(_rxRing + ((nint)index * _rxBlockSize));
+
+    /// <summary>What one <see cref="Receive"/> call handed out and refused.</summary>
+    private struct RxBatch
+    {
+        public int Count;
+        public long Bytes;
+        public int TooBig;
+        public int Partial;
+    }
 }

@@ -119,7 +119,8 @@ public sealed unsafe partial class AfPacketPort : PacketPort
             Errno.Throw("socket(AF_PACKET)", Where);
         }
 
-        SetOption(SolPacket, PacketVersion, TPacketV3, "setsockopt(PACKET_VERSION)");
+        bool frames = _options.RxRing == AfPacketRxRing.Frames;
+        SetOption(SolPacket, PacketVersion, frames ? TPacketV2 : TPacketV3, "setsockopt(PACKET_VERSION)");
         SetOption(SolPacket, PacketQdiscBypass, 1, "setsockopt(PACKET_QDISC_BYPASS)");
 
         // Every frame in and out carries a virtio_net_hdr: TSO/GRO super-frames and partial checksums cross whole,
@@ -132,16 +133,25 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         if (_options.Receive)
         {
             SetOption(SolPacket, PacketIgnoreOutgoing, 1, "setsockopt(PACKET_IGNORE_OUTGOING)");
-            var rx = new TPacketReq3
-            {
-                BlockSize = (uint)_options.BlockSize,
-                BlockCount = (uint)_options.BlockCount,
-                FrameSize = (uint)_options.FrameSize,
-                FrameCount = (uint)(_options.BlockSize / _options.FrameSize * _options.BlockCount),
-                RetireBlockTimeoutMilliseconds = (uint)_options.RetireTimeoutMilliseconds,
-            };
+            // A frame ring is a block ring of one frame per block (the kernel checks the same geometry rules).
+            var rx = frames
+                ? new TPacketReq3
+                {
+                    BlockSize = AfPacketOptions.RingFrameSize,
+                    BlockCount = (uint)_options.RingFrames,
+                    FrameSize = AfPacketOptions.RingFrameSize,
+                    FrameCount = (uint)_options.RingFrames,
+                }
+                : new TPacketReq3
+                {
+                    BlockSize = (uint)_options.BlockSize,
+                    BlockCount = (uint)_options.BlockCount,
+                    FrameSize = (uint)_options.FrameSize,
+                    FrameCount = (uint)(_options.BlockSize / _options.FrameSize * _options.BlockCount),
+                    RetireBlockTimeoutMilliseconds = (uint)_options.RetireTimeoutMilliseconds,
+                };
             SetOption(SolPacket, PacketRxRing, &rx, (uint)sizeof(TPacketReq3), "setsockopt(PACKET_RX_RING)");
-            nuint length = (nuint)_options.BlockSize * (nuint)_options.BlockCount;
+            nuint length = (nuint)rx.BlockSize * rx.BlockCount;
             void* map = Libc.Mmap(null, length, ProtRead | ProtWrite, MapShared | MapPopulate, _fd, 0);
             if (map == MapFailed)
             {
@@ -150,7 +160,7 @@ public sealed unsafe partial class AfPacketPort : PacketPort
 
             _map = (byte*)map;
             _mapLength = length;
-            InitializeReceive(_map, _options.BlockSize, _options.BlockCount);
+            InitializeReceive(_map, (int)rx.BlockSize, (int)rx.BlockCount, frames);
         }
 
         var address = new SockaddrLl
@@ -220,7 +230,7 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         {
             Libc.Munmap(_map, _mapLength);
             _map = null;
-            InitializeReceive(null, 0, 0);
+            InitializeReceive(null, 0, 0, frames: false);
         }
 
         if (_fd >= 0)

@@ -16,13 +16,15 @@ public sealed class AfPacketPortTests
     /// Small rings (tests open several ports at once) of many blocks: under sparse traffic each 1 ms retire
     /// timeout uses up a block, so 256 of them let a loaded test machine stall the reader for 256 ms without a drop.
     /// </summary>
-    private static readonly AfPacketOptions SmallRings = new() { BlockSize = 1 << 12, BlockCount = 256 };
+    private static readonly AfPacketOptions SmallRings = new() { BlockSize = 1 << 12, BlockCount = 256, RingFrames = 64 };
 
-    [Fact]
-    public async Task Receives_exactly_the_frames_scapy_sends_in_place_with_vlan_tags_restored()
+    [Theory]
+    [InlineData(AfPacketRxRing.Frames)]
+    [InlineData(AfPacketRxRing.Blocks)]
+    public async Task Receives_exactly_the_frames_scapy_sends_in_place_with_vlan_tags_restored(AfPacketRxRing ring)
     {
         using VethLab lab = VethLab.Create();
-        using var port = new AfPacketPort("u0", lab.RootLink, SmallRings);
+        using var port = new AfPacketPort("u0", lab.RootLink, new AfPacketOptions { RxRing = ring, BlockSize = 1 << 12, BlockCount = 256, RingFrames = 64 });
         using var harness = new PortHarness(capacity: 1024);
 
         Task<string> scapy = lab.ScapyInBackground(VethLab.MixedFramesScript + "\n" + """
@@ -49,7 +51,7 @@ public sealed class AfPacketPortTests
     {
         using VethLab lab = VethLab.Create();
         lab.Lab.Exec(lab.Namespace, "ip", "link", "set", lab.PeerLink, "mtu", "9000");
-        using var port = new AfPacketPort("u0", lab.RootLink, new AfPacketOptions { BlockSize = 1 << 12, BlockCount = 64, Mtu = 9000 });
+        using var port = new AfPacketPort("u0", lab.RootLink, new AfPacketOptions { RxRing = AfPacketRxRing.Blocks, BlockSize = 1 << 12, BlockCount = 64, Mtu = 9000 });
         using var harness = new PortHarness();
         long* drops = stackalloc long[DropReasons.Count];
         new Span<long>(drops, DropReasons.Count).Clear();
@@ -185,7 +187,7 @@ public sealed class AfPacketPortTests
     {
         using VethLab lab = VethLab.Create();
         // Two 4 KiB blocks hold a few dozen small frames; nobody reads while scapy sends 300.
-        using var port = new AfPacketPort("u0", lab.RootLink, new AfPacketOptions { BlockSize = 4096, BlockCount = 2, FrameSize = 2048, RetireTimeoutMilliseconds = 1000 });
+        using var port = new AfPacketPort("u0", lab.RootLink, new AfPacketOptions { RxRing = AfPacketRxRing.Blocks, BlockSize = 4096, BlockCount = 2, FrameSize = 2048, RetireTimeoutMilliseconds = 1000 });
         using var harness = new PortHarness();
 
         // No IPv6 on the peer: no stray MLD report may land in the ring after the last read and upset the sums.
