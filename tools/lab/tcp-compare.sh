@@ -7,11 +7,13 @@
 # modes, one after the other in the same run:
 #   kernel-plain    fwd routes (ip_forward=1), no translation: the secure host sees 198.18.1.5
 #   kernel-nat      fwd routes and rewrites with nftables stateless 1:1 NAT (filter hooks, payload set, no conntrack)
-#   fastpath        `fastpath run` in ns fwd with afpacket ports on du and ds (1 worker), fwd has no addresses
+#   fastpath-RING   `fastpath run` in ns fwd with afpacket ports on du and ds (1 worker), fwd has no addresses; once
+#                   per RX ring kind (RINGS="frames blocks": TPACKET_V2 frame ring, TPACKET_V3 block ring)
 # per mode: iperf3 user -> secure with 1 and 4 streams (SECONDS each), ping RTT p50/p99 at 10/s idle and under a
 # 1-stream iperf3 load; for fastpath the worker thread's CPU time per GB carried (utime+stime of fastpath-worker-0).
 #
 # usage: sudo tools/lab/tcp-compare.sh [SECONDS]     (default 5; needs iperf3, nftables, the .NET SDK)
+#        env: RINGS (default "frames blocks"), SKIP_KERNEL=1 (FastPath only), OUT (log folder)
 # Bounded (every tool has a time cap), self-cleaning (namespaces deleted, the daemon killed by its PID).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -127,38 +129,48 @@ report() {
 }
 
 : > "$OUT/results.txt"
+if [[ "${SKIP_KERNEL:-0}" != 1 ]]; then
 kernel_setup
 report kernel-plain
 nat_rules
 report kernel-nat
 kernel_teardown
+fi
 
 cat > "$OUT/maps.json" <<EOF
 { "mappings": [ { "tenant": 0, "user": "198.18.1.5", "secure": "198.19.1.5" } ] }
 EOF
-cat > "$OUT/fastpath.json" <<EOF
+fastpath_mode() {
+  local ring=$1
+  cat > "$OUT/fastpath.json" <<EOF
 {
   "workers": 1,
   "maps": "$OUT/maps.json",
   "ports": {
-    "u0": { "type": "afpacket", "interface": "du", "mac": "$DUMAC", "peer": "$HUMAC" },
-    "s0": { "type": "afpacket", "interface": "ds", "mac": "$DSMAC", "peer": "$HSMAC" }
+    "u0": { "type": "afpacket", "interface": "du", "mac": "$DUMAC", "peer": "$HUMAC", "rx_ring": "$ring" },
+    "s0": { "type": "afpacket", "interface": "ds", "mac": "$DSMAC", "peer": "$HSMAC", "rx_ring": "$ring" }
   },
   "pairs": [ { "user": "u0", "secure": "s0" } ]
 }
 EOF
-ip -n $S neigh replace 198.19.1.5 lladdr "$DSMAC" dev hs nud permanent
-nsx $F "${FASTPATH[@]}" run --config "$OUT/fastpath.json" --control "unix:$OUT/control.sock" > "$OUT/daemon.log" 2>&1 &
-DAEMON=$!
-for _ in $(seq 1 100); do [[ -S "$OUT/control.sock" ]] && break; sleep 0.2; done
-sleep 1
-c1=$(worker_cpu_ticks)
-read -r g1 r1 b1 <<<"$(throughput 1)"
-read -r g4 r4 b4 <<<"$(throughput 4)"
-c2=$(worker_cpu_ticks)
-cpu=$(python3 -c "print(f'{($c2-$c1)/$(getconf CLK_TCK)/(($b1+$b4)/1e9):.2f}' if $b1+$b4 > 0 else '-')")
-read -r p50 p99 <<<"$(rtt)"
-read -r l50 l99 <<<"$(under_load)"
-echo "RESULT mode=fastpath iperf1_gbps=$g1 retrans1=$r1 iperf4_gbps=$g4 retrans4=$r4 rtt_idle_p50_ms=$p50 rtt_idle_p99_ms=$p99 rtt_load_p50_ms=$l50 rtt_load_p99_ms=$l99 worker_cpu_s_per_gb=$cpu" | tee -a "$OUT/results.txt"
-"${FASTPATH[@]}" stats --control "unix:$OUT/control.sock" > "$OUT/stats.txt" 2>&1 || true
+  rm -f "$OUT/control.sock"
+  # ip netns exec execs the daemon itself, so $! is its PID (its worker thread's CPU time is read from /proc).
+  ip netns exec $F "${FASTPATH[@]}" run --config "$OUT/fastpath.json" --control "unix:$OUT/control.sock" > "$OUT/daemon-$ring.log" 2>&1 &
+  DAEMON=$!
+  for _ in $(seq 1 100); do [[ -S "$OUT/control.sock" ]] && break; sleep 0.2; done
+  sleep 1
+  local c1 c2 cpu g1 r1 b1 g4 r4 b4 p50 p99 l50 l99
+  c1=$(worker_cpu_ticks)
+  read -r g1 r1 b1 <<<"$(throughput 1)"
+  read -r g4 r4 b4 <<<"$(throughput 4)"
+  c2=$(worker_cpu_ticks)
+  cpu=$(python3 -c "print(f'{($c2-$c1)/$(getconf CLK_TCK)/(($b1+$b4)/1e9):.2f}' if $b1+$b4 > 0 else '-')")
+  read -r p50 p99 <<<"$(rtt)"
+  read -r l50 l99 <<<"$(under_load)"
+  echo "RESULT mode=fastpath-$ring iperf1_gbps=$g1 retrans1=$r1 iperf4_gbps=$g4 retrans4=$r4 rtt_idle_p50_ms=$p50 rtt_idle_p99_ms=$p99 rtt_load_p50_ms=$l50 rtt_load_p99_ms=$l99 worker_cpu_s_per_gb=$cpu" | tee -a "$OUT/results.txt"
+  "${FASTPATH[@]}" stats --control "unix:$OUT/control.sock" > "$OUT/stats-$ring.txt" 2>&1 || true
+  kill -TERM "$DAEMON"; wait "$DAEMON" 2>/dev/null || true; DAEMON=""
+}
+
+for ring in ${RINGS:-frames blocks}; do fastpath_mode "$ring"; done
 echo "logs: $OUT"
