@@ -22,6 +22,11 @@ public static unsafe class Program
             return InAnotherProcess(args);
         }
 
+        if (args.Length == 5 && args[0] == "guest-toctou")
+        {
+            return Toctou(args[1], System.Net.IPAddress.Parse(args[2]), ushort.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture));
+        }
+
         if (args.Length == 2 && args[0] is "guest-probe-header" or "guest-probe-header-end" or "guest-probe-before-start" or "guest-probe-past-end" or "guest-hold")
         {
             return AsGuest(args[0], args[1]);
@@ -31,6 +36,7 @@ public static unsafe class Program
         {
             Console.Error.WriteLine("usage: FastPath.Dataplane.Probe last-byte|past-end|before-start|guest-payload|guest-header|guest-past-end");
             Console.Error.WriteLine("       FastPath.Dataplane.Probe guest-probe-header|guest-probe-header-end|guest-probe-before-start|guest-probe-past-end|guest-hold SOCKET");
+            Console.Error.WriteLine("       FastPath.Dataplane.Probe guest-toctou SOCKET DESTINATION PORT COUNT");
             Console.Error.WriteLine("       FastPath.Dataplane.Probe process-payload|process-header MEMFD-PATH REGION-LENGTH PAYLOAD-OFFSET PAYLOAD-LENGTH TOUCH-OFFSET");
             return 2;
         }
@@ -116,6 +122,71 @@ public static unsafe class Program
         Console.Out.Flush();
         Thread.Sleep(Timeout.Infinite);
         return 0;
+    }
+
+    /// <summary>
+    /// A guest that changes what it sent while the data plane reads it: COUNT UDP payloads to DESTINATION:PORT, each
+    /// written and sent from a fill frame, while a second thread rewrites every byte of the guest's payload memory
+    /// without pause. The data plane must copy once and checksum its copy, so every frame that leaves still verifies.
+    /// </summary>
+    private static int Toctou(string socket, System.Net.IPAddress destination, ushort port, int count)
+    {
+        using var client = Guest.GuestClient.Connect(socket);
+        byte* memory = client.RegionBase + client.PayloadSegmentOffset;
+        int bytes = (int)(client.FrameCount * (uint)client.PayloadSlotSize);
+        bool stop = false;
+        var scribbler = new Thread(() =>
+        {
+            byte value = 0;
+            while (!Volatile.Read(ref stop))
+            {
+                new Span<byte>(memory, bytes).Fill(value++);
+            }
+        }) { IsBackground = true };
+        scribbler.Start();
+
+        Span<uint> frames = stackalloc uint[32];
+        Span<Guest.GuestTxDescriptor> sends = stackalloc Guest.GuestTxDescriptor[32];
+        byte[] address = destination.GetAddressBytes();
+        int sent = 0;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (sent < count && DateTime.UtcNow < deadline)
+        {
+            int taken = client.TakeFrames(frames[..Math.Min(frames.Length, count - sent)]);
+            for (int i = 0; i < taken; i++)
+            {
+                ref Guest.GuestTxDescriptor send = ref sends[i];
+                send = default;
+                send.FrameIndex = frames[i];
+                send.PayloadOffset = Guest.GuestLayout.NewPayloadOffset;
+                send.Length = (ushort)(64 + (sent + i) % 900);
+                send.SourcePort = 7;
+                send.DestinationPort = port;
+                send.Protocol = 17;
+                send.Family = (byte)(address.Length == 4 ? 4 : 6);
+                fixed (byte* wanted = send.Destination)
+                {
+                    address.CopyTo(new Span<byte>(wanted, 16));
+                }
+            }
+
+            int posted = 0;
+            while (posted < taken)
+            {
+                posted += client.Send(sends[posted..taken]);
+            }
+
+            sent += taken;
+            if (taken == 0)
+            {
+                Thread.Sleep(1);
+            }
+        }
+
+        Volatile.Write(ref stop, true);
+        scribbler.Join();
+        Console.Out.WriteLine($"sent {sent}");
+        return sent == count ? 0 : 1;
     }
 
     private static int Report(byte* target, byte* origin)

@@ -12,15 +12,16 @@ internal sealed unsafe partial class GuestPort
     private const int MaxHeaderLength = FramePool.HeaderSlotSize - FramePool.Headroom;
 
     private readonly GuestRxDescriptor[] _pending = new GuestRxDescriptor[256];
+    private readonly uint[] _taken = new uint[256]; // the batch's guest frames, taken from its pool in one burst
 
     /// <inheritdoc />
     /// <remarks>
     /// Each packet is copied once, out of the worker's private frame: its header into the frame's slot of the guest's
     /// header slab (which no process but this one maps) and its transport payload into the guest's payload frame at
     /// <see cref="GuestLayout.RxPayloadOffset"/>; then a descriptor is queued, and the batch is posted with one ring
-    /// write. A payload longer than a guest frame is dropped as <see cref="DropReason.TooBig"/> (counted here). It stops
-    /// at the first packet the guest cannot take (none attached, RX ring full, every frame held) and returns how many
-    /// it consumed: the worker counts the rest as TX-full, as for any port.
+    /// write. A payload longer than a guest frame is dropped as <see cref="DropReason.TooBig"/> (counted here). The
+    /// batch's guest frames are taken in one burst, as many as the RX ring has room for and the guest has free; it
+    /// returns how many packets that covered, and the worker counts the rest as TX-full, as for any port.
     /// </remarks>
     public override int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta)
     {
@@ -31,8 +32,8 @@ internal sealed unsafe partial class GuestPort
         }
 
         int room = RxRoom(guest);
-        int wanted = Math.Min(Math.Min(frames.Length, room), _pending.Length);
         FramePool memory = guest.Frames;
+        int wanted = memory.AllocateBurst(_taken.AsSpan(0, Math.Min(Math.Min(frames.Length, room), _pending.Length)));
         int payloadRoom = memory.PayloadSlotSize - GuestLayout.RxPayloadOffset;
         ref FrameView frame0 = ref MemoryMarshal.GetReference(frames);
         ref PacketMeta meta0 = ref MemoryMarshal.GetReference(meta);
@@ -50,17 +51,19 @@ internal sealed unsafe partial class GuestPort
                 continue;
             }
 
-            if (!memory.TryAllocate(out uint frame))
-            {
-                break;
-            }
-
+            uint frame = _taken[queued];
             byte* data = Unsafe.Add(ref frame0, consumed).Data;
             Buffer.MemoryCopy(data, memory.Header(frame) + FramePool.Headroom, MaxHeaderLength, header);
             Buffer.MemoryCopy(data + header, memory.Payload(frame) + GuestLayout.RxPayloadOffset, payloadRoom, length);
             Describe(ref _pending[queued++], frame, data, length, in m);
             Own(guest, frame);
             bytes += length;
+        }
+
+        if (queued != wanted)
+        {
+            // Frames taken for packets that turned out too big go straight back.
+            memory.FreeBulk(_taken.AsSpan(queued, wanted - queued));
         }
 
         if (queued != 0)

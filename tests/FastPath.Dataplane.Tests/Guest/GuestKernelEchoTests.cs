@@ -51,4 +51,46 @@ public sealed class GuestKernelEchoTests
         WorkerCounters counters = lab.Counters.Read(0);
         Assert.Equal(0, Counters.Dropped(counters, DropReason.BadDescriptor) + Counters.Dropped(counters, DropReason.UnknownFlow));
     }
+
+    /// <summary>
+    /// Config → send → verify for the time-of-check/time-of-use hole: a guest process sends UDP payloads while another
+    /// of its threads rewrites all its payload memory without pause. The data plane copies each payload once into its
+    /// own frame and checksums that copy, so every datagram captured on the secure host's link (dumpcap) has a UDP
+    /// checksum that tshark finds right over the bytes that actually left.
+    /// </summary>
+    [Fact]
+    public void A_guest_that_rewrites_its_payloads_while_sending_cannot_make_a_frame_leave_with_a_wrong_checksum()
+    {
+        const int Datagrams = 3000;
+        using var dir = new TempDirectory();
+        using TranslationLab lab = TranslationLab.Create(guestSocket: dir.File("guest.sock"));
+        string capture = dir.File("secure.pcapng");
+        var dumpcap = new System.Diagnostics.ProcessStartInfo("ip", ["netns", "exec", lab.SecureHost, "dumpcap", "-q", "-i", lab.SecureLink,
+            "-f", "udp and src port 7", "-a", "duration:120", "-w", capture]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var capturing = System.Diagnostics.Process.Start(dumpcap)!;
+        try
+        {
+            // dumpcap names the interface on stderr once the capture runs.
+            string? line;
+            while ((line = capturing.StandardError.ReadLine()) is not null && !line.Contains("Capturing on", StringComparison.Ordinal))
+            {
+            }
+
+            string probe = Path.Combine(AppContext.BaseDirectory, "FastPath.Dataplane.Probe");
+            ProcessResult guest = ProcessRunner.Run(probe, ["guest-toctou", dir.File("guest.sock"), TranslationLab.SecureHostV4, "9", $"{Datagrams}"], TimeSpan.FromSeconds(120));
+            Assert.True(guest.ExitCode == 0, guest.StandardOutput + guest.StandardError);
+            Thread.Sleep(1000);
+        }
+        finally
+        {
+            ProcessRunner.Run("kill", "-INT", capturing.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            capturing.WaitForExit(30_000);
+        }
+
+        IReadOnlyList<string[]> rows = Tshark.Fields(capture, ["ip.src", "udp.checksum.status", "udp.length"], ["udp.check_checksum:TRUE"]);
+        Assert.True(rows.Count >= Datagrams / 2, $"only {rows.Count} of {Datagrams} datagrams captured");
+        int bad = rows.Count(r => r[1] != "1");
+        Assert.True(bad == 0, $"{bad} of {rows.Count} datagrams left with a UDP checksum that does not match their bytes");
+        Assert.All(rows, r => Assert.Equal(TranslationLab.SecureOfGuestV4, r[0]));
+    }
 }

@@ -55,19 +55,19 @@ public sealed unsafe class SpscRingTests
     {
         // The guest channel's shape: one side formats the ring in a memfd, the other attaches to its own mapping.
         const uint capacity = 64;
-        using var region = GuardedRegion.Create("fastpath-ring-test", RingMemory.RequiredBytes<FrameDescriptor>(capacity));
+        using var region = GuardedRegion.Create("fastpath-ring-test", RingMemory.RequiredBytes<UInt128>(capacity));
         using GuardedRegion peer = region.MapView(RegionAccess.ReadWrite);
-        var producer = SpscRing<FrameDescriptor>.Format(region.Pointer, capacity, uint.MaxValue - 10);
-        var consumer = SpscRing<FrameDescriptor>.Attach(peer.Pointer, capacity);
+        var producer = SpscRing<UInt128>.Format(region.Pointer, capacity, uint.MaxValue - 10);
+        var consumer = SpscRing<UInt128>.Attach(peer.Pointer, capacity);
 
-        var sent = new FrameDescriptor[40];
+        var sent = new UInt128[40];
         for (int i = 0; i < sent.Length; i++)
         {
-            sent[i] = new FrameDescriptor { FrameIndex = (uint)i, Length = (ushort)(60 + i), Port = 1 };
+            sent[i] = new UInt128((ulong)i, (ulong)(60 + i)); // a 16-byte descriptor
         }
 
         Assert.True(producer.TryEnqueueBulk(sent));
-        var received = new FrameDescriptor[40];
+        var received = new UInt128[40];
         Assert.True(consumer.TryDequeueBulk(received));
         Assert.Equal(sent, received);
         Assert.True(producer.TryEnqueueBulk(sent));
