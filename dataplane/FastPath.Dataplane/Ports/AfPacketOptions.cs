@@ -1,9 +1,9 @@
 namespace FastPath.Dataplane.Ports;
 
 /// <summary>
-/// Geometry and behaviour of an <see cref="AfPacketPort"/>'s socket and rings. The RX ring holds 64 MiB like the C
-/// anchor's (<c>shared/anchors/afp_rx_v3.c</c>: 64 blocks of 1 MiB), cut into more, smaller blocks (see
-/// <see cref="BlockCount"/>).
+/// Geometry and behaviour of an <see cref="AfPacketPort"/>'s socket and rings. A frame ring (the default) holds 512
+/// frames of 68 KiB (34 MiB); a block ring holds 64 MiB like the C anchor's (<c>shared/anchors/afp_rx_v3.c</c>: 64
+/// blocks of 1 MiB), cut into more, smaller blocks (see <see cref="BlockCount"/>).
 /// </summary>
 /// <remarks>Immutable once built; validated when the port opens.</remarks>
 public sealed class AfPacketOptions

@@ -5,15 +5,17 @@ using static FastPath.Dataplane.Interop.LinuxConstants;
 namespace FastPath.Dataplane.Ports;
 
 /// <summary>
-/// A port on a Linux interface through one AF_PACKET socket: a TPACKET_V3 memory-mapped RX ring (the kernel fills
-/// whole blocks, user space copies frames out and hands each block back) and non-blocking sendmmsg(2) for TX
-/// (faster than a TX ring on veth: AfPacketPort.Transmit.cs). PACKET_QDISC_BYPASS skips the qdisc layer;
+/// A port on a Linux interface through one AF_PACKET socket with PACKET_VNET_HDR: a memory-mapped RX ring (TPACKET_V2
+/// frames or TPACKET_V3 blocks, <see cref="AfPacketRxRing"/>) whose frames are handed to the worker in place, with
+/// their offload state, and given back on the next receive; non-blocking sendmmsg(2) for TX, each frame behind a
+/// virtio_net_hdr that hands GSO and checksum work back to the kernel (faster than a TX ring on veth:
+/// AfPacketPort.Transmit.cs). PACKET_QDISC_BYPASS skips the qdisc layer;
 /// PACKET_IGNORE_OUTGOING keeps the port from reading its own transmissions; PACKET_FANOUT (hash) lets one port
 /// per worker share an interface.
 /// </summary>
 /// <remarks>
 /// Concurrency: one owner thread calls <see cref="Receive"/> and <see cref="Transmit"/>;
-/// <see cref="Counters"/> and <see cref="ReadKernelStatistics"/> may be used from any thread.
+/// <see cref="PacketPort.Counters"/> and <see cref="RefreshCounters"/> may be used from any thread.
 /// The RX ring's block-status words are the only memory shared with the kernel: AfPacketPort.Receive.cs names
 /// the orderings.
 /// </remarks>
