@@ -22,7 +22,7 @@ namespace FastPath.Bench.Pipeline;
 internal static class ForwardHarness
 {
     // The 64-byte packet-rate figures (bench/RESULTS.md, issue 6) were measured on the TPACKET_V3 block ring, which
-    // packs hundreds of thousands of small frames; the frame ring (the ports' default since issue 22) holds 512.
+    // packs hundreds of thousands of small frames (the ports' default; pinned here so that it stays so for this figure).
     private static readonly AfPacketOptions BlockRing = new() { RxRing = AfPacketRxRing.Blocks };
 
     public static int Run(string[] args)

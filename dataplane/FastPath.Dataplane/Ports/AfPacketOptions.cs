@@ -1,8 +1,8 @@
 namespace FastPath.Dataplane.Ports;
 
 /// <summary>
-/// Geometry and behaviour of an <see cref="AfPacketPort"/>'s socket and rings. A frame ring (the default) holds 512
-/// frames of 68 KiB (34 MiB); a block ring holds 64 MiB like the C anchor's (<c>shared/anchors/afp_rx_v3.c</c>: 64
+/// Geometry and behaviour of an <see cref="AfPacketPort"/>'s socket and rings. A frame ring holds 512 frames of
+/// 68 KiB (34 MiB); a block ring (the default) holds 64 MiB like the C anchor's (<c>shared/anchors/afp_rx_v3.c</c>: 64
 /// blocks of 1 MiB), cut into more, smaller blocks (see <see cref="BlockCount"/>).
 /// </summary>
 /// <remarks>Immutable once built; validated when the port opens.</remarks>
@@ -18,11 +18,12 @@ public sealed class AfPacketOptions
     public const int RingFrameSize = 17 << 12;
 
     /// <summary>
-    /// The RX ring's kind. <see cref="AfPacketRxRing.Frames"/> (the default) hands each frame over as soon as the kernel
-    /// wrote it; <see cref="AfPacketRxRing.Blocks"/> packs more small frames per byte but holds a lone frame until its
-    /// block retires (bench/RESULTS.md, issue 22: ping RTT and TCP throughput for both).
+    /// The RX ring's kind. <see cref="AfPacketRxRing.Blocks"/> (the default) packs many frames per byte and carried bulk
+    /// TCP without a retransmit; <see cref="AfPacketRxRing.Frames"/> hands each frame over as soon as the kernel wrote
+    /// it (a lone packet waits for nothing) but bulk TCP through it saw hundreds of retransmits with no drop counted
+    /// anywhere (bench/RESULTS.md, issue 22: ping RTT, throughput and retransmits for both).
     /// </summary>
-    public AfPacketRxRing RxRing { get; init; } = AfPacketRxRing.Frames;
+    public AfPacketRxRing RxRing { get; init; } = AfPacketRxRing.Blocks;
 
     /// <summary>Frames of a <see cref="AfPacketRxRing.Frames"/> ring (<see cref="RingFrameSize"/> bytes each): 512 = 34 MiB.</summary>
     public int RingFrames { get; init; } = 512;

@@ -5,7 +5,7 @@ public enum AfPacketRxRing
 {
     /// <summary>
     /// TPACKET_V2: fixed 68 KiB frames, each handed over by its own status word the moment the kernel has written it.
-    /// No added latency at any rate; holds fewer frames (<see cref="AfPacketOptions.FrameCount"/>).
+    /// No added latency at any rate; holds fewer frames (<see cref="AfPacketOptions.RingFrames"/>).
     /// </summary>
     Frames,
 
