@@ -9,11 +9,11 @@ namespace FastPath.Dataplane.Guest;
 /// <summary>The worker's poll of the guest: adopt or retire the connection, take back freed frames, refill, build frames for what the guest sent.</summary>
 internal sealed unsafe partial class GuestPort
 {
-    private const int EthernetLength = 14;
-    private const int VlanLength = 4;
-    private const int Ipv4Length = 20;
-    private const int Ipv6Length = 40;
-    private const int UdpLength = 8;
+    private const int EthernetLength = HeaderParser.EthernetHeaderLength;
+    private const int VlanLength = HeaderParser.VlanTagLength;
+    private const int Ipv4Length = UdpFrameBuilder.Ipv4HeaderLength;
+    private const int Ipv6Length = HeaderParser.Ipv6HeaderLength;
+    private const int UdpLength = UdpFrameBuilder.UdpHeaderLength;
     private const byte Udp = 17;
     private const byte HopLimit = 64;
 

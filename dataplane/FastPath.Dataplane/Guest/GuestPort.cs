@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using FastPath.Dataplane.Mapping;
 using FastPath.Dataplane.Memory;
 using FastPath.Dataplane.Parsing;
 using FastPath.Dataplane.Ports;
@@ -53,7 +52,7 @@ internal sealed unsafe partial class GuestPort : PacketPort
         ArgumentOutOfRangeException.ThrowIfLessThan(maxHeldFrames, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxHeldFrames, GuestLayout.MaxHeldFrames);
         ArgumentNullException.ThrowIfNull(address);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(tenant, MappingKey.MaxTenant);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(tenant, FastPath.Dataplane.Tenant.Max);
         _maxHeld = maxHeldFrames;
         _payloadSlotSize = payloadSlotSize;
         _tenant = tenant;

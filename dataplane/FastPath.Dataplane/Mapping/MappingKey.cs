@@ -26,7 +26,7 @@ public readonly struct MappingKey : IEquatable<MappingKey>
     public const byte IPv6 = 6;
 
     /// <summary>Highest tenant: 802.1Q VLAN IDs run 1–4094 (4095 is reserved), 0 means untagged.</summary>
-    public const ushort MaxTenant = 4094;
+    public const ushort MaxTenant = FastPath.Dataplane.Tenant.Max;
 
     // Address bytes 0–7 and 8–15 as they sit in the packet (network order, read little-endian).
     internal readonly ulong Low;

@@ -74,9 +74,9 @@ public sealed class TrafficGeneratorOptions
             throw new ArgumentException($"--flows {Flows}: must be at least 1");
         }
 
-        if (Vlan is < 0 or > 4094)
+        if (Vlan is < 0 or > Tenant.Max)
         {
-            throw new ArgumentException($"--vlan {Vlan}: must be 1 to 4094 (omit it for untagged frames)");
+            throw new ArgumentException($"--vlan {Vlan}: must be 1 to {Tenant.Max} (omit it for untagged frames)");
         }
 
         if (Source.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6) || Source.AddressFamily != Destination.AddressFamily)

@@ -1,3 +1,4 @@
+using FastPath.Dataplane.Parsing;
 using System.Buffers.Binary;
 
 namespace FastPath.Dataplane.Ports;
@@ -10,10 +11,11 @@ namespace FastPath.Dataplane.Ports;
 /// <remarks>Thread-safe: stateless; each call touches only the caller's buffer.</remarks>
 internal static class UdpFrameBuilder
 {
-    internal const int EthernetHeaderLength = 14;
-    internal const int VlanTagLength = 4;
-    internal const int Ipv4HeaderLength = 20;
-    internal const int Ipv6HeaderLength = 40;
+    // Header sizes are the parser's; a built frame has a 20-byte IPv4 header (no options) and no extension headers.
+    internal const int EthernetHeaderLength = HeaderParser.EthernetHeaderLength;
+    internal const int VlanTagLength = HeaderParser.VlanTagLength;
+    internal const int Ipv4HeaderLength = HeaderParser.Ipv4MinHeaderLength;
+    internal const int Ipv6HeaderLength = HeaderParser.Ipv6HeaderLength;
     internal const int UdpHeaderLength = 8;
 
     /// <summary>TTL / hop limit of generated packets: the Linux default, far from the translator's TTL ≤ 1 drop.</summary>
@@ -49,9 +51,9 @@ internal static class UdpFrameBuilder
             throw new ArgumentException("source and destination must both be IPv4 (4 bytes) or both IPv6 (16 bytes)");
         }
 
-        if (vlanId > 4094)
+        if (vlanId > Tenant.Max)
         {
-            throw new ArgumentOutOfRangeException(nameof(vlanId), vlanId, "a VLAN ID is 1 to 4094 (0 = untagged)");
+            throw new ArgumentOutOfRangeException(nameof(vlanId), vlanId, $"a VLAN ID is 1 to {Tenant.Max} (0 = untagged)");
         }
 
         bool ipv6 = sourceAddress.Length == 16;

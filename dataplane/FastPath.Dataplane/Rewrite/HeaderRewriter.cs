@@ -110,13 +110,6 @@ internal static unsafe class HeaderRewriter
         Unsafe.WriteUnaligned(frame + 10, Unsafe.ReadUnaligned<ushort>(source + 4));
     }
 
-    /// <summary>The TTL (IPv4) or hop limit (IPv6) the packet arrived with.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static byte Ttl(byte* frame, in PacketMeta meta) => frame[meta.TtlOffset];
-
-    /// <summary>Reads the 802.1Q VLAN ID of a tagged frame's TCI.</summary>
-    public static ushort ReadVlanId(byte* frame) => (ushort)(BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(frame + 14, 2)) & 0x0FFF);
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool CoversPseudoHeader(in PacketMeta meta) =>
         meta.Protocol is 6 or ProtocolUdp || (meta.Protocol == ProtocolIcmpV6 && meta.IpVersion == 6);
