@@ -91,7 +91,10 @@ public sealed class DaemonBulkTrafficTests : IDisposable
             long received = end.GetProperty("sum_received").GetProperty("bytes").GetInt64();
             long retransmits = end.GetProperty("sum_sent").GetProperty("retransmits").GetInt64();
             Assert.True(received > 1 << 20, $"only {received} bytes arrived");
-            Assert.True(retransmits <= 10, $"{retransmits} retransmits (reverse: {reverse})\n{lab.Stats()}\n{lab.LinkDrops()}");
+            // "A handful": 10, plus 1 per 10,000 full-size segments carried. Kernel forwarding on this topology retransmits
+            // too under load (bench/RESULTS.md, issue 22: 6-197 per run); the bug this guards against lost every super-frame.
+            long allowed = 10 + (received / 1448 / 10_000);
+            Assert.True(retransmits <= allowed, $"{retransmits} retransmits, {allowed} allowed (reverse: {reverse})\n{lab.Stats()}\n{lab.LinkDrops()}");
         }
 
         lab.AssertNoSilentLoss();
