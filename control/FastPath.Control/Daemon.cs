@@ -156,13 +156,20 @@ public sealed partial class Daemon : IDisposable
             {
                 // One fanout group per interface and daemon: the id only has to differ from other processes' groups.
                 int? group = workers > 1 ? (Environment.ProcessId + port.Interface!.GetHashCode(StringComparison.Ordinal)) & 0xFFFF : null;
-                var options = port.RingBlocks is int blocks ? new AfPacketOptions { FanoutGroup = group, BlockCount = blocks } : new AfPacketOptions { FanoutGroup = group };
+                var defaults = new AfPacketOptions();
+                var options = new AfPacketOptions
+                {
+                    FanoutGroup = group,
+                    BlockCount = port.RingBlocks ?? defaults.BlockCount,
+                    RxRing = port.RxRing ?? defaults.RxRing,
+                    Mtu = port.Mtu,
+                };
                 byte[] mac = port.Mac ?? InterfaceMac(port.Interface!);
                 return new PortPlan(port.Name, (_, _) => new AfPacketPort(port.Name, port.Interface!, options), PerWorker: true, mac, peer);
             }
 
             case PortKind.Tap:
-                return new PortPlan(port.Name, (_, _) => new TapPort(port.Name, port.Interface!), PerWorker: false, port.Mac ?? LocalMac(0x01), peer);
+                return new PortPlan(port.Name, (_, _) => new TapPort(port.Name, port.Interface!, port.Mtu), PerWorker: false, port.Mac ?? LocalMac(0x01), peer);
             case PortKind.Pcap:
                 return new PortPlan(port.Name, (_, _) => new PcapPort(port.Name, port.Input, port.Output), PerWorker: false, port.Mac ?? LocalMac(0x02), peer);
             case PortKind.Generator:

@@ -306,8 +306,8 @@ public static partial class ConfigLoader
 
             string[] allowed = kind switch
             {
-                PortKind.AfPacket => ["type", "interface", "mac", "peer", "ring_blocks"],
-                PortKind.Tap => ["type", "interface", "mac", "peer"],
+                PortKind.AfPacket => ["type", "interface", "mac", "peer", "ring_blocks", "rx_ring", "mtu"],
+                PortKind.Tap => ["type", "interface", "mac", "peer", "mtu"],
                 PortKind.Pcap => ["type", "input", "output", "mac", "peer"],
                 PortKind.Generator => ["type", "frame_size", "flows", "mappings", "packets", "mac", "peer"],
                 PortKind.Guest => ["type", "socket", "tenant", "address", "max_frames"],
@@ -403,6 +403,8 @@ public static partial class ConfigLoader
                 Mac = mac,
                 Peer = peer,
                 RingBlocks = element.TryGetProperty("ring_blocks", out JsonElement blocks) ? Int(blocks, at + ".ring_blocks", 2, 16384) : null,
+                RxRing = element.TryGetProperty("rx_ring", out JsonElement ring) ? RxRing(ring, at + ".rx_ring") : null,
+                Mtu = element.TryGetProperty("mtu", out JsonElement mtu) ? Int(mtu, at + ".mtu", Dataplane.Ports.AfPacketOptions.MinMtu, Dataplane.Ports.AfPacketOptions.MaxMtu) : null,
                 Input = input,
                 Output = output,
                 FrameSize = element.TryGetProperty("frame_size", out JsonElement size) ? Int(size, at + ".frame_size", 64, 1518) : 64,
@@ -662,6 +664,13 @@ public static partial class ConfigLoader
             JsonValueKind.True => true,
             JsonValueKind.False => false,
             _ => throw Error(at, $"expected true or false, not {Kind(element)}"),
+        };
+
+        private Dataplane.Ports.AfPacketRxRing RxRing(JsonElement element, string at) => String(element, at) switch
+        {
+            "frames" => Dataplane.Ports.AfPacketRxRing.Frames,
+            "blocks" => Dataplane.Ports.AfPacketRxRing.Blocks,
+            string other => throw Error(at, $"unknown ring '{other}' (frames or blocks)"),
         };
 
         private int Int(JsonElement element, string at, int min, int max)

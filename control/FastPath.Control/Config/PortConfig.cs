@@ -24,6 +24,12 @@ public sealed record PortConfig
     /// <summary>AF_PACKET RX ring blocks (256 KiB each); null for the port's default.</summary>
     public int? RingBlocks { get; init; }
 
+    /// <summary>AF_PACKET RX ring kind; null for the port's default (blocks).</summary>
+    public Dataplane.Ports.AfPacketRxRing? RxRing { get; init; }
+
+    /// <summary>MTU to set on the interface (afpacket, tap); null leaves the interface's.</summary>
+    public int? Mtu { get; init; }
+
     /// <summary>Capture to replay (pcap).</summary>
     public string? Input { get; init; }
 

@@ -76,6 +76,7 @@ internal static class LinuxConstants
     internal const int PacketQdiscBypass = 20;
     internal const int PacketIgnoreOutgoing = 23;
     internal const int PacketMrPromisc = 1;
+    internal const int TPacketV2 = 1;
     internal const int TPacketV3 = 2;
     internal const int PacketFanoutHash = 0;
     internal const int PacketFanoutCpu = 2;
@@ -106,6 +107,18 @@ internal static class LinuxConstants
     internal const int TpStatusCsumNotReady = 1 << 3;
     internal const int TpStatusVlanValid = 1 << 4;
     internal const int TpStatusVlanTpidValid = 1 << 6;
+    internal const int TpStatusCsumValid = 1 << 7;
+
+    // Issue 22: linux/if_packet.h PACKET_VNET_HDR, linux/virtio_net.h flags and GSO types.
+    internal const int PacketVnetHdr = 15;
+    internal const byte VirtioNetHdrFNeedsCsum = 1;
+    internal const byte VirtioNetHdrFDataValid = 2;
+    internal const byte VirtioNetHdrGsoNone = 0;
+    internal const byte VirtioNetHdrGsoTcpV4 = 1;
+    internal const byte VirtioNetHdrGsoUdp = 3;
+    internal const byte VirtioNetHdrGsoTcpV6 = 4;
+    internal const byte VirtioNetHdrGsoUdpL4 = 5;
+    internal const byte VirtioNetHdrGsoEcn = 0x80;
 
     // linux/if_ether.h
     internal const ushort EthP8021Q = 0x8100;
@@ -115,6 +128,7 @@ internal static class LinuxConstants
     internal const nuint SiocGIfFlags = 0x8913;
     internal const nuint SiocSIfFlags = 0x8914;
     internal const nuint SiocGIfMtu = 0x8921;
+    internal const nuint SiocSIfMtu = 0x8922;
     internal const short IffUp = 0x1;
 
     // asm-generic/errno.h values the ports branch on (Errno.Name spells them in messages).

@@ -1,13 +1,33 @@
 namespace FastPath.Dataplane.Ports;
 
 /// <summary>
-/// Geometry and behaviour of an <see cref="AfPacketPort"/>'s socket and rings. The RX ring holds 64 MiB like the C
-/// anchor's (<c>shared/anchors/afp_rx_v3.c</c>: 64 blocks of 1 MiB), cut into more, smaller blocks (see
-/// <see cref="BlockCount"/>).
+/// Geometry and behaviour of an <see cref="AfPacketPort"/>'s socket and rings. A frame ring holds 512 frames of
+/// 68 KiB (34 MiB); a block ring (the default) holds 64 MiB like the C anchor's (<c>shared/anchors/afp_rx_v3.c</c>: 64
+/// blocks of 1 MiB), cut into more, smaller blocks (see <see cref="BlockCount"/>).
 /// </summary>
 /// <remarks>Immutable once built; validated when the port opens.</remarks>
 public sealed class AfPacketOptions
 {
+    /// <summary>Smallest MTU a port accepts (ETH_MIN_MTU, the IPv4 minimum).</summary>
+    public const int MinMtu = 68;
+
+    /// <summary>Largest MTU a port accepts: a 9000-byte jumbo frame.</summary>
+    public const int MaxMtu = 9000;
+
+    /// <summary>Bytes per <see cref="AfPacketRxRing.Frames"/> ring frame: 17 pages, room for a 64 KiB super-frame behind its headers.</summary>
+    public const int RingFrameSize = 17 << 12;
+
+    /// <summary>
+    /// The RX ring's kind. <see cref="AfPacketRxRing.Blocks"/> (the default) packs many frames per byte and carried bulk
+    /// TCP without a retransmit; <see cref="AfPacketRxRing.Frames"/> hands each frame over as soon as the kernel wrote
+    /// it (a lone packet waits for nothing) but bulk TCP through it saw hundreds of retransmits with no drop counted
+    /// anywhere (bench/RESULTS.md, issue 22: ping RTT, throughput and retransmits for both).
+    /// </summary>
+    public AfPacketRxRing RxRing { get; init; } = AfPacketRxRing.Blocks;
+
+    /// <summary>Frames of a <see cref="AfPacketRxRing.Frames"/> ring (<see cref="RingFrameSize"/> bytes each): 512 = 34 MiB.</summary>
+    public int RingFrames { get; init; } = 512;
+
     /// <summary>
     /// Bytes per RX block (a power of two, at least one page). The kernel fills a block with variable-sized frames
     /// and hands the whole block over at once, so one block-status check covers many frames.
@@ -45,6 +65,13 @@ public sealed class AfPacketOptions
     /// </summary>
     public int? FanoutGroup { get; init; }
 
+    /// <summary>
+    /// An MTU (<see cref="MinMtu"/>–<see cref="MaxMtu"/>) to set on the interface when the port opens, or null to
+    /// leave it as it is. Frames longer than MTU + Ethernet header that the port cannot hand to the kernel as GSO
+    /// are dropped as <c>too-big</c>.
+    /// </summary>
+    public int? Mtu { get; init; }
+
     internal void Validate(string interfaceName)
     {
         if (BlockSize < 4096 || (BlockSize & (BlockSize - 1)) != 0)
@@ -62,9 +89,19 @@ public sealed class AfPacketOptions
             throw new ArgumentException($"{interfaceName}: frame size {FrameSize} must be a multiple of 16 between 128 and the block size");
         }
 
+        if (RingFrames < 8 || (long)RingFrames * RingFrameSize > 1L << 32)
+        {
+            throw new ArgumentException($"{interfaceName}: ring frames {RingFrames} must be at least 8 and the ring at most 4 GiB");
+        }
+
         if (RetireTimeoutMilliseconds is < 1 or > 1000)
         {
             throw new ArgumentException($"{interfaceName}: block retire timeout {RetireTimeoutMilliseconds} ms must be between 1 and 1000");
+        }
+
+        if (Mtu is < MinMtu or > MaxMtu)
+        {
+            throw new ArgumentException($"{interfaceName}: MTU {Mtu} must be between {MinMtu} and {MaxMtu}");
         }
 
         if (FanoutGroup is < 0 or > 0xFFFF)

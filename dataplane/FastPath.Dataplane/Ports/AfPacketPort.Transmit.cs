@@ -3,12 +3,14 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FastPath.Dataplane.Interop;
 using FastPath.Dataplane.Parsing;
+using FastPath.Dataplane.Ports.Segmentation;
 using static FastPath.Dataplane.Interop.LinuxConstants;
 
 namespace FastPath.Dataplane.Ports;
 
 /// <summary>
-/// Transmit side: one sendmmsg(2) sends a batch straight from the caller's buffers. Chosen over a TPACKET_V3 TX
+/// Transmit side: one sendmmsg(2) sends a batch straight from the caller's buffers (or the RX ring), each frame
+/// behind its virtio_net_hdr (PACKET_VNET_HDR). Chosen over a TPACKET_V3 TX
 /// ring because it was faster on veth in every paired run, for the C anchor and for this port alike
 /// (bench/RESULTS.md, issue 6, "ports"), and it leaves nothing queued behind a call.
 /// </summary>
@@ -18,18 +20,22 @@ public sealed unsafe partial class AfPacketPort
     private const int MaxMessages = 256;
 
     private Libc.MMsgHdr* _messages;
-    private Libc.IoVec* _vectors;
-    private int _maxUntagged;   // MTU + Ethernet header, read when the port opened.
+    private Libc.IoVec* _vectors;       // Two per message: its virtio_net_hdr, then the frame.
+    private VirtioNetHdr* _headers;     // One per message.
+    private int _mtu;                   // The interface's MTU, read when the port opened.
 
-    /// <summary>Longest untagged frame the port sends: the interface's MTU (when the port opened) plus the 14-byte header; an 802.1Q-tagged frame may have 4 bytes more.</summary>
-    public int MaxTransmitLength => _maxUntagged;
+    /// <summary>Longest untagged frame the port sends whole: the interface's MTU (when the port opened) plus the 14-byte header; an 802.1Q-tagged frame may have 4 bytes more.</summary>
+    public int MaxTransmitLength => _mtu + EthHeaderLength;
 
     /// <inheritdoc />
     /// <remarks>
-    /// Returns how many frames from the front were consumed: sent, or refused because they are shorter than an
-    /// Ethernet header or longer than the MTU allows (counted in <see cref="PortCounters.TxInvalid"/>). It stops
-    /// when the kernel pushes back (EAGAIN/ENOBUFS) or fails (counted in <see cref="PortCounters.TxErrors"/>);
-    /// the frames not consumed stay the caller's.
+    /// Each frame leaves with a virtio_net_hdr (<see cref="VnetOffload"/>): a super-frame with its GSO type and segment
+    /// size, so the kernel or the device segments it, a partial checksum with csum_start/csum_offset, so it is filled in
+    /// there. Returns how many frames from the front were consumed: sent, or refused — shorter than an Ethernet header
+    /// (<see cref="PortCounters.TxInvalid"/>), longer than the MTU and not segmentable (<see cref="DropReason.TooBig"/>,
+    /// <see cref="PortCounters.TxTooBig"/>), or with offload work the port cannot express (<see cref="DropReason.Unsupported"/>,
+    /// in <see cref="PortCounters.TxInvalid"/>). It stops when the kernel pushes back (EAGAIN/ENOBUFS) or fails (counted
+    /// in <see cref="PortCounters.TxErrors"/>); the frames not consumed stay the caller's.
     /// </remarks>
     public override int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta)
     {
@@ -38,9 +44,13 @@ public sealed unsafe partial class AfPacketPort
             return 0;
         }
 
+        bool withMeta = meta.Length >= frames.Length;
         ref FrameView frame0 = ref MemoryMarshal.GetReference(frames);
+        ref PacketMeta meta0 = ref MemoryMarshal.GetReference(meta);
         int done = 0;
         int invalid = 0;
+        int tooBig = 0;
+        int unsupported = 0;
         long bytes = 0;
         int sentTotal = 0;
         while (done < frames.Length)
@@ -53,20 +63,33 @@ public sealed unsafe partial class AfPacketPort
             while (done < frames.Length && count < MaxMessages)
             {
                 FrameView frame = Unsafe.Add(ref frame0, done);
-                if (!Sendable(frame))
+                DropReason refusal = frame.Length < EthHeaderLength
+                    ? DropReason.Truncated
+                    : VnetOffload.Prepare(frame, withMeta ? (PacketMeta*)Unsafe.AsPointer(ref Unsafe.Add(ref meta0, done)) : null, _mtu, out _headers[count]);
+                if (refusal != DropReason.None)
                 {
                     if (count > 0)
                     {
                         break;
                     }
 
-                    invalid++;
+                    if (refusal == DropReason.TooBig)
+                    {
+                        tooBig++;
+                    }
+                    else
+                    {
+                        invalid++;
+                        unsupported += refusal == DropReason.Unsupported ? 1 : 0;
+                    }
+
                     first = ++done;
                     continue;
                 }
 
-                _vectors[count].Base = frame.Data;
-                _vectors[count].Length = (nuint)frame.Length;
+                Libc.IoVec* vector = _vectors + (2 * count);
+                vector[1].Base = frame.Data;
+                vector[1].Length = (nuint)frame.Length;
                 count++;
                 done++;
             }
@@ -91,7 +114,7 @@ public sealed unsafe partial class AfPacketPort
 
             for (int i = 0; i < sent; i++)
             {
-                bytes += (long)_vectors[i].Length;
+                bytes += (long)_vectors[(2 * i) + 1].Length;
             }
 
             sentTotal += sent;
@@ -106,37 +129,38 @@ public sealed unsafe partial class AfPacketPort
         counters._txPackets += sentTotal;
         counters._txBytes += bytes;
         counters._txInvalid += invalid;
+        if (tooBig + unsupported != 0)
+        {
+            CountRefusals(tooBig, unsupported);
+        }
+
         return done;
     }
 
-    /// <summary>The kernel's own size rule (packet_snd, packet_extra_vlan_len_allowed): MTU + header, 4 bytes more for an 802.1Q-tagged frame.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Sendable(FrameView frame)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CountRefusals(int tooBig, int unsupported)
     {
-        if (frame.Length < EthHeaderLength)
+        Counters._txTooBig += tooBig;
+        if (_drops != null)
         {
-            return false;
+            _drops[(int)DropReason.TooBig] += tooBig;
+            _drops[(int)DropReason.Unsupported] += unsupported;
         }
-
-        if (frame.Length <= _maxUntagged)
-        {
-            return true;
-        }
-
-        ushort type = BinaryPrimitives.ReadUInt16BigEndian(new ReadOnlySpan<byte>(frame.Data + 12, 2));
-        return frame.Length <= _maxUntagged + 4 && type == EthP8021Q;
     }
 
     private void InitializeTransmit(int mtu)
     {
-        _maxUntagged = mtu + EthHeaderLength;
+        _mtu = mtu;
         _messages = (Libc.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(MaxMessages * sizeof(Libc.MMsgHdr)));
-        _vectors = (Libc.IoVec*)NativeMemory.AllocZeroed((nuint)(MaxMessages * sizeof(Libc.IoVec)));
+        _vectors = (Libc.IoVec*)NativeMemory.AllocZeroed((nuint)(2 * MaxMessages * sizeof(Libc.IoVec)));
+        _headers = (VirtioNetHdr*)NativeMemory.AllocZeroed((nuint)(MaxMessages * sizeof(VirtioNetHdr)));
         for (int i = 0; i < MaxMessages; i++)
         {
             // No address: bind() named the interface, and the kernel reads the EtherType from the frame.
-            _messages[i].Header.Iov = _vectors + i;
-            _messages[i].Header.IovLength = 1;
+            _vectors[2 * i].Base = _headers + i;
+            _vectors[2 * i].Length = (nuint)sizeof(VirtioNetHdr);
+            _messages[i].Header.Iov = _vectors + (2 * i);
+            _messages[i].Header.IovLength = 2;
         }
     }
 
@@ -144,7 +168,9 @@ public sealed unsafe partial class AfPacketPort
     {
         NativeMemory.Free(_messages);
         NativeMemory.Free(_vectors);
+        NativeMemory.Free(_headers);
         _messages = null;
         _vectors = null;
+        _headers = null;
     }
 }

@@ -5,15 +5,17 @@ using static FastPath.Dataplane.Interop.LinuxConstants;
 namespace FastPath.Dataplane.Ports;
 
 /// <summary>
-/// A port on a Linux interface through one AF_PACKET socket: a TPACKET_V3 memory-mapped RX ring (the kernel fills
-/// whole blocks, user space copies frames out and hands each block back) and non-blocking sendmmsg(2) for TX
-/// (faster than a TX ring on veth: AfPacketPort.Transmit.cs). PACKET_QDISC_BYPASS skips the qdisc layer;
+/// A port on a Linux interface through one AF_PACKET socket with PACKET_VNET_HDR: a memory-mapped RX ring (TPACKET_V2
+/// frames or TPACKET_V3 blocks, <see cref="AfPacketRxRing"/>) whose frames are handed to the worker in place, with
+/// their offload state, and given back on the next receive; non-blocking sendmmsg(2) for TX, each frame behind a
+/// virtio_net_hdr that hands GSO and checksum work back to the kernel (faster than a TX ring on veth:
+/// AfPacketPort.Transmit.cs). PACKET_QDISC_BYPASS skips the qdisc layer;
 /// PACKET_IGNORE_OUTGOING keeps the port from reading its own transmissions; PACKET_FANOUT (hash) lets one port
 /// per worker share an interface.
 /// </summary>
 /// <remarks>
 /// Concurrency: one owner thread calls <see cref="Receive"/> and <see cref="Transmit"/>;
-/// <see cref="Counters"/> and <see cref="ReadKernelStatistics"/> may be used from any thread.
+/// <see cref="PacketPort.Counters"/> and <see cref="RefreshCounters"/> may be used from any thread.
 /// The RX ring's block-status words are the only memory shared with the kernel: AfPacketPort.Receive.cs names
 /// the orderings.
 /// </remarks>
@@ -119,8 +121,13 @@ public sealed unsafe partial class AfPacketPort : PacketPort
             Errno.Throw("socket(AF_PACKET)", Where);
         }
 
-        SetOption(SolPacket, PacketVersion, TPacketV3, "setsockopt(PACKET_VERSION)");
+        bool frames = _options.RxRing == AfPacketRxRing.Frames;
+        SetOption(SolPacket, PacketVersion, frames ? TPacketV2 : TPacketV3, "setsockopt(PACKET_VERSION)");
         SetOption(SolPacket, PacketQdiscBypass, 1, "setsockopt(PACKET_QDISC_BYPASS)");
+
+        // Every frame in and out carries a virtio_net_hdr: TSO/GRO super-frames and partial checksums cross whole,
+        // and their offload is handed back to the kernel on send. Set before the ring, which reserves room for it.
+        SetOption(SolPacket, PacketVnetHdr, 1, "setsockopt(PACKET_VNET_HDR)");
 
         // Each frame in flight holds an skb charged to the send buffer until the device (or the veth peer) has it:
         // room for a few thousand, so a burst is not cut short by EAGAIN. FORCE needs CAP_NET_ADMIN, as does AF_PACKET.
@@ -128,16 +135,25 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         if (_options.Receive)
         {
             SetOption(SolPacket, PacketIgnoreOutgoing, 1, "setsockopt(PACKET_IGNORE_OUTGOING)");
-            var rx = new TPacketReq3
-            {
-                BlockSize = (uint)_options.BlockSize,
-                BlockCount = (uint)_options.BlockCount,
-                FrameSize = (uint)_options.FrameSize,
-                FrameCount = (uint)(_options.BlockSize / _options.FrameSize * _options.BlockCount),
-                RetireBlockTimeoutMilliseconds = (uint)_options.RetireTimeoutMilliseconds,
-            };
+            // A frame ring is a block ring of one frame per block (the kernel checks the same geometry rules).
+            var rx = frames
+                ? new TPacketReq3
+                {
+                    BlockSize = AfPacketOptions.RingFrameSize,
+                    BlockCount = (uint)_options.RingFrames,
+                    FrameSize = AfPacketOptions.RingFrameSize,
+                    FrameCount = (uint)_options.RingFrames,
+                }
+                : new TPacketReq3
+                {
+                    BlockSize = (uint)_options.BlockSize,
+                    BlockCount = (uint)_options.BlockCount,
+                    FrameSize = (uint)_options.FrameSize,
+                    FrameCount = (uint)(_options.BlockSize / _options.FrameSize * _options.BlockCount),
+                    RetireBlockTimeoutMilliseconds = (uint)_options.RetireTimeoutMilliseconds,
+                };
             SetOption(SolPacket, PacketRxRing, &rx, (uint)sizeof(TPacketReq3), "setsockopt(PACKET_RX_RING)");
-            nuint length = (nuint)_options.BlockSize * (nuint)_options.BlockCount;
+            nuint length = (nuint)rx.BlockSize * rx.BlockCount;
             void* map = Libc.Mmap(null, length, ProtRead | ProtWrite, MapShared | MapPopulate, _fd, 0);
             if (map == MapFailed)
             {
@@ -146,7 +162,7 @@ public sealed unsafe partial class AfPacketPort : PacketPort
 
             _map = (byte*)map;
             _mapLength = length;
-            InitializeReceive(_map, _options.BlockSize, _options.BlockCount);
+            InitializeReceive(_map, (int)rx.BlockSize, (int)rx.BlockCount, frames);
         }
 
         var address = new SockaddrLl
@@ -181,6 +197,15 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         }
 
         SetMacs(new ReadOnlySpan<byte>(request.HardwareAddress, 6), s_broadcast);
+        if (_options.Mtu is int mtu)
+        {
+            request.Mtu = mtu;
+            if (Libc.Ioctl(_fd, SiocSIfMtu, &request) < 0)
+            {
+                Errno.Throw($"ioctl(SIOCSIFMTU {mtu})", Where);
+            }
+        }
+
         if (Libc.Ioctl(_fd, SiocGIfMtu, &request) < 0)
         {
             Errno.Throw("ioctl(SIOCGIFMTU)", Where);
@@ -207,7 +232,7 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         {
             Libc.Munmap(_map, _mapLength);
             _map = null;
-            InitializeReceive(null, 0, 0);
+            InitializeReceive(null, 0, 0, frames: false);
         }
 
         if (_fd >= 0)

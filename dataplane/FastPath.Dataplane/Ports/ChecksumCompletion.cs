@@ -9,9 +9,10 @@ namespace FastPath.Dataplane.Ports;
 /// Completes the transport checksum of a frame the kernel handed over with checksum offload still pending
 /// (AF_PACKET's <c>TP_STATUS_CSUMNOTREADY</c>: a veth peer or local sender left <c>CHECKSUM_PARTIAL</c>, so the
 /// field holds only the pseudo-header sum). Such a frame is valid on the host that made it but not on the wire;
-/// the port finishes it so that the rest of the pipeline sees the frame as a NIC would have sent it.
+/// an egress that cannot hand the work on (a TAP, a capture file: <see cref="Segmentation.SoftwareOffload"/>)
+/// finishes it, so the frame leaves as a NIC would have sent it.
 /// </summary>
-/// <remarks>Thread-safe: pure function over caller memory. Cold path: real NICs deliver complete checksums.</remarks>
+/// <remarks>Thread-safe: pure function over caller memory. Cold path: AF_PACKET egresses hand the work to the kernel.</remarks>
 internal static unsafe class ChecksumCompletion
 {
     /// <summary>Recomputes the TCP, UDP or ICMPv6 checksum of the frame in place; other frames are left alone.</summary>

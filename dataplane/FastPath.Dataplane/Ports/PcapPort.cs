@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using FastPath.Dataplane.Parsing;
+using FastPath.Dataplane.Ports.Segmentation;
 
 namespace FastPath.Dataplane.Ports;
 
@@ -15,6 +17,7 @@ public sealed unsafe class PcapPort : PacketPort
 {
     private readonly CaptureReader? _reader;
     private readonly CaptureWriter? _writer;
+    private readonly SoftwareOffload? _offload;
     private long _timestamp;
     private bool _exhausted;
 
@@ -31,6 +34,7 @@ public sealed unsafe class PcapPort : PacketPort
         _reader = input is null ? null : CaptureReader.Open(input);
         _writer = output is null ? null : CaptureWriter.Create(output, _reader?.Format ?? new CaptureFormat(CaptureFileKind.PcapNg, Nanoseconds: true));
         _exhausted = _reader is null;
+        _offload = output is null ? null : new SoftwareOffload();
     }
 
     /// <summary>True once every frame of the input has been received (always true without an input).</summary>
@@ -76,6 +80,10 @@ public sealed unsafe class PcapPort : PacketPort
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The file shows frames as a wire would: a GSO super-frame is written as its segments and a partial checksum is
+    /// completed (<see cref="SoftwareOffload"/>); a super-frame that cannot be cut is written whole, as it came.
+    /// </remarks>
     public override int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta)
     {
         if (_writer is null)
@@ -85,15 +93,33 @@ public sealed unsafe class PcapPort : PacketPort
 
         long timestamp = _reader is null ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 : _timestamp;
         long bytes = 0;
-        foreach (FrameView frame in frames)
+        long written = 0;
+        bool withMeta = meta.Length >= frames.Length;
+        for (int i = 0; i < frames.Length; i++)
         {
-            _writer.Write(new ReadOnlySpan<byte>(frame.Data, frame.Length), timestamp);
-            bytes += frame.Length;
+            FrameView frame = frames[i];
+            int count = frame.Offload.IsNone
+                ? 0
+                : _offload!.Prepare(frame, withMeta ? (PacketMeta*)Unsafe.AsPointer(ref Unsafe.AsRef(in meta[i])) : null, ushort.MaxValue, out _);
+            if (count == 0)
+            {
+                _writer.Write(new ReadOnlySpan<byte>(frame.Data, frame.Length), timestamp);
+                bytes += frame.Length;
+                written++;
+                continue;
+            }
+
+            foreach (FrameView piece in _offload!.Frames(count))
+            {
+                _writer.Write(new ReadOnlySpan<byte>(piece.Data, piece.Length), timestamp);
+                bytes += piece.Length;
+                written++;
+            }
         }
 
         PortCounters counters = Counters;
         Volatile.Write(ref counters._txBytes, counters._txBytes + bytes);
-        Volatile.Write(ref counters._txPackets, counters._txPackets + frames.Length);
+        Volatile.Write(ref counters._txPackets, counters._txPackets + written);
         return frames.Length;
     }
 
@@ -107,6 +133,7 @@ public sealed unsafe class PcapPort : PacketPort
         {
             _reader?.Dispose();
             _writer?.Dispose();
+            _offload?.Dispose();
         }
     }
 }

@@ -15,6 +15,7 @@ public sealed class PortCounters
     internal long _txPackets;
     internal long _txBytes;
     internal long _txInvalid;
+    internal long _txTooBig;
     internal long _txErrors;
     internal int _txLastErrno;
     internal long _kernelPackets;
@@ -27,13 +28,13 @@ public sealed class PortCounters
     /// <summary>Bytes of the frames handed to the caller.</summary>
     public long RxBytes => Volatile.Read(ref _rxBytes);
 
-    /// <summary>Frames dropped because they were longer than the caller's buffer (or than the ring could hold).</summary>
+    /// <summary>Frames dropped because they were longer than the caller's buffer or than the ring could hold (also counted as the <c>too-big</c> drop).</summary>
     public long RxTooBig => Volatile.Read(ref _rxTooBig);
 
     /// <summary>
     /// Frames received with a checksum still to be filled in (TP_STATUS_CSUMNOTREADY): a local sender on the other
-    /// end offloaded it. The port completes the checksum in software (<see cref="ChecksumCompletion"/>), which costs a
-    /// pass over the payload; switching off TX checksum offload on the sending veth (<c>ethtool -K IF tx off</c>) avoids it.
+    /// end offloaded it. The frame carries <see cref="Parsing.OffloadFlags.ChecksumPartial"/> to its egress, which hands
+    /// the work back to the kernel (AF_PACKET) or completes it in software (<see cref="ChecksumCompletion"/>).
     /// </summary>
     public long RxChecksumPartial => Volatile.Read(ref _rxChecksumPartial);
 
@@ -45,6 +46,9 @@ public sealed class PortCounters
 
     /// <summary>Frames refused before reaching the kernel: shorter than an Ethernet header or longer than the MTU allows.</summary>
     public long TxInvalid => Volatile.Read(ref _txInvalid);
+
+    /// <summary>Frames refused because they are longer than the egress MTU allows and cannot be segmented (also counted as the <c>too-big</c> drop).</summary>
+    public long TxTooBig => Volatile.Read(ref _txTooBig);
 
     /// <summary>Send calls the kernel refused for a reason other than back-pressure (ENETDOWN: link down); the frames stay the caller's.</summary>
     public long TxErrors => Volatile.Read(ref _txErrors);

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FastPath.Dataplane.Interop;
 using FastPath.Dataplane.Parsing;
+using FastPath.Dataplane.Ports.Segmentation;
 using static FastPath.Dataplane.Interop.LinuxConstants;
 
 namespace FastPath.Dataplane.Ports;
@@ -22,6 +23,10 @@ public sealed unsafe class TapPort : PacketPort
     private const int OverflowSize = 1 << 16;
 
     private readonly Lock _closeLock = new();
+    private readonly int? _mtu;
+    private readonly SoftwareOffload _offload = new();
+    private int _deviceMtu;
+    private long* _drops;
     private int _fd = -1;
     private byte* _overflow;
 
@@ -31,9 +36,18 @@ public sealed unsafe class TapPort : PacketPort
     /// MAC as that address with its last bit flipped; <see cref="PacketPort.SetMacs"/> sets the configured ones.
     /// </summary>
     /// <exception cref="ErrnoException">A call failed; the message names it and the interface.</exception>
-    public TapPort(string name, string interfaceName)
+    /// <param name="name">The port's name.</param>
+    /// <param name="interfaceName">The TAP device.</param>
+    /// <param name="mtu">An MTU to set on the device (<see cref="AfPacketOptions.MinMtu"/>–<see cref="AfPacketOptions.MaxMtu"/>), or null to leave the kernel's.</param>
+    public TapPort(string name, string interfaceName, int? mtu = null)
         : base(name)
     {
+        if (mtu is < AfPacketOptions.MinMtu or > AfPacketOptions.MaxMtu)
+        {
+            throw new ArgumentOutOfRangeException(nameof(mtu), mtu, $"an MTU is between {AfPacketOptions.MinMtu} and {AfPacketOptions.MaxMtu}");
+        }
+
+        _mtu = mtu;
         ArgumentException.ThrowIfNullOrEmpty(interfaceName);
         if (interfaceName.Length >= IfReq.NameSize)
         {
@@ -105,17 +119,23 @@ public sealed unsafe class TapPort : PacketPort
 
     /// <inheritdoc />
     /// <remarks>
-    /// Returns how many frames from the front were consumed: written to the device, or refused because they are
-    /// shorter than an Ethernet header or the kernel rejected them (counted in <see cref="PortCounters.TxInvalid"/>).
-    /// It stops when the kernel has no room (EAGAIN).
+    /// A TAP without vnet headers takes neither GSO nor partial checksums, so the port does that work
+    /// (<see cref="SoftwareOffload"/>): a super-frame, or a TCP frame longer than the device's MTU, is written as
+    /// segments that fit, and a partial checksum is completed. Returns how many frames from the front were consumed:
+    /// written to the device, or refused — longer than the MTU and not segmentable (<see cref="DropReason.TooBig"/>,
+    /// <see cref="PortCounters.TxTooBig"/>), shorter than an Ethernet header or rejected by the kernel (counted in
+    /// <see cref="PortCounters.TxInvalid"/>). It stops when the kernel has no room (EAGAIN).
     /// </remarks>
     public override int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta)
     {
+        bool withMeta = meta.Length >= frames.Length;
         ref FrameView frame0 = ref MemoryMarshal.GetReference(frames);
+        ref PacketMeta meta0 = ref MemoryMarshal.GetReference(meta);
         int done = 0;
         int sent = 0;
         long bytes = 0;
         int invalid = 0;
+        int tooBig = 0;
         for (; done < frames.Length; done++)
         {
             FrameView frame = Unsafe.Add(ref frame0, done);
@@ -125,28 +145,65 @@ public sealed unsafe class TapPort : PacketPort
                 continue;
             }
 
-            if (Libc.Write(_fd, frame.Data, (nuint)frame.Length) < 0)
+            int count = _offload.Prepare(frame, withMeta ? (PacketMeta*)Unsafe.AsPointer(ref Unsafe.Add(ref meta0, done)) : null, _deviceMtu, out DropReason refusal);
+            if (count == 0)
             {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == EAgain || errno == ENoBufs)
-                {
-                    break;
-                }
-
-                invalid++;
-                Counters._txLastErrno = errno;
+                tooBig += refusal == DropReason.TooBig ? 1 : 0;
+                invalid += refusal == DropReason.TooBig ? 0 : 1;
                 continue;
             }
 
-            sent++;
-            bytes += frame.Length;
+            ReadOnlySpan<FrameView> pieces = _offload.Frames(count);
+            int written = 0;
+            bool full = false;
+            for (; written < pieces.Length; written++)
+            {
+                FrameView piece = pieces[written];
+                if (Libc.Write(_fd, piece.Data, (nuint)piece.Length) < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == EAgain || errno == ENoBufs)
+                    {
+                        full = true;
+                        break;
+                    }
+
+                    invalid++;
+                    Counters._txLastErrno = errno;
+                    continue;
+                }
+
+                sent++;
+                bytes += piece.Length;
+            }
+
+            // A frame whose first piece found no room stays the caller's; once part of it is out, it is consumed.
+            if (full && written == 0)
+            {
+                break;
+            }
         }
 
         Counters._txPackets += sent;
         Counters._txBytes += bytes;
         Counters._txInvalid += invalid;
+        if (tooBig != 0)
+        {
+            Counters._txTooBig += tooBig;
+            if (_drops != null)
+            {
+                _drops[(int)DropReason.TooBig] += tooBig;
+            }
+        }
+
         return done;
     }
+
+    /// <inheritdoc />
+    internal override void AttachDropCounters(long* drops) => _drops = drops;
+
+    /// <summary>The device's MTU, read when the port opened (after setting it, if asked to).</summary>
+    public int Mtu => _deviceMtu;
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
@@ -154,6 +211,11 @@ public sealed unsafe class TapPort : PacketPort
         lock (_closeLock)
         {
             Release();
+        }
+
+        if (disposing)
+        {
+            _offload.Dispose();
         }
 
         base.Dispose(disposing);
@@ -194,7 +256,7 @@ public sealed unsafe class TapPort : PacketPort
         _overflow = (byte*)NativeMemory.Alloc(OverflowSize);
     }
 
-    /// <summary>SIOCSIFFLAGS needs a socket of any family; the TAP file descriptor does not take it.</summary>
+    /// <summary>SIOCSIFFLAGS and SIOCSIFMTU need a socket of any family; the TAP file descriptor does not take them.</summary>
     private void BringUp()
     {
         int control = Libc.Socket(AfInet, SockDgram | SockCloexec, 0);
@@ -212,6 +274,25 @@ public sealed unsafe class TapPort : PacketPort
                 Errno.Throw("ioctl(SIOCGIFFLAGS)", Where);
             }
 
+            if (_mtu is int mtu)
+            {
+                var size = default(IfReq);
+                size.SetName(InterfaceName);
+                size.Mtu = mtu;
+                if (Libc.Ioctl(control, SiocSIfMtu, &size) < 0)
+                {
+                    Errno.Throw($"ioctl(SIOCSIFMTU {mtu})", Where);
+                }
+            }
+
+            var current = default(IfReq);
+            current.SetName(InterfaceName);
+            if (Libc.Ioctl(control, SiocGIfMtu, &current) < 0)
+            {
+                Errno.Throw("ioctl(SIOCGIFMTU)", Where);
+            }
+
+            _deviceMtu = current.Mtu;
             flags.Flags |= IffUp;
             if (Libc.Ioctl(control, SiocSIfFlags, &flags) < 0)
             {

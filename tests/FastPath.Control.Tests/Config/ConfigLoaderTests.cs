@@ -24,7 +24,7 @@ public sealed class ConfigLoaderTests : IDisposable
             {
               "workers": 2, "batch": 32, "maps": "maps.json", "control": "tcp:127.0.0.1:7001", "metrics": "127.0.0.1:9464",
               "ports": {
-                "u0": { "type": "afpacket", "interface": "lo", "mac": "02:00:fa:57:01:01", "peer": "02:00:fa:57:01:02", "ring_blocks": 16 },
+                "u0": { "type": "afpacket", "interface": "lo", "mac": "02:00:fa:57:01:01", "peer": "02:00:fa:57:01:02", "ring_blocks": 16, "rx_ring": "blocks", "mtu": 9000 },
                 "s0": { "type": "pcap", "output": "out.pcapng" }
               },
               "pairs": [ { "user": "u0", "secure": "s0" } ],
@@ -41,6 +41,9 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal("lo", u0.Interface);
         Assert.Equal(new byte[] { 2, 0, 0xfa, 0x57, 1, 2 }, u0.Peer);
         Assert.Equal(16, u0.RingBlocks);
+        Assert.Equal(9000, u0.Mtu);
+        Assert.Equal(FastPath.Dataplane.Ports.AfPacketRxRing.Blocks, u0.RxRing);
+        Assert.Null(config.Ports[1].Mtu);
         Assert.Equal(Path.Combine(_dir.Path, "out.pcapng"), config.Ports[1].Output);
         Assert.Equal(("u0", "s0"), (config.Pairs[0].User, config.Pairs[0].Secure));
         Assert.Empty(config.Pairs[0].Guests);
@@ -65,6 +68,10 @@ public sealed class ConfigLoaderTests : IDisposable
     [InlineData("""{ "ports": { "a": { "type": "sink" }, "b": { "type": "sink" } }, "pairs": [ { "user": "a", "secure": "b", "guests": "g" } ] }""", "pairs[0].guests: expected an array of guest port names")]
     [InlineData("""{ "ports": { "a": { "type": "sink" }, "b": { "type": "sink" }, "g": { "type": "guest", "socket": "g.sock", "tenant": 3, "address": "10.0.0.1" }, "h": { "type": "guest", "socket": "h.sock", "tenant": 3, "address": "10.0.0.1" } }, "pairs": [ { "user": "a", "secure": "b", "guests": [ "g", "h" ] } ] }""", "pairs[0].guests[1]: two guests of one pair have the same tenant and address (3, 10.0.0.1)")]
     [InlineData("""{ "ports": { "a": { "type": "sink" }, "b": { "type": "sink" }, "c": { "type": "sink" }, "d": { "type": "sink" }, "g": { "type": "guest", "socket": "g.sock", "tenant": 0, "address": "10.0.0.1" } }, "pairs": [ { "user": "a", "secure": "b", "guests": [ "g" ] }, { "user": "c", "secure": "d", "guests": [ "g" ] } ] }""", "pairs[1].guests[0]: port 'g' is already used by pairs[0].guests[0]")]
+    [InlineData("""{ "ports": { "u0": { "type": "afpacket", "interface": "lo", "peer": "02:00:00:00:00:01", "mtu": 9001 } } }""", "ports.u0.mtu: 9001 is out of range (68-9000)")]
+    [InlineData("""{ "ports": { "u0": { "type": "afpacket", "interface": "lo", "peer": "02:00:00:00:00:01", "rx_ring": "v4" } } }""", "ports.u0.rx_ring: unknown ring 'v4' (frames or blocks)")]
+    [InlineData("""{ "ports": { "t0": { "type": "tap", "interface": "fptap0", "peer": "02:00:00:00:00:01", "mtu": 67 } } }""", "ports.t0.mtu: 67 is out of range (68-9000)")]
+    [InlineData("""{ "ports": { "p": { "type": "pcap", "output": "o.pcap", "mtu": 1500 } } }""", "ports.p.mtu: unknown field for a pcap port")]
     [InlineData("""{ "ports": { "gen": { "type": "generator", "speed": 1 } } }""", "ports.gen.speed: unknown field for a generator port")]
     [InlineData("""{ "ports": { "gen": { "type": "generator", "frame_size": 20 } } }""", "ports.gen.frame_size: 20 is out of range (64-1518)")]
     [InlineData("""{ "ports": { "p": { "type": "pcap" } } }""", "ports.p: a pcap port needs \"input\", \"output\" or both")]

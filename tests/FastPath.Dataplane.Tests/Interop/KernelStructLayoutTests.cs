@@ -15,6 +15,7 @@ public sealed unsafe class KernelStructLayoutTests
         Assert.Equal(20, sizeof(SockaddrLl));       // struct sockaddr_ll
         Assert.Equal(16, sizeof(PacketMreq));       // struct packet_mreq
         Assert.Equal(40, sizeof(IfReq));            // struct ifreq: IFNAMSIZ + 24-byte union
+        Assert.Equal(10, sizeof(VirtioNetHdr));     // struct virtio_net_hdr
     }
 
     [Fact]
@@ -39,5 +40,13 @@ public sealed unsafe class KernelStructLayoutTests
         Assert.Equal(16, (byte*)&request.Flags - r);
         Assert.Equal(16, (byte*)&request.Mtu - r);
         Assert.Equal(18, request.HardwareAddress - r);              // ifr_hwaddr.sa_data
+
+        var vnet = default(VirtioNetHdr);
+        byte* v = (byte*)Unsafe.AsPointer(ref vnet);
+        Assert.Equal(1, &vnet.GsoType - v);
+        Assert.Equal(2, (byte*)&vnet.HdrLen - v);
+        Assert.Equal(4, (byte*)&vnet.GsoSize - v);
+        Assert.Equal(6, (byte*)&vnet.CsumStart - v);
+        Assert.Equal(8, (byte*)&vnet.CsumOffset - v);
     }
 }
