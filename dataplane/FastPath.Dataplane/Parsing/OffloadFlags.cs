@@ -9,7 +9,9 @@ public enum OffloadFlags : byte
 
     /// <summary>
     /// The transport checksum field holds only the pseudo-header sum (CHECKSUM_PARTIAL, VIRTIO_NET_HDR_F_NEEDS_CSUM):
-    /// the egress completes it, in hardware or in software. Incremental address updates stay correct on such a field.
+    /// the egress completes it, in hardware or in software. The stage's RFC 1624 update assumes a complemented checksum,
+    /// so on such a field it is not the right value: every egress rewrites the field from the translated addresses
+    /// (the pseudo-header sum for the kernel, <c>Ports/Segmentation/VnetOffload</c>) or completes it from scratch.
     /// </summary>
     ChecksumPartial = 1,
 }
