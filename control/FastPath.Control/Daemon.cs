@@ -241,7 +241,7 @@ public sealed partial class Daemon : IDisposable
 
     private static SwtpmServer StartSingle(VtpmConfig vtpm)
     {
-        var server = new SwtpmServer(new StateStore(vtpm.StateDirectory), SystemRandomSource.Instance);
+        var server = new SwtpmServer(new StateStore(vtpm.StateDirectory), SystemRandomSource.Instance, VtpmEngineKind.Libtpms);
         server.Start(IPAddress.Loopback, vtpm.Port);
         return server;
     }

@@ -50,8 +50,9 @@ public sealed class PairController : TpmBackend, IDisposable
     /// <param name="prefix">Its leading arguments (<c>vtpm instance</c>); <c>--state</c> and <c>--socket</c> follow.</param>
     /// <param name="timeout">An instance that does not answer within this is treated as hung.</param>
     /// <param name="durability">When a state change is acknowledged (<see cref="PairDurability"/>).</param>
-    public PairController(string stateDirectory, string executable, IReadOnlyList<string> prefix, TimeSpan timeout, PairDurability durability = PairDurability.Pair)
-        : this(stateDirectory, (name, directory) => new FastpathInstance(name, directory, executable, prefix, timeout), durability)
+    /// <param name="engine">The engine both instances run.</param>
+    public PairController(string stateDirectory, string executable, IReadOnlyList<string> prefix, TimeSpan timeout, PairDurability durability = PairDurability.Pair, VtpmEngineKind engine = VtpmEngineKind.Libtpms)
+        : this(stateDirectory, (name, directory) => new FastpathInstance(name, directory, executable, prefix, timeout, engine), durability)
     {
     }
 

@@ -33,7 +33,8 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     private double _maxPersistMs;
     private bool _flushing;
     private bool _resumeOnInit;
-    private TpmEngine _engine;
+    private readonly VtpmEngineKind _kind;
+    private VtpmEngine _engine;
 
     /// <summary>A flush returns only once the socket's send loop has taken every byte (pause and resume at 1
     /// byte): SocketServer disposes the connection as soon as a handler returns, and bytes still in the pipe
@@ -45,11 +46,23 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     internal static readonly PipeOptions ReceiveOptions = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
 
     /// <summary>A server whose state lives in <paramref name="store"/> (null: in memory only, for benchmarks).</summary>
-    public SwtpmServer(StateStore? store, RandomSource random)
+    /// <param name="engine">libtpms (the product's engine; one per process) or the earlier managed engine.</param>
+    public SwtpmServer(StateStore? store, RandomSource random, VtpmEngineKind engine = VtpmEngineKind.Managed)
     {
         _store = store;
         _random = random;
-        _engine = CreateEngine(store?.Load());
+        _kind = engine;
+        byte[]? saved = store?.Load();
+        try
+        {
+            _engine = CreateEngine(saved);
+        }
+        catch (InvalidDataException exception) when (store is not null)
+        {
+            // Never a silent reset: the state on disk is refused in one line that names its file.
+            throw new InvalidDataException($"{store.LoadedFrom ?? store.FilePath}: {exception.Message}", exception);
+        }
+
         _commands = new CommandListener(this);
         _control = new ControlListener(this);
     }
@@ -330,9 +343,13 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             {
                 if (type == ControlCommand.BlobPermanent)
                 {
-                    TpmEngine replacement = CreateEngine(blob);
-                    _engine.Dispose();
-                    _engine = replacement;
+                    VtpmEngine replacement = _engine.WithPersistent(blob);
+                    if (!ReferenceEquals(replacement, _engine))
+                    {
+                        _engine.Dispose();
+                        _engine = replacement;
+                    }
+
                     _resumeOnInit = false;
                 }
                 else if (type == ControlCommand.BlobVolatile)
@@ -374,12 +391,16 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         }
     }
 
-    private TpmEngine CreateEngine(byte[]? persistent)
+    /// <summary>Which engine serves (status and logs).</summary>
+    public VtpmEngineKind EngineKind => _kind;
+
+    /// <summary>Whether <see cref="StateDigest"/> covers the volatile state too.</summary>
+    public bool DigestCoversAllState => _engine.DigestCoversAllState;
+
+    private VtpmEngine CreateEngine(byte[]? persistent)
     {
-        var engine = new TpmEngine(_random, persistent, _store is null ? null : OnPersistentChange)
-        {
-            FailureObserved = exception => Console.Error.WriteLine($"fastpath: vtpm: command failed inside the engine: {exception}"),
-        };
+        VtpmEngine engine = VtpmEngine.Create(_kind, _random, persistent, _store is null ? null : OnPersistentChange);
+        engine.FailureObserved = exception => Console.Error.WriteLine($"fastpath: vtpm: command failed inside the engine: {exception}");
         if (persistent is null && _store is not null)
         {
             // A freshly manufactured TPM is durable before its first command is answered.
