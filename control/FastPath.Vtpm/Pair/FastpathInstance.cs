@@ -32,6 +32,9 @@ public sealed class FastpathInstance : PairInstance
     /// <summary>Only the managed engine takes supplied entropy; libtpms draws its own (RANDOM then runs on the master and its state is copied into the slave).</summary>
     public override bool CanReplayEntropy => _engine == VtpmEngineKind.Managed;
 
+    /// <summary>libtpms: DRBG lockstep (its DRBG state travels in the volatile blob).</summary>
+    public override bool DrbgLockstep => _engine == VtpmEngineKind.Libtpms;
+
     /// <summary>libtpms's volatile state holds its clock, which two replicas never share; the managed engine's has none.</summary>
     public override bool DigestCoversAllState => _engine == VtpmEngineKind.Managed;
 

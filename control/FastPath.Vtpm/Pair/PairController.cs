@@ -194,7 +194,17 @@ public sealed class PairController : TpmBackend, IDisposable
             return Alone(master, command, response);
         }
 
-        if (kind == CommandClass.Random && !(master.Instance.CanReplayEntropy && slave.Instance.CanReplayEntropy))
+        if (master.Instance.DrbgLockstep && slave.Instance.DrbgLockstep)
+        {
+            if (LockstepClassification.NeedsHandover(command))
+            {
+                return RandomByCopy(master, slave, command, response);
+            }
+
+            // Both draw the same numbers from the same DRBG state: run in parallel, responses compared below.
+            kind = CommandClass.Write;
+        }
+        else if (kind == CommandClass.Random && !(master.Instance.CanReplayEntropy && slave.Instance.CanReplayEntropy))
         {
             return RandomByCopy(master, slave, command, response);
         }
