@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # the vTPM's real client and reference. iproute2: netns/veth lab. clang, zlib1g-dev: NativeAOT linking.
 # nftables, netsniff-ng: the kernel anchor of the through-the-kernel tests. iputils-ping: lab sanity checks.
 # afl++: drives the header parser's coverage-guided fuzz target (tools/fuzz).
-packages=(tshark python3-scapy tpm2-tools swtpm swtpm-tools iproute2 clang zlib1g-dev nftables netsniff-ng iputils-ping curl afl++)
+packages=(tshark python3-scapy tpm2-tools swtpm swtpm-tools libtpms0 libtpms-dev clevis clevis-tpm2 tpm2-openssl python3-tpm2-pytss iproute2 clang zlib1g-dev nftables netsniff-ng iputils-ping curl afl++)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
