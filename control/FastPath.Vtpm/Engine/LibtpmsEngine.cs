@@ -40,6 +40,7 @@ public sealed unsafe class LibtpmsEngine : VtpmEngine
     private uint _responseCapacity;
     private byte _locality;
     private bool _running;
+    private bool _initPending;
     private bool _disposed;
     private Exception? _callbackFailure;
 
@@ -95,10 +96,12 @@ public sealed unsafe class LibtpmsEngine : VtpmEngine
 
     public override int Execute(ReadOnlySpan<byte> command, Span<byte> response)
     {
-        if (!_running || command.Length < TpmConstants.HeaderSize || command.Length > TpmConstants.MaxCommandSize)
+        if (command.Length < TpmConstants.HeaderSize || command.Length > TpmConstants.MaxCommandSize)
         {
             return Bare(response, command.Length < TpmConstants.HeaderSize ? TpmRc.BadTag : TpmRc.Failure);
         }
+
+        EnsureRunning();
 
         uint size = 0;
         uint rc;
@@ -129,9 +132,17 @@ public sealed unsafe class LibtpmsEngine : VtpmEngine
         return (int)size;
     }
 
-    public override byte[] SerializePersistent() => Wrap(GetState(Libtpms.StatePermanent));
+    public override byte[] SerializePersistent()
+    {
+        EnsureRunning();
+        return Wrap(GetState(Libtpms.StatePermanent));
+    }
 
-    public override byte[] SerializeState() => GetState(Libtpms.StateVolatile);
+    public override byte[] SerializeState()
+    {
+        EnsureRunning();
+        return GetState(Libtpms.StateVolatile);
+    }
 
     /// <summary>Resumes the TPM from a volatile blob of a TPM holding the same permanent state (a migration: the
     /// permanent blob was set first): stop, hand libtpms both, init.</summary>
@@ -142,9 +153,15 @@ public sealed unsafe class LibtpmsEngine : VtpmEngine
             throw new InvalidDataException($"a {blob.Length}-byte volatile blob");
         }
 
-        byte[] permanent = _running ? GetState(Libtpms.StatePermanent) : _permall ?? throw new InvalidDataException("no permanent state to resume the volatile blob on");
-        Stop();
-        SetState(Libtpms.StatePermanent, permanent);
+        if (!_initPending)
+        {
+            // Running: libtpms takes state only while stopped, and a volatile blob only on top of a permanent one.
+            byte[] permanent = _running ? GetState(Libtpms.StatePermanent) : _permall ?? throw new InvalidDataException("no permanent state to resume the volatile blob on");
+            Stop();
+            SetState(Libtpms.StatePermanent, permanent);
+        }
+
+        // After WithPersistent the permanent blob is already set: one MainInit for the whole migration.
         SetState(Libtpms.StateVolatile, blob);
         Init();
     }
@@ -155,11 +172,46 @@ public sealed unsafe class LibtpmsEngine : VtpmEngine
         Stop();
         SetState(Libtpms.StatePermanent, permall);
         _permall = permall;
-        Init();
+
+        // Started by the next command, power cycle or volatile blob (a migration sets one next): one MainInit.
+        _initPending = true;
         return this;
     }
 
-    public override byte[] StateDigest() => SHA256.HashData(GetState(Libtpms.StatePermanent));
+    /// <summary>SHA-256 of the permanent state without its copy of the orderly data: libtpms writes that copy (the
+    /// TPM clock and the DRBG state) into NV every 4.096 s of TPM clock, at whichever command each replica runs
+    /// when its own clock crosses the boundary, so two replicas in lockstep differ there by their clocks. The live
+    /// DRBG and clock are volatile state (compared through the responses), and Startup, which reads the copy back,
+    /// is always handed over from the master.</summary>
+    public override byte[] StateDigest()
+    {
+        EnsureRunning();
+        return DigestWithoutOrderlyData(GetState(Libtpms.StatePermanent));
+    }
+
+    /// <summary>Hashes <paramref name="permall"/> minus the marshalled ORDERLY_DATA (its version and magic
+    /// 0x56657887 up to the next section's version and magic: STATE_RESET_DATA 0x01102332 or INDEX_ORDERLY_RAM
+    /// 0x5346feab); the whole blob when those markers are not found.</summary>
+    internal static byte[] DigestWithoutOrderlyData(ReadOnlySpan<byte> permall)
+    {
+        int orderly = permall.IndexOf((ReadOnlySpan<byte>)[0x56, 0x65, 0x78, 0x87]);
+        if (orderly >= 2)
+        {
+            ReadOnlySpan<byte> rest = permall[(orderly + 4)..];
+            int resetData = rest.IndexOf((ReadOnlySpan<byte>)[0x01, 0x10, 0x23, 0x32]);
+            int indexRam = rest.IndexOf((ReadOnlySpan<byte>)[0x53, 0x46, 0xfe, 0xab]);
+            int next = resetData >= 0 && (indexRam < 0 || resetData < indexRam) ? resetData : indexRam;
+            if (next >= 2)
+            {
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                hash.AppendData(permall[..(orderly - 2)]);
+                hash.AppendData(rest[(next - 2)..]);
+                return hash.GetHashAndReset();
+            }
+        }
+
+        return SHA256.HashData(permall);
+    }
 
     public override void Dispose()
     {
@@ -210,8 +262,17 @@ public sealed unsafe class LibtpmsEngine : VtpmEngine
         return blob;
     }
 
+    private void EnsureRunning()
+    {
+        if (!_running)
+        {
+            Init();
+        }
+    }
+
     private void Init()
     {
+        _initPending = false;
         uint rc = Libtpms.MainInit();
         if (rc != Libtpms.Success)
         {
@@ -365,6 +426,12 @@ public sealed unsafe class LibtpmsEngine : VtpmEngine
         try
         {
             var permall = new ReadOnlySpan<byte>(data, (int)length);
+            if (engine._permall is { } held && permall.SequenceEqual(held))
+            {
+                // MainInit commits the NV it just loaded: nothing new for the disk.
+                return Libtpms.Success;
+            }
+
             engine._permall = permall.ToArray();
             engine._persist?.Invoke(Wrap(permall));
             return Libtpms.Success;

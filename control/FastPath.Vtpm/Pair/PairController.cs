@@ -40,6 +40,7 @@ public sealed class PairController : TpmBackend, IDisposable
     private string _savedMembership = "";
     private long _failovers;
     private long _resyncs;
+    private long _handovers;
     private long _lag;
     private long _tieBreak;
     private DateTime? _lastResync;
@@ -606,7 +607,17 @@ public sealed class PairController : TpmBackend, IDisposable
         Interlocked.Increment(ref master.Writes);
         try
         {
-            PairStateTransfer.Copy(master, slave);
+            if (master.Instance.DrbgLockstep && slave.Instance.DrbgLockstep && master.Digest().AsSpan().SequenceEqual(slave.Digest()))
+            {
+                // The command left the permanent state as both had it (Sign, Quote, Create): the volatile blob suffices.
+                PairStateTransfer.CopyVolatile(master, slave);
+            }
+            else
+            {
+                PairStateTransfer.Copy(master, slave);
+            }
+
+            Interlocked.Increment(ref _handovers);
             Interlocked.Increment(ref slave.Writes);
             return written;
         }
@@ -673,7 +684,7 @@ public sealed class PairController : TpmBackend, IDisposable
         }
 
         string last = _lastResync is { } at ? $"\"{at:O}\"" : "null";
-        text.Append($"],\"durability\":\"{(_durability == PairDurability.Sync ? "sync" : "pair")}\",\"failovers\":{Interlocked.Read(ref _failovers)},\"resyncs\":{Interlocked.Read(ref _resyncs)},\"lag\":{Interlocked.Read(ref _lag)},")
+        text.Append($"],\"durability\":\"{(_durability == PairDurability.Sync ? "sync" : "pair")}\",\"failovers\":{Interlocked.Read(ref _failovers)},\"resyncs\":{Interlocked.Read(ref _resyncs)},\"handovers\":{Interlocked.Read(ref _handovers)},\"lag\":{Interlocked.Read(ref _lag)},")
             .Append(System.Globalization.CultureInfo.InvariantCulture, $"\"lastResync\":{last},\"lastResyncMs\":{_lastResyncMilliseconds:F1}}}");
         return text.ToString();
     }

@@ -372,7 +372,20 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
                 return true;
             }
 
-            OnPersistentChange(_engine.SerializePersistent());
+            // A permanent blob is what the store keeps as it is; a volatile one leaves the permanent state as it
+            // was, so a migration (permanent, then volatile) costs one durable write, not two.
+            byte[] persistent = type == ControlCommand.BlobPermanent ? blob : _engine.SerializePersistent();
+            bool unchanged;
+            lock (_durableLock)
+            {
+                unchanged = _pendingBlob is not null && persistent.AsSpan().SequenceEqual(_pendingBlob);
+            }
+
+            if (!unchanged)
+            {
+                OnPersistentChange(persistent);
+            }
+
             lock (_durableLock)
             {
                 version = _pendingVersion;
