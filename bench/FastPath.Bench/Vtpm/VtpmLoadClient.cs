@@ -178,8 +178,18 @@ internal sealed class VtpmLoadClient
         return code != TpmWire.Success ? code : Send(persistent, TpmWire.FlushContext(BinaryPrimitives.ReadUInt32BigEndian(_response.AsSpan(10))));
     }
 
-    private uint Send(Socket? persistent, byte[] command) =>
-        persistent is null ? RoundTripOnNewConnection(command) : TpmWire.RoundTrip(persistent, command, _response);
+    /// <summary>One command; TPM_RC_RETRY (libtpms answers it to the first use of some paths, e.g. the first
+    /// ECDSA signature) is sent again, as a TSS does, up to three times.</summary>
+    private uint Send(Socket? persistent, byte[] command)
+    {
+        uint code = TpmWire.Retry;
+        for (int attempt = 0; attempt < 4 && code == TpmWire.Retry; attempt++)
+        {
+            code = persistent is null ? RoundTripOnNewConnection(command) : TpmWire.RoundTrip(persistent, command, _response);
+        }
+
+        return code;
+    }
 
     private uint RoundTripOnNewConnection(byte[] command)
     {
