@@ -305,14 +305,14 @@ internal static class VtpmCommand
         }
 
         System.Text.Json.JsonElement root = document.RootElement;
-        Console.WriteLine($"failovers {root.GetProperty("failovers")}  resyncs {root.GetProperty("resyncs")}  lag {root.GetProperty("lag")}  last resync {root.GetProperty("lastResync")} ({root.GetProperty("lastResyncMs")} ms)");
+        Console.WriteLine($"failovers {root.GetProperty("failovers")}  resyncs {root.GetProperty("resyncs")}  lag {root.GetProperty("lag")}  last resync {root.GetProperty("last_resync")} ({root.GetProperty("last_resync_ms")} ms)");
         Console.WriteLine($"durability {root.GetProperty("durability").GetString()}");
         Console.WriteLine("instance  kind      role    pid      outstanding  service-us  reads      writes     divergences  restarts  persist-ms last/max");
         foreach (System.Text.Json.JsonElement m in root.GetProperty("members").EnumerateArray())
         {
             System.Text.Json.JsonElement persist = m.GetProperty("persist");
-            string lag = persist.ValueKind == System.Text.Json.JsonValueKind.Object ? $"{persist.GetProperty("lastMs")}/{persist.GetProperty("maxMs")}" : "-";
-            Console.WriteLine($"{m.GetProperty("name").GetString(),-9} {m.GetProperty("kind").GetString(),-9} {m.GetProperty("role").GetString(),-7} {m.GetProperty("pid"),-8} {m.GetProperty("outstanding"),-12} {m.GetProperty("serviceMicros"),-11} {m.GetProperty("reads"),-10} {m.GetProperty("writes"),-10} {m.GetProperty("divergences"),-12} {m.GetProperty("restarts"),-9} {lag}");
+            string lag = persist.ValueKind == System.Text.Json.JsonValueKind.Object ? $"{persist.GetProperty("last_ms")}/{persist.GetProperty("max_ms")}" : "-";
+            Console.WriteLine($"{m.GetProperty("name").GetString(),-9} {m.GetProperty("kind").GetString(),-9} {m.GetProperty("role").GetString(),-7} {m.GetProperty("pid"),-8} {m.GetProperty("outstanding"),-12} {m.GetProperty("service_micros"),-11} {m.GetProperty("reads"),-10} {m.GetProperty("writes"),-10} {m.GetProperty("divergences"),-12} {m.GetProperty("restarts"),-9} {lag}");
         }
 
         return ExitCodes.Success;

@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using FastPath.Vtpm.Engine;
 using FastPath.Vtpm.Protocol;
 using FastPath.Vtpm.State;
@@ -11,48 +13,85 @@ namespace FastPath.Vtpm.Pair;
 /// <summary>Status: the status endpoint's and the daemon's JSON, both digests, and the divergence test hook.</summary>
 public sealed partial class PairController
 {
-    /// <summary>The status snapshot served on P+2 (JSON, one line).</summary>
+    /// <summary>The status snapshot served on P+2 and spliced into the daemon's <c>stats --json</c>: one line of
+    /// JSON, snake_case keys, written with <see cref="Utf8JsonWriter"/> (names and kinds are escaped, numbers are
+    /// invariant).</summary>
     public string StatusJson()
     {
         PairMember? master = PickMaster();
-        var text = new StringBuilder();
-        text.Append("{\"members\":[");
-        for (int i = 0; i < _members.Length; i++)
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer))
         {
-            PairMember m = _members[i];
-            string role = !m.Live ? "down" : ReferenceEquals(m, master) ? "master" : "slave";
-            text.Append(i == 0 ? "" : ",")
-                .Append($"{{\"name\":\"{m.Name}\",\"kind\":\"{m.Instance.Kind}\",\"role\":\"{role}\",\"pid\":{m.ProcessId},\"outstanding\":{m.Outstanding},")
-                .Append(System.Globalization.CultureInfo.InvariantCulture, $"\"serviceMicros\":{m.EwmaMicros:F1},\"reads\":{Interlocked.Read(ref m.Reads)},\"writes\":{Interlocked.Read(ref m.Writes)},")
-                .Append($"\"divergences\":{Interlocked.Read(ref m.Divergences)},\"restarts\":{Interlocked.Read(ref m.Restarts)},")
-                .Append(System.Globalization.CultureInfo.InvariantCulture, $"\"persist\":{PersistenceJson(m)}}}");
+            json.WriteStartObject();
+            json.WriteStartArray("members");
+            foreach (PairMember m in _members)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", m.Name);
+                json.WriteString("kind", m.Instance.Kind);
+                json.WriteString("role", !m.Live ? "down" : ReferenceEquals(m, master) ? "master" : "slave");
+                json.WriteNumber("pid", m.ProcessId);
+                json.WriteNumber("outstanding", m.Outstanding);
+                json.WriteNumber("service_micros", Math.Round(m.EwmaMicros, 1));
+                json.WriteNumber("reads", Interlocked.Read(ref m.Reads));
+                json.WriteNumber("writes", Interlocked.Read(ref m.Writes));
+                json.WriteNumber("divergences", Interlocked.Read(ref m.Divergences));
+                json.WriteNumber("restarts", Interlocked.Read(ref m.Restarts));
+                json.WritePropertyName("persist");
+                WritePersistence(json, m);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteString("durability", _durability == PairDurability.Sync ? "sync" : "pair");
+            json.WriteNumber("failovers", Interlocked.Read(ref _failovers));
+            json.WriteNumber("resyncs", Interlocked.Read(ref _resyncs));
+            json.WriteNumber("handovers", Interlocked.Read(ref _handovers));
+            json.WriteNumber("lag", Interlocked.Read(ref _lag));
+            if (_lastResync is { } at)
+            {
+                json.WriteString("last_resync", at);
+            }
+            else
+            {
+                json.WriteNull("last_resync");
+            }
+
+            json.WriteNumber("last_resync_ms", Math.Round(_lastResyncMilliseconds, 1));
+            json.WriteEndObject();
         }
 
-        string last = _lastResync is { } at ? $"\"{at:O}\"" : "null";
-        text.Append($"],\"durability\":\"{(_durability == PairDurability.Sync ? "sync" : "pair")}\",\"failovers\":{Interlocked.Read(ref _failovers)},\"resyncs\":{Interlocked.Read(ref _resyncs)},\"handovers\":{Interlocked.Read(ref _handovers)},\"lag\":{Interlocked.Read(ref _lag)},")
-            .Append(System.Globalization.CultureInfo.InvariantCulture, $"\"lastResync\":{last},\"lastResyncMs\":{_lastResyncMilliseconds:F1}}}");
-        return text.ToString();
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>An instance's durable saves and persistence lag (ms), or null (down, swtpm, or not answering now:
     /// a status request never fails an instance).</summary>
-    private static string PersistenceJson(PairMember member)
+    private static void WritePersistence(Utf8JsonWriter json, PairMember member)
     {
-        if (!member.Live)
+        (long Saves, double LastMs, double MaxMs)? lag = null;
+        if (member.Live)
         {
-            return "null";
+            try
+            {
+                lag = member.Instance.Persistence();
+            }
+            catch (Exception exception) when (exception is IOException or System.Net.Sockets.SocketException or InvalidDataException or ObjectDisposedException or InstanceFailedException)
+            {
+                lag = null;
+            }
         }
 
-        try
+        if (lag is not { } p)
         {
-            return member.Instance.Persistence() is { } p
-                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{{\"saves\":{p.Saves},\"lastMs\":{p.LastMs:F2},\"maxMs\":{p.MaxMs:F2}}}")
-                : "null";
+            json.WriteNullValue();
+            return;
         }
-        catch (Exception exception) when (exception is IOException or System.Net.Sockets.SocketException or InvalidDataException or ObjectDisposedException or InstanceFailedException)
-        {
-            return "null";
-        }
+
+        json.WriteStartObject();
+        json.WriteNumber("saves", p.Saves);
+        json.WriteNumber("last_ms", Math.Round(p.LastMs, 2));
+        json.WriteNumber("max_ms", Math.Round(p.MaxMs, 2));
+        json.WriteEndObject();
     }
 
     /// <summary>Both instances' state digests (hex; empty for an instance that is down).</summary>
