@@ -251,7 +251,7 @@ public sealed partial class Daemon : IDisposable
 
     private static SwtpmServer StartSingle(VtpmConfig vtpm)
     {
-        var server = new SwtpmServer(new StateStore(vtpm.StateDirectory), SystemRandomSource.Instance);
+        var server = new SwtpmServer(new StateStore(vtpm.StateDirectory), SystemRandomSource.Instance, VtpmEngineKind.Libtpms);
         try
         {
             server.Start(vtpm.Endpoint);

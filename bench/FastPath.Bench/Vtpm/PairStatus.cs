@@ -66,7 +66,7 @@ internal sealed class PairStatus
     /// <summary>The longest a change waited for this member's disk so far (ms), or null when not reported.</summary>
     private static double? PersistMaxMs(JsonElement member) =>
         member.TryGetProperty("persist", out JsonElement persist) && persist.ValueKind == JsonValueKind.Object
-            ? persist.GetProperty("maxMs").GetDouble()
+            ? persist.GetProperty("max_ms").GetDouble()
             : null;
 
     /// <summary>One member of the pair as the status endpoint reports it.</summary>

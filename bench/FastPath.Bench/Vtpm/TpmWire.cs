@@ -43,6 +43,50 @@ internal static class TpmWire
     /// <summary>TPM2_GetCapability(TPM_CAP_TPM_PROPERTIES, TPM_PT_FAMILY_INDICATOR, 1): a READ without a session.</summary>
     public static byte[] GetCapabilityFamily() => Command(0x8001, 0x17A, [], [0, 0, 0, 6, 0, 0, 1, 0, 0, 0, 0, 1]);
 
+    /// <summary>StartAuthSession: HMAC, unsalted (tpmKey NULL), unbound (bind NULL), no parameter encryption,
+    /// SHA-256, with a 32-byte nonceCaller. Response: session handle at 10, nonceTPM (TPM2B) at 14.</summary>
+    public static byte[] StartHmacSession(ReadOnlySpan<byte> nonceCaller) =>
+        Command(0x8001, 0x176, [0x40000007, 0x40000007], [0, 32, .. nonceCaller, 0, 0, 0x00, 0x00, 0x10, 0x00, 0x0B]);
+
+    /// <summary>PCR_Extend(pcr, SHA-256 zero digest) authorized by an HMAC session. The session key and the PCR's
+    /// auth value are empty, so the HMAC key is empty: HMAC(cpHash ‖ nonceCaller ‖ nonceTPM ‖ attributes).</summary>
+    public static byte[] PcrExtendHmac(uint pcr, uint session, ReadOnlySpan<byte> nonceCaller, ReadOnlySpan<byte> nonceTpm)
+    {
+        byte[] parameters = [0, 0, 0, 1, 0x00, 0x0B, .. new byte[32]];
+        byte[] cpHash = System.Security.Cryptography.SHA256.HashData([0, 0, 0x01, 0x82, .. Be(pcr), .. parameters]);
+        const byte ContinueSession = 0x01;
+        byte[] hmac = System.Security.Cryptography.HMACSHA256.HashData([], [.. cpHash, .. nonceCaller, .. nonceTpm, ContinueSession]);
+        byte[] auth = [.. Be(session), 0, (byte)nonceCaller.Length, .. nonceCaller, ContinueSession, 0, (byte)hmac.Length, .. hmac];
+        return Command(0x8002, 0x182, [pcr], [.. Be((uint)auth.Length), .. auth, .. parameters]);
+    }
+
+    /// <summary>The nonceTPM of a response to a command with one session and no response parameters.</summary>
+    public static ReadOnlySpan<byte> ResponseNonce(ReadOnlySpan<byte> response)
+    {
+        int size = BinaryPrimitives.ReadUInt16BigEndian(response[14..]);
+        return response.Slice(16, size);
+    }
+
+    /// <summary>CreatePrimary under the owner hierarchy of an ECC P-256 ECDSA-SHA-256 signing key (restricted: an
+    /// attestation key). Response: object handle at 10.</summary>
+    public static byte[] CreatePrimaryEcc(bool restricted)
+    {
+        // fixedTPM | fixedParent | sensitiveDataOrigin | userWithAuth | sign (| restricted)
+        uint attributes = 0x00040072 | (restricted ? 0x00010000u : 0);
+        byte[] publicArea = [0x00, 0x23, 0x00, 0x0B, .. Be(attributes), 0, 0, 0x00, 0x10, 0x00, 0x18, 0x00, 0x0B, 0x00, 0x03, 0x00, 0x10, 0, 0, 0, 0];
+        return Command(0x8002, 0x131, [0x40000001], [.. PasswordSession, 0, 4, 0, 0, 0, 0, (byte)(publicArea.Length >> 8), (byte)publicArea.Length, .. publicArea, 0, 0, 0, 0, 0, 0]);
+    }
+
+    public static byte[] FlushContext(uint handle) => Command(0x8001, 0x165, [], Be(handle));
+
+    /// <summary>Sign of a 32-byte digest with ECDSA SHA-256 and a NULL hash-check ticket.</summary>
+    public static byte[] SignEcdsa(uint key) =>
+        Command(0x8002, 0x15D, [key], [.. PasswordSession, 0, 32, .. new byte[32], 0x00, 0x18, 0x00, 0x0B, 0x80, 0x24, 0x40, 0x00, 0x00, 0x07, 0, 0]);
+
+    /// <summary>Quote of PCRs 0 and 7 (SHA-256) with 8 bytes of qualifying data and the key's own scheme.</summary>
+    public static byte[] QuotePcr0And7(uint key) =>
+        Command(0x8002, 0x158, [key], [.. PasswordSession, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0x00, 0x10, 0, 0, 0, 1, 0x00, 0x0B, 3, 0x81, 0, 0]);
+
     /// <summary>Writes <paramref name="counter"/> big-endian into every 4-byte word of an <see cref="NvWrite"/>
     /// command's data, so each write changes all 32 bytes and the final read can name the write it saw.</summary>
     public static void StampNvWrite(byte[] nvWrite, uint counter)

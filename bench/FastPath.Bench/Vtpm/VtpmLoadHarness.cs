@@ -10,14 +10,15 @@ namespace FastPath.Bench.Vtpm;
 /// the table gives the median over the rounds and the ratios pair/single and pair/swtpm from the same run.
 /// </summary>
 /// <remarks>
-/// usage: <c>vtpm-load [--targets pair,pair-sync,single,swtpm] [--seconds N] [--clients 1,8] [--rounds 2]</c>.
+/// usage: <c>vtpm-load [--targets pair,pair-sync,single,swtpm] [--seconds N] [--clients 1,8] [--rounds 2] [--mixes …]</c>;
+/// the HMAC-session and key mixes run only up to their <see cref="VtpmMix.MaxClients"/>.
 /// Each client is its own thread with its own persistent connection, except swtpm with more than one client:
 /// swtpm serves one connection at a time (persistent concurrent clients queue behind the first until it
 /// closes), so there each client opens a new connection per command and swtpm serves them one after another.
 /// </remarks>
 internal static class VtpmLoadHarness
 {
-    private const string Usage = "usage: vtpm-load [--targets pair,pair-sync,single,swtpm] [--seconds N] [--clients 1,8] [--rounds 2]";
+    private const string Usage = "usage: vtpm-load [--targets pair,pair-sync,single,swtpm] [--seconds N] [--clients 1,8] [--rounds 2] [--mixes read-heavy,write-heavy,read-heavy-hmac,write-heavy-hmac,create-primary-ecc,sign,quote]";
     private const double WarmUpSeconds = 1;
 
     public static int Run(string[] args)
@@ -26,9 +27,12 @@ internal static class VtpmLoadHarness
         int seconds;
         int rounds;
         int[] clientCounts;
+        VtpmMix[] mixes;
         try
         {
-            var options = new HarnessOptions(args, "--targets", "--seconds", "--clients", "--rounds");
+            var options = new HarnessOptions(args, "--targets", "--seconds", "--clients", "--rounds", "--mixes");
+            string[] names = [.. VtpmMix.All.Select(m => m.Name)];
+            mixes = [.. options.List("--mixes", names, names).Select(name => VtpmMix.All.First(m => m.Name == name))];
             targets = options.List("--targets", VtpmServerProcess.Targets, VtpmServerProcess.Targets);
             seconds = options.Int("--seconds", 5, 1, 600);
             rounds = options.Int("--rounds", 2, 1, 20);
@@ -63,7 +67,7 @@ internal static class VtpmLoadHarness
                 return 1;
             }
 
-            return Measure(servers, seconds, rounds, clientCounts);
+            return Measure(servers, mixes, seconds, rounds, clientCounts);
         }
         catch (Exception exception)
         {
@@ -81,7 +85,7 @@ internal static class VtpmLoadHarness
         }
     }
 
-    private static int Measure(List<VtpmServerProcess> servers, int seconds, int rounds, int[] clientCounts)
+    private static int Measure(List<VtpmServerProcess> servers, VtpmMix[] mixes, int seconds, int rounds, int[] clientCounts)
     {
         // (mix, clients, target) → commands/s of each round, and every latency (µs) of every round.
         var rates = new Dictionary<(string, int, string), List<double>>();
@@ -89,9 +93,9 @@ internal static class VtpmLoadHarness
         var cpu = new Dictionary<(string, int, string), List<double>>();
         for (int round = 1; round <= rounds; round++)
         {
-            foreach (VtpmMix mix in VtpmMix.All)
+            foreach (VtpmMix mix in mixes)
             {
-                foreach (int clients in clientCounts)
+                foreach (int clients in clientCounts.Where(c => c <= mix.MaxClients))
                 {
                     foreach (VtpmServerProcess server in servers)
                     {
@@ -112,7 +116,7 @@ internal static class VtpmLoadHarness
             }
         }
 
-        PrintTable(servers, clientCounts, rounds, seconds, rates, latencies, cpu);
+        PrintTable(servers, mixes, clientCounts, rounds, seconds, rates, latencies, cpu);
         foreach (VtpmServerProcess server in servers)
         {
             if (server.Target.StartsWith("pair", StringComparison.Ordinal))
@@ -199,15 +203,15 @@ internal static class VtpmLoadHarness
         ? "new connection per command, served one after another"
         : clients == 1 ? "one persistent connection" : "persistent connection per client";
 
-    private static void PrintTable(List<VtpmServerProcess> servers, int[] clientCounts, int rounds, int seconds, Dictionary<(string, int, string), List<double>> rates, Dictionary<(string, int, string), List<double>> latencies, Dictionary<(string, int, string), List<double>> cpu)
+    private static void PrintTable(List<VtpmServerProcess> servers, VtpmMix[] mixes, int[] clientCounts, int rounds, int seconds, Dictionary<(string, int, string), List<double>> rates, Dictionary<(string, int, string), List<double>> latencies, Dictionary<(string, int, string), List<double>> cpu)
     {
         Console.WriteLine();
         Console.WriteLine($"median of {rounds} round(s), {seconds} s measured after {WarmUpSeconds:F0} s warm-up each; latency percentiles over all rounds");
         Console.WriteLine("| mix | clients | target | driven as | commands/s | p50 µs | p99 µs | server CPU µs/command | pair / single | pair / swtpm |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
-        foreach (VtpmMix mix in VtpmMix.All)
+        foreach (VtpmMix mix in mixes)
         {
-            foreach (int clients in clientCounts)
+            foreach (int clients in clientCounts.Where(c => c <= mix.MaxClients))
             {
                 foreach (VtpmServerProcess server in servers)
                 {

@@ -26,15 +26,41 @@ internal sealed class VtpmMix
         VtpmOp.NvWrite, VtpmOp.PcrExtend, VtpmOp.NvWrite, VtpmOp.NvRead,
     ]);
 
-    public static readonly VtpmMix[] All = [ReadHeavy, WriteHeavy];
+    /// <summary><see cref="ReadHeavy"/> with its PCR_Extend authorized by an HMAC session.</summary>
+    public static readonly VtpmMix ReadHeavyHmac = new("read-heavy-hmac", [.. ReadHeavy.Cycle.Select(op => op == VtpmOp.PcrExtend ? VtpmOp.PcrExtendHmac : op)], maxClients: 3);
 
-    private VtpmMix(string name, VtpmOp[] cycle)
+    /// <summary><see cref="WriteHeavy"/> with its nine PCR_Extends authorized by an HMAC session (libtpms keeps three
+    /// sessions loaded: at most three clients).</summary>
+    public static readonly VtpmMix WriteHeavyHmac = new("write-heavy-hmac", [.. WriteHeavy.Cycle.Select(op => op == VtpmOp.PcrExtend ? VtpmOp.PcrExtendHmac : op)], maxClients: 3);
+
+    /// <summary>Single-operation mixes (libtpms holds three transient objects: at most two clients with a key each).</summary>
+    public static readonly VtpmMix CreatePrimaryEcc = new("create-primary-ecc", [VtpmOp.CreatePrimaryEcc], maxClients: 2);
+
+    public static readonly VtpmMix Sign = new("sign", [VtpmOp.Sign], maxClients: 2);
+
+    public static readonly VtpmMix Quote = new("quote", [VtpmOp.Quote], maxClients: 2);
+
+    /// <summary>The managed engine (<c>--engine managed</c>) has no objects: only the first four run against it.</summary>
+    public static readonly VtpmMix[] All = [ReadHeavy, WriteHeavy, ReadHeavyHmac, WriteHeavyHmac, CreatePrimaryEcc, Sign, Quote];
+
+    private VtpmMix(string name, VtpmOp[] cycle, int maxClients = 64)
     {
         Name = name;
         Cycle = cycle;
+        MaxClients = maxClients;
     }
 
     public string Name { get; }
+
+    /// <summary>Clients beyond this would exhaust libtpms's loaded session or object slots: such cells are skipped.</summary>
+    public int MaxClients { get; }
+
+    /// <summary>Whether a client needs its HMAC session or keys before the measured loop.</summary>
+    public bool NeedsSession => Cycle.Contains(VtpmOp.PcrExtendHmac);
+
+    public bool NeedsSigningKey => Cycle.Contains(VtpmOp.Sign);
+
+    public bool NeedsAttestationKey => Cycle.Contains(VtpmOp.Quote);
 
     public IReadOnlyList<VtpmOp> Cycle { get; }
 

@@ -154,7 +154,10 @@ internal sealed class VtpmServerProcess : IDisposable
         using var socket = TpmWire.Connect(Port);
         TpmWire.Expect(TpmWire.RoundTrip(socket, TpmWire.StartupClear(), response), "TPM2_Startup(CLEAR)", Target);
         TpmWire.Expect(TpmWire.RoundTrip(socket, TpmWire.NvDefine(TpmWire.NvSize), response), "TPM2_NV_DefineSpace", Target);
-        TpmWire.Expect(TpmWire.RoundTrip(socket, TpmWire.NvWrite(new byte[TpmWire.NvSize]), response), "TPM2_NV_Write", Target);
+        uint written = TpmWire.RoundTrip(socket, TpmWire.NvWrite(new byte[TpmWire.NvSize]), response);
+
+        // libtpms (swtpm too) answers the first write of a new index TPM_RC_RETRY; a TSS sends it again.
+        TpmWire.Expect(written == TpmWire.Retry ? TpmWire.RoundTrip(socket, TpmWire.NvWrite(new byte[TpmWire.NvSize]), response) : written, "TPM2_NV_Write", Target);
     }
 
     /// <summary>CPU time (user + system, seconds) of the server and every process below it (the pair's

@@ -35,9 +35,10 @@ internal static class VtpmCommand
         var instanceSocket = new Option<string>("--socket") { Description = "Unix socket the controller connects to", Required = true };
         var instanceControl = new Option<string>("--ctrl") { Description = "Unix socket of the swtpm control channel (state blobs, locality, init)", Required = true };
         var instanceParent = new Option<int>("--parent") { Description = "PID of the controller; the instance ends when it is not its parent (any more)" };
-        var instance = new Command("instance", "One instance of the pair (started by 'vtpm serve'; speaks the controller's protocol)") { instanceState, instanceSocket, instanceControl, instanceParent };
+        Option<string> instanceEngine = EngineOption();
+        var instance = new Command("instance", "One instance of the pair (started by 'vtpm serve'; speaks the controller's protocol)") { instanceState, instanceSocket, instanceControl, instanceParent, instanceEngine };
         instance.Hidden = true;
-        instance.SetAction(parse => Instance(parse.GetRequiredValue(instanceState), parse.GetRequiredValue(instanceSocket), parse.GetRequiredValue(instanceControl), parse.GetValue(instanceParent)));
+        instance.SetAction(parse => Instance(parse.GetRequiredValue(instanceState), parse.GetRequiredValue(instanceSocket), parse.GetRequiredValue(instanceControl), parse.GetValue(instanceParent), ParseEngine(parse.GetValue(instanceEngine))));
 
         var timeout = new Option<int>("--timeout-ms") { Description = "An instance that does not answer within this is treated as hung (pair only)", DefaultValueFactory = _ => 2000 };
         var durability = new Option<string>("--durability")
@@ -48,23 +49,39 @@ internal static class VtpmCommand
         durability.AcceptOnlyFromAmong("pair", "sync");
         var instances = new Option<string>("--instances")
         {
-            Description = "fastpath: our engine (RANDOM runs on both with replayed entropy); swtpm: two swtpm (libtpms) processes, RANDOM runs on the master and its state is copied into the slave (pair only)",
+            Description = "fastpath: two 'fastpath vtpm instance' processes running --engine (libtpms embedded by default); swtpm: two swtpm processes (pair only)",
             DefaultValueFactory = _ => "fastpath",
         };
         instances.AcceptOnlyFromAmong("fastpath", "swtpm");
         serve.Options.Add(timeout);
         serve.Options.Add(durability);
         serve.Options.Add(instances);
+        Option<string> engine = EngineOption();
+        serve.Options.Add(engine);
         serve.SetAction(parse => Serve(
             Endpoint(parse.GetValue(socket), parse.GetValue(port), parse.GetValue(allowTcpState), parse.GetRequiredValue(state)),
             parse.GetRequiredValue(state),
             parse.GetValue(single),
             parse.GetValue(timeout),
             parse.GetValue(durability) == "sync" ? PairDurability.Sync : PairDurability.Pair,
-            parse.GetValue(instances) ?? "fastpath"));
+            parse.GetValue(instances) ?? "fastpath",
+            ParseEngine(parse.GetValue(engine))));
 
         return new Command("vtpm", "The virtual TPM and its high-availability pair") { serve, status, failover, instance };
     }
+
+    private static Option<string> EngineOption()
+    {
+        var engine = new Option<string>("--engine")
+        {
+            Description = "libtpms: the TCG reference TPM 2.0 embedded in-process (every command libtpms supports); managed: the earlier C# engine (a subset, no objects)",
+            DefaultValueFactory = _ => "libtpms",
+        };
+        engine.AcceptOnlyFromAmong("libtpms", "managed");
+        return engine;
+    }
+
+    private static VtpmEngineKind ParseEngine(string? engine) => engine == "managed" ? VtpmEngineKind.Managed : VtpmEngineKind.Libtpms;
 
     /// <summary>Where <c>vtpm serve</c> listens: the Unix sockets by default, TCP on 127.0.0.1 with --port.</summary>
     private static VtpmEndpoint Endpoint(string? socket, int? port, bool allowTcpState, DirectoryInfo state)
@@ -93,11 +110,11 @@ internal static class VtpmCommand
     }
 
     /// <summary>Runs one vTPM until SIGINT/SIGTERM or the control channel's CMD_SHUTDOWN.</summary>
-    private static int Serve(VtpmEndpoint endpoint, DirectoryInfo stateDirectory, bool single, int timeoutMilliseconds, PairDurability durability, string instances)
+    private static int Serve(VtpmEndpoint endpoint, DirectoryInfo stateDirectory, bool single, int timeoutMilliseconds, PairDurability durability, string instances, VtpmEngineKind engine)
     {
         if (!single)
         {
-            return ServePair(endpoint, stateDirectory, timeoutMilliseconds, durability, instances);
+            return ServePair(endpoint, stateDirectory, timeoutMilliseconds, durability, instances, engine);
         }
 
         if (instances != "fastpath")
@@ -112,7 +129,7 @@ internal static class VtpmCommand
         }
 
         var store = new StateStore(stateDirectory.FullName);
-        using var server = new SwtpmServer(store, SystemRandomSource.Instance);
+        using SwtpmServer server = OpenServer(store, engine);
         server.Start(endpoint);
         Console.Error.WriteLine($"fastpath: vtpm serving on {endpoint}, state {store.FilePath}; TPM2TOOLS_TCTI={endpoint.Tcti}");
 
@@ -131,8 +148,21 @@ internal static class VtpmCommand
         return ExitCodes.Success;
     }
 
+    /// <summary>A single vTPM on <paramref name="store"/>; state another engine wrote is refused in one line naming the file.</summary>
+    private static SwtpmServer OpenServer(StateStore store, VtpmEngineKind engine)
+    {
+        try
+        {
+            return new SwtpmServer(store, SystemRandomSource.Instance, engine);
+        }
+        catch (InvalidDataException exception)
+        {
+            throw new UsageException($"vtpm serve: {exception.Message}");
+        }
+    }
+
     /// <summary>The I/O controller: two instance processes (DIR/a, DIR/b), the swtpm channels at <paramref name="endpoint"/>, status on DIR/status.sock.</summary>
-    private static int ServePair(VtpmEndpoint endpoint, DirectoryInfo stateDirectory, int timeoutMilliseconds, PairDurability durability, string instances)
+    private static int ServePair(VtpmEndpoint endpoint, DirectoryInfo stateDirectory, int timeoutMilliseconds, PairDurability durability, string instances, VtpmEngineKind engine)
     {
         if (timeoutMilliseconds <= 0)
         {
@@ -149,7 +179,7 @@ internal static class VtpmCommand
         else
         {
             string executable = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the fastpath executable to start instances");
-            createInstance = (name, directory) => new FastpathInstance(name, directory, executable, ["vtpm", "instance"], timeout);
+            createInstance = (name, directory) => new FastpathInstance(name, directory, executable, ["vtpm", "instance"], timeout, engine);
         }
 
         Directory.CreateDirectory(stateDirectory.FullName);
@@ -161,16 +191,26 @@ internal static class VtpmCommand
 
         using var pair = new PairController(stateDirectory.FullName, createInstance, durability);
         pair.Start(endpoint, statusPath);
-        Console.Error.WriteLine($"fastpath: vtpm pair serving on {endpoint}, status {statusPath}, {instances} instances, state {stateDirectory.FullName}/a and /b, durability {(durability == PairDurability.Sync ? "sync" : "pair")}; TPM2TOOLS_TCTI={endpoint.Tcti}");
+        Console.Error.WriteLine($"fastpath: vtpm pair serving on {endpoint}, status {statusPath}, {instances} instances{(instances == "fastpath" ? $" ({(engine == VtpmEngineKind.Libtpms ? "libtpms" : "managed")} engine)" : "")}, state {stateDirectory.FullName}/a and /b, durability {(durability == PairDurability.Sync ? "sync" : "pair")}; TPM2TOOLS_TCTI={endpoint.Tcti}");
         WaitForStop(pair.ShutdownRequested);
         return ExitCodes.Success;
     }
 
     /// <summary>One pair instance until SIGTERM/SIGINT (the controller kills it with SIGKILL when it fails).</summary>
-    private static int Instance(DirectoryInfo stateDirectory, string socket, string control, int parent)
+    private static int Instance(DirectoryInfo stateDirectory, string socket, string control, int parent, VtpmEngineKind engine)
     {
         Directory.CreateDirectory(stateDirectory.FullName);
-        using var instance = new InstanceServer(stateDirectory.FullName, socket, control);
+        InstanceServer instance;
+        try
+        {
+            instance = new InstanceServer(stateDirectory.FullName, socket, control, engine);
+        }
+        catch (InvalidDataException exception)
+        {
+            throw new UsageException($"vtpm instance: {exception.Message}");
+        }
+
+        using InstanceServer owned = instance;
         Task run = instance.RunAsync();
         Task orphaned = ParentGone(parent > 0 ? parent : ParentProcessId());
         WaitForStop(Task.WhenAny(run, orphaned));
@@ -290,14 +330,14 @@ internal static class VtpmCommand
         }
 
         System.Text.Json.JsonElement root = document.RootElement;
-        Console.WriteLine($"failovers {root.GetProperty("failovers")}  resyncs {root.GetProperty("resyncs")}  lag {root.GetProperty("lag")}  last resync {root.GetProperty("lastResync")} ({root.GetProperty("lastResyncMs")} ms)");
+        Console.WriteLine($"failovers {root.GetProperty("failovers")}  resyncs {root.GetProperty("resyncs")}  lag {root.GetProperty("lag")}  last resync {root.GetProperty("last_resync")} ({root.GetProperty("last_resync_ms")} ms)");
         Console.WriteLine($"durability {root.GetProperty("durability").GetString()}");
         Console.WriteLine("instance  kind      role    pid      outstanding  service-us  reads      writes     divergences  restarts  persist-ms last/max");
         foreach (System.Text.Json.JsonElement m in root.GetProperty("members").EnumerateArray())
         {
             System.Text.Json.JsonElement persist = m.GetProperty("persist");
-            string lag = persist.ValueKind == System.Text.Json.JsonValueKind.Object ? $"{persist.GetProperty("lastMs")}/{persist.GetProperty("maxMs")}" : "-";
-            Console.WriteLine($"{m.GetProperty("name").GetString(),-9} {m.GetProperty("kind").GetString(),-9} {m.GetProperty("role").GetString(),-7} {m.GetProperty("pid"),-8} {m.GetProperty("outstanding"),-12} {m.GetProperty("serviceMicros"),-11} {m.GetProperty("reads"),-10} {m.GetProperty("writes"),-10} {m.GetProperty("divergences"),-12} {m.GetProperty("restarts"),-9} {lag}");
+            string lag = persist.ValueKind == System.Text.Json.JsonValueKind.Object ? $"{persist.GetProperty("last_ms")}/{persist.GetProperty("max_ms")}" : "-";
+            Console.WriteLine($"{m.GetProperty("name").GetString(),-9} {m.GetProperty("kind").GetString(),-9} {m.GetProperty("role").GetString(),-7} {m.GetProperty("pid"),-8} {m.GetProperty("outstanding"),-12} {m.GetProperty("service_micros"),-11} {m.GetProperty("reads"),-10} {m.GetProperty("writes"),-10} {m.GetProperty("divergences"),-12} {m.GetProperty("restarts"),-9} {lag}");
         }
 
         return ExitCodes.Success;

@@ -11,7 +11,7 @@ namespace FastPath.Vtpm.Engine;
 /// </summary>
 public sealed partial class TpmEngine
 {
-    private const uint PersistentMagic = 0x46505450; // "FPTP"
+    internal const uint PersistentMagic = 0x46505450; // "FPTP"
     private const uint FullMagic = 0x46505446; // "FPTF"
     private const ushort PersistentVersion = 1;
 
@@ -19,7 +19,7 @@ public sealed partial class TpmEngine
     private const ushort FullVersion = 2;
     private const ushort FullVersionWithoutSequences = 1;
 
-    public byte[] SerializePersistent()
+    public override byte[] SerializePersistent()
     {
         var w = new BlobWriter();
         w.U32(PersistentMagic);
@@ -30,7 +30,7 @@ public sealed partial class TpmEngine
 
     /// <summary>Everything, volatile state included: open hash and event sequences carry their running hashes
     /// (<see cref="RunningHash"/> exports its chaining words, byte count and uncompressed tail).</summary>
-    public byte[] SerializeState()
+    public override byte[] SerializeState()
     {
         var w = new BlobWriter();
         w.U32(FullMagic);
@@ -76,10 +76,10 @@ public sealed partial class TpmEngine
     }
 
     /// <summary>SHA-256 of <see cref="SerializeState"/>: equal digests mean equal engines.</summary>
-    public byte[] StateDigest() => SHA256.HashData(SerializeState());
+    public override byte[] StateDigest() => SHA256.HashData(SerializeState());
 
     /// <summary>Replaces this engine's whole state with a blob from <see cref="SerializeState"/> (resync).</summary>
-    public void RestoreState(byte[] blob)
+    public override void RestoreState(byte[] blob)
     {
         var r = new BlobReader(blob);
         if (r.U32("magic") != FullMagic)

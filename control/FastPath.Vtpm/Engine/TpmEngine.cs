@@ -10,10 +10,8 @@ namespace FastPath.Vtpm.Engine;
 /// Deterministic given its state and its <see cref="RandomSource"/> (issue #9 replays recorded entropy).
 /// </summary>
 /// <remarks>Not thread-safe: callers serialize <see cref="Execute"/> (the server runs one command at a time).</remarks>
-public sealed partial class TpmEngine : IDisposable
+public sealed partial class TpmEngine : VtpmEngine
 {
-    /// <summary>Response buffers handed to <see cref="Execute"/> must be at least this long.</summary>
-    public const int ResponseBufferSize = TpmConstants.MaxResponseSize + 512;
 
     private const int MaxSessionsPerCommand = 3;
     private const int MaxLoadedSessions = 3;
@@ -88,17 +86,14 @@ public sealed partial class TpmEngine : IDisposable
     }
 
     /// <summary>Locality of the next commands (swtpm control channel CMD_SET_LOCALITY).</summary>
-    public byte Locality { get; set; }
+    public override byte Locality { get; set; }
 
-    /// <summary>Called with the cause whenever a command ended in TPM_RC_FAILURE (an engine defect or a
-    /// replica whose replayed entropy ran dry), so the server can log it.</summary>
-    public Action<Exception>? FailureObserved { get; set; }
 
     /// <summary>Whether Startup has run since power-on.</summary>
     public bool Started => _started;
 
     /// <summary>Simulates power loss and power-on (swtpm CMD_INIT): volatile state is gone, Startup is needed.</summary>
-    public void PowerOn()
+    public override void PowerOn()
     {
         _started = false;
         FlushAllTransient();
@@ -107,13 +102,24 @@ public sealed partial class TpmEngine : IDisposable
         Locality = 0;
     }
 
-    public void Dispose() => FlushAllTransient();
+    public override void Dispose() => FlushAllTransient();
+
+    public override VtpmEngineKind Kind => VtpmEngineKind.Managed;
+
+    /// <summary>Our state has no clock in it: the full state is compared.</summary>
+    public override bool DigestCoversAllState => true;
+
+    public override VtpmEngine WithPersistent(byte[] persistent)
+    {
+        var replacement = new TpmEngine(_random, persistent, _persist) { FailureObserved = FailureObserved };
+        return replacement;
+    }
 
     /// <summary>
     /// Executes one command and writes the response into <paramref name="response"/> (at least
     /// <see cref="ResponseBufferSize"/> bytes). Returns the response length.
     /// </summary>
-    public int Execute(ReadOnlySpan<byte> command, Span<byte> response)
+    public override int Execute(ReadOnlySpan<byte> command, Span<byte> response)
     {
         _reseeded = false;
         _persistentDirty = false;

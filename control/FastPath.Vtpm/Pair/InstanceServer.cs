@@ -28,9 +28,9 @@ public sealed class InstanceServer : IDisposable
     private readonly ControlListener _control;
     private volatile bool _stopping;
 
-    public InstanceServer(string stateDirectory, string socketPath, string controlPath)
+    public InstanceServer(string stateDirectory, string socketPath, string controlPath, VtpmEngineKind engine = VtpmEngineKind.Libtpms)
     {
-        _server = new SwtpmServer(new StateStore(stateDirectory), _random);
+        _server = new SwtpmServer(new StateStore(stateDirectory), _random, engine);
         foreach (string path in (string[])[socketPath, controlPath])
         {
             if (File.Exists(path))

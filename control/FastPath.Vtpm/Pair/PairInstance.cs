@@ -39,6 +39,12 @@ public abstract class PairInstance : IDisposable
     /// bytes; when false the pair runs RANDOM on the master only and copies its state into the slave.</summary>
     public abstract bool CanReplayEntropy { get; }
 
+    /// <summary>Whether the instance's engine is deterministic given the state the pair copies, except for the
+    /// commands <see cref="LockstepClassification"/> names (libtpms: its DRBG is in the volatile state): RANDOM
+    /// commands then run on both in parallel and the responses are compared, and only the named ones are
+    /// handed over from the master.</summary>
+    public virtual bool DrbgLockstep => false;
+
     public int ProcessId { get; private set; }
 
     /// <summary>This start's command socket (unique per controller and start, so an orphan of a killed controller

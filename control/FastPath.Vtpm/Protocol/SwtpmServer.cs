@@ -34,7 +34,8 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     private double _maxPersistMs;
     private bool _flushing;
     private bool _resumeOnInit;
-    private TpmEngine _engine;
+    private readonly VtpmEngineKind _kind;
+    private VtpmEngine _engine;
 
     // The engine's whole state as of the last durable version, taken just before the first change after it: a
     // failed save (a full disk) puts it back, so no answer ever reflects a change that was refused. Null when a
@@ -52,12 +53,22 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     internal static readonly PipeOptions ReceiveOptions = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
 
     /// <summary>A server whose state lives in <paramref name="store"/> (null: in memory only, for benchmarks).</summary>
-    public SwtpmServer(StateStore? store, RandomSource random)
+    /// <param name="engine">libtpms (the product's engine; one per process) or the earlier managed engine.</param>
+    public SwtpmServer(StateStore? store, RandomSource random, VtpmEngineKind engine = VtpmEngineKind.Managed)
     {
         _store = store;
         _random = random;
+        _kind = engine;
         _durableBlob = store?.Load();
-        _engine = CreateEngine(_durableBlob);
+        try
+        {
+            _engine = CreateEngine(_durableBlob);
+        }
+        catch (InvalidDataException exception) when (store is not null)
+        {
+            // Never a silent reset: the state on disk is refused in one line that names its file.
+            throw new InvalidDataException($"{store.LoadedFrom ?? store.FilePath}: {exception.Message}", exception);
+        }
     }
 
     /// <summary>Completes when a client sent CMD_SHUTDOWN on the control channel.</summary>
@@ -409,9 +420,13 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             {
                 if (type == ControlCommand.BlobPermanent)
                 {
-                    TpmEngine replacement = CreateEngine(blob);
-                    _engine.Dispose();
-                    _engine = replacement;
+                    VtpmEngine replacement = _engine.WithPersistent(blob);
+                    if (!ReferenceEquals(replacement, _engine))
+                    {
+                        _engine.Dispose();
+                        _engine = replacement;
+                    }
+
                     _resumeOnInit = false;
                 }
                 else if (type == ControlCommand.BlobVolatile)
@@ -434,7 +449,20 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
                 return true;
             }
 
-            OnPersistentChange(_engine.SerializePersistent());
+            // A permanent blob is what the store keeps as it is; a volatile one leaves the permanent state as it
+            // was, so a migration (permanent, then volatile) costs one durable write, not two.
+            byte[] persistent = type == ControlCommand.BlobPermanent ? blob : _engine.SerializePersistent();
+            bool unchanged;
+            lock (_durableLock)
+            {
+                unchanged = _pendingBlob is not null && persistent.AsSpan().SequenceEqual(_pendingBlob);
+            }
+
+            if (!unchanged)
+            {
+                OnPersistentChange(persistent);
+            }
+
             lock (_durableLock)
             {
                 version = _pendingVersion;
@@ -453,12 +481,16 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         }
     }
 
-    private TpmEngine CreateEngine(byte[]? persistent)
+    /// <summary>Which engine serves (status and logs).</summary>
+    public VtpmEngineKind EngineKind => _kind;
+
+    /// <summary>Whether <see cref="StateDigest"/> covers the volatile state too.</summary>
+    public bool DigestCoversAllState => _engine.DigestCoversAllState;
+
+    private VtpmEngine CreateEngine(byte[]? persistent)
     {
-        var engine = new TpmEngine(_random, persistent, _store is null ? null : OnPersistentChange)
-        {
-            FailureObserved = exception => Console.Error.WriteLine($"fastpath: vtpm: command failed inside the engine: {exception}"),
-        };
+        VtpmEngine engine = VtpmEngine.Create(_kind, _random, persistent, _store is null ? null : OnPersistentChange);
+        engine.FailureObserved = exception => Console.Error.WriteLine($"fastpath: vtpm: command failed inside the engine: {exception}");
         if (persistent is null && _store is not null)
         {
             // A freshly manufactured TPM is durable before its first command is answered.

@@ -65,15 +65,20 @@ public sealed class StateStore : IDisposable
     /// <summary>Number of durable writes so far (for tests and the status command).</summary>
     public long Writes { get; private set; }
 
+    /// <summary>The file the last <see cref="Load"/> returned its blob from (a slot or the old single file), or null.</summary>
+    public string? LoadedFrom { get; private set; }
+
     /// <summary>The last saved blob, or null when the directory holds no state yet.</summary>
     public byte[]? Load()
     {
+        LoadedFrom = null;
         byte[]? blob0 = ReadSlot(0, out ulong sequence0, out string? problem0);
         byte[]? blob1 = ReadSlot(1, out ulong sequence1, out string? problem1);
         _legacyPresent = File.Exists(_legacyPath);
         Remember(blob0 is not null, sequence0, blob1 is not null, sequence1);
         if (_newest >= 0)
         {
+            LoadedFrom = _slotPaths[_newest];
             return _newest == 0 ? blob0 : blob1;
         }
 
@@ -83,6 +88,7 @@ public sealed class StateStore : IDisposable
                 $"{_directory}: no valid state slot: {_slotPaths[0]}: {problem0 ?? "missing"}; {_slotPaths[1]}: {problem1 ?? "missing"}");
         }
 
+        LoadedFrom = _legacyPresent ? _legacyPath : null;
         return _legacyPresent ? LoadLegacy() : null;
     }
 

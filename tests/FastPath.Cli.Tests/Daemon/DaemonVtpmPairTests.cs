@@ -9,7 +9,7 @@ namespace FastPath.Cli.Tests.Daemon;
 
 /// <summary>
 /// <c>fastpath run</c> with <c>"vtpm": { "mode": "pair" }</c>: the daemon runs the high-availability pair (two
-/// instance processes of its own binary), TPM commands work on the configured port, <c>fastpath vtpm status</c>
+/// instance processes of its own binary, libtpms embedded), TPM commands and the nine real-client operations work on the configured port, <c>fastpath vtpm status</c>
 /// shows both roles, stats name the pair, and SIGTERM stops the instances with the daemon.
 /// </summary>
 [Collection(DaemonCollection.Name)]
@@ -40,6 +40,13 @@ public sealed class DaemonVtpmPairTests : IDisposable
             (uint code, byte[] random) = Send(port, [0x80, 0x01, 0, 0, 0, 0x0c, 0, 0, 0x01, 0x7b, 0, 16]);
             Assert.Equal(0u, code);
             Assert.Equal(16, BinaryPrimitives.ReadUInt16BigEndian(random.AsSpan(10)));
+
+            // The nine client operations (clevis, tpm2-openssl, tpm2-tools, tpm2-pytss) on the daemon's pair.
+            using (var clients = new TpmClients(port))
+            {
+                IReadOnlyList<string> failures = clients.RunAll();
+                Assert.True(failures.Count == 0, string.Join("\n", failures));
+            }
 
             // Through the daemon's control socket (ARCHITECTURE: vtpm status "through the daemon"), and the same pair on its status socket.
             JsonElement status = JsonDocument.Parse(daemon.Cli("vtpm", "status", "--json").EnsureSuccess().StandardOutput).RootElement;

@@ -102,7 +102,7 @@ public sealed class PairDurabilityTests : IDisposable
             {
                 System.Text.Json.JsonElement persist = member.GetProperty("persist");
                 Assert.True(persist.GetProperty("saves").GetInt64() >= 2, persist.ToString());
-                Assert.True(persist.GetProperty("maxMs").GetDouble() > 0, persist.ToString());
+                Assert.True(persist.GetProperty("max_ms").GetDouble() > 0, persist.ToString());
             }
 
             pair.Kill9Everything();

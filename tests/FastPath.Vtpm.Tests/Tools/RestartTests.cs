@@ -59,26 +59,26 @@ public sealed class RestartTests : IDisposable
         using (TpmServerProcess server = TpmServerProcess.StartFastpath(_state.Path))
         {
             Tpm2Tools.Run(server.Port, "tpm2_startup", "-c").EnsureSuccess();
-            Tpm2Tools.Run(server.Port, "tpm2_pcrextend", "16:sha256=" + new string('7', 64)).EnsureSuccess();
-            pcrs = Tpm2Tools.Run(server.Port, "tpm2_pcrread", "sha256:16").EnsureSuccess().StandardOutput;
+            Tpm2Tools.Run(server.Port, "tpm2_pcrextend", "10:sha256=" + new string('7', 64)).EnsureSuccess();
+            pcrs = Tpm2Tools.Run(server.Port, "tpm2_pcrread", "sha256:10").EnsureSuccess().StandardOutput;
             Tpm2Tools.Run(server.Port, "tpm2_shutdown").EnsureSuccess();
             server.Kill9();
         }
 
         using (TpmServerProcess server = TpmServerProcess.StartFastpath(_state.Path))
         {
-            Assert.Equal("0x00000100", Tpm2Tools.ErrorCode(Tpm2Tools.Run(server.Port, "tpm2_pcrread", "sha256:16")));
+            Assert.Equal("0x00000100", Tpm2Tools.ErrorCode(Tpm2Tools.Run(server.Port, "tpm2_pcrread", "sha256:10")));
             Tpm2Tools.Run(server.Port, "tpm2_startup").EnsureSuccess();
-            Assert.Equal(pcrs, Tpm2Tools.Run(server.Port, "tpm2_pcrread", "sha256:16").EnsureSuccess().StandardOutput);
+            Assert.Equal(pcrs, Tpm2Tools.Run(server.Port, "tpm2_pcrread", "sha256:10").EnsureSuccess().StandardOutput);
             server.Kill9();
         }
 
         using (TpmServerProcess server = TpmServerProcess.StartFastpath(_state.Path))
         {
-            // The saved state was used once; only Startup(CLEAR) is possible now and it resets PCR 16.
+            // The saved state was used once; only Startup(CLEAR) is possible now and it resets PCR 10.
             Assert.NotEqual(0, Tpm2Tools.Run(server.Port, "tpm2_startup").ExitCode);
             Tpm2Tools.Run(server.Port, "tpm2_startup", "-c").EnsureSuccess();
-            Assert.Contains("0x0000000000000000000000000000000000000000000000000000000000000000", Tpm2Tools.Run(server.Port, "tpm2_pcrread", "sha256:16").EnsureSuccess().StandardOutput);
+            Assert.Contains("0x0000000000000000000000000000000000000000000000000000000000000000", Tpm2Tools.Run(server.Port, "tpm2_pcrread", "sha256:10").EnsureSuccess().StandardOutput);
         }
     }
 

@@ -62,4 +62,40 @@ public sealed class ServeCommandTests
             }
         }
     }
+
+    [Fact]
+    public void State_written_by_the_managed_engine_is_refused_in_one_line_naming_its_file_and_left_as_it_was()
+    {
+        using var state = new TempDirectory();
+        int port = FreePorts.Pair();
+        var start = new ProcessStartInfo(TpmServerProcess.FastpathExecutable) { RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in (string[])["vtpm", "serve", "--port", port.ToString(), "--state", state.Path, "--single", "--engine", "managed"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using (Process managed = Process.Start(start)!)
+        {
+            try
+            {
+                FreePorts.WaitForListener(port, TimeSpan.FromSeconds(30), () => "fastpath vtpm serve --engine managed");
+                Assert.Equal(0u, RawTpmClient.Code(RawTpmClient.Once(port, TpmCommand.StartupClear())));
+            }
+            finally
+            {
+                managed.Kill();
+                managed.WaitForExit();
+            }
+        }
+
+        string[] slots = [.. Directory.GetFiles(state.Path, "tpm2-state.*").Order()];
+        byte[][] before = [.. slots.Select(File.ReadAllBytes)];
+        ProcessResult refused = ProcessRunner.Run(TpmServerProcess.FastpathExecutable, ["vtpm", "serve", "--port", port.ToString(), "--state", state.Path, "--single"], TimeSpan.FromSeconds(60));
+        Assert.NotEqual(0, refused.ExitCode);
+        string[] lines = refused.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains(Path.Combine(state.Path, "tpm2-state."), lines[0], StringComparison.Ordinal);
+        Assert.Contains("managed engine", lines[0], StringComparison.Ordinal);
+        Assert.Equal(before, slots.Select(File.ReadAllBytes));
+    }
 }

@@ -174,18 +174,17 @@ public sealed class SideBySideTests : IDisposable
         _lab.Same("tpm2_getcap", "handles-persistent");
         _lab.Same("tpm2_getcap", "handles-nv-index");
 
-        // Every command we implement is listed with the same TPMA_CC as swtpm's.
+        // The default engine is libtpms, as in swtpm: every command swtpm lists, with the same TPMA_CC.
         (ProcessResult fastpath, ProcessResult swtpm) = _lab.Both("tpm2_getcap", "commands");
         string[] ours = Blocks(fastpath.EnsureSuccess().StandardOutput);
         string[] theirs = Blocks(swtpm.EnsureSuccess().StandardOutput);
-        Assert.Equal(FastPath.Vtpm.Engine.CommandInfo.All.Length, ours.Length);
-        Assert.All(ours, block => Assert.Contains(block, theirs));
+        Assert.True(ours.Length > 100, $"{ours.Length} commands listed");
+        Assert.Equal(theirs, ours);
 
-        // Every algorithm we list is listed identically by swtpm.
+        // The same algorithms as swtpm (the same libtpms).
         (fastpath, swtpm) = _lab.Both("tpm2_getcap", "algorithms");
         string[] ourAlgs = Blocks(fastpath.EnsureSuccess().StandardOutput);
-        Assert.Equal(5, ourAlgs.Length);
-        Assert.All(ourAlgs, block => Assert.Contains(block, Blocks(swtpm.EnsureSuccess().StandardOutput)));
+        Assert.Equal(Blocks(swtpm.EnsureSuccess().StandardOutput), ourAlgs);
 
         (fastpath, swtpm) = _lab.Both("tpm2_getcap", "properties-fixed");
         foreach (string property in new[] { "TPM2_PT_FAMILY_INDICATOR", "TPM2_PT_LEVEL", "TPM2_PT_INPUT_BUFFER", "TPM2_PT_HR_TRANSIENT_MIN", "TPM2_PT_HR_LOADED_MIN", "TPM2_PT_ACTIVE_SESSIONS_MAX", "TPM2_PT_PCR_COUNT", "TPM2_PT_PCR_SELECT_MIN", "TPM2_PT_MAX_COMMAND_SIZE", "TPM2_PT_MAX_RESPONSE_SIZE", "TPM2_PT_MAX_DIGEST", "TPM2_PT_NV_BUFFER_MAX" })
