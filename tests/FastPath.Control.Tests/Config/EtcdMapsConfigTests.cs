@@ -53,6 +53,8 @@ public sealed class EtcdMapsConfigTests : IDisposable
     {
         string path = Path.Combine(_dir.Path, "fastpath.json");
         File.WriteAllText(path, json, Encoding.UTF8);
-        return ConfigLoader.Load(path);
+
+        // The control socket's directory must exist (it is never created): the test's own folder.
+        return ConfigLoader.Load(path, "unix:" + Path.Combine(_dir.Path, "control.sock"));
     }
 }
