@@ -15,16 +15,16 @@ public sealed class RunCheckTests : IDisposable
     [Fact]
     public void A_valid_configuration_is_summarised_and_nothing_is_opened()
     {
-        string config = WriteConfig(_dir.File("run/control.sock"));
+        string config = WriteConfig(_dir.File("control.sock"));
         File.WriteAllText(_dir.File("maps.json"), """{ "mappings": [ { "tenant": 0, "user": "198.18.1.5", "secure": "198.19.1.5" }, { "tenant": 0, "user": "198.18.1.6", "secure": "198.19.1.6" } ] }""");
 
         ProcessResult result = FastpathProcess.Run("run", "--config", config, "--check");
 
         Assert.True(result.ExitCode == 0, result.StandardError);
-        Assert.Equal($"fastpath: {config}: ok: 1 worker(s), 2 port(s), 1 pair(s), 2 mapping(s), control unix:{_dir.File("run/control.sock")}", result.StandardOutput.Trim());
+        Assert.Equal($"fastpath: {config}: ok: 1 worker(s), 2 port(s), 1 pair(s), 2 mapping(s), control unix:{_dir.File("control.sock")}", result.StandardOutput.Trim());
         Assert.Equal(string.Empty, result.StandardError);
         Assert.False(File.Exists(_dir.File("out.pcap")), "the pcap port's output was opened");
-        Assert.False(Directory.Exists(_dir.File("run")), "the control socket's folder was made");
+        Assert.False(File.Exists(_dir.File("control.sock")), "the control socket was opened");
     }
 
     [Fact]
