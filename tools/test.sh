@@ -33,6 +33,8 @@ fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build FastPath.sln -c Debug -warnaserror -nologo -v quiet
+# dotnet-counters (dotnet-tools.json): the metric tests read the daemon's FastPath meter with it, as an operator would.
+dotnet tool restore >/dev/null
 # One test project at a time: the data-plane tests pin busy-polling workers to a core, and so does the daemon that
 # the CLI tests start; run side by side on a 2-core machine they starve each other's workers and lose real packets.
 for project in tests/FastPath.Dataplane.Tests tests/FastPath.Vtpm.Tests tests/FastPath.Control.Tests tests/FastPath.Cli.Tests; do

@@ -49,10 +49,14 @@ public sealed partial class Daemon
         return new CounterSample(Stopwatch.GetTimestamp(), pipeline.PortTotals(), workers);
     }
 
+    /// <summary>A <see cref="Snapshot()"/>, or null once the daemon is stopping (the meter's listeners may still ask).</summary>
+    private StatsSnapshot? SnapshotOrNull() => _pipeline is { } pipeline ? Snapshot(pipeline) : null;
+
     /// <summary>Fresh totals, with rates over the last completed sampling interval.</summary>
-    private StatsSnapshot Snapshot()
+    private StatsSnapshot Snapshot() => Snapshot(_pipeline ?? throw new InvalidOperationException("the daemon is stopping"));
+
+    private StatsSnapshot Snapshot(RunningPipeline pipeline)
     {
-        RunningPipeline pipeline = _pipeline ?? throw new InvalidOperationException("the daemon is stopping");
         CounterSample now = Read(pipeline);
         CounterSample? from;
         CounterSample? to;

@@ -40,6 +40,7 @@ public sealed partial class Daemon : IDisposable
     private RunningPipeline? _pipeline;
     private ControlServer? _control;
     private MetricsServer? _metrics;
+    private FastPathMeter? _meter;
     private IDisposable? _vtpm;
     private Timer? _sampler;
     private long _mapUpdates;
@@ -128,6 +129,7 @@ public sealed partial class Daemon : IDisposable
             _vtpm = vtpm.Pair ? StartPair(vtpm) : StartSingle(vtpm);
         }
 
+        _meter = new FastPathMeter(SnapshotOrNull);
         if (_config.Metrics is { } metrics)
         {
             _metrics = new MetricsServer(metrics, Snapshot);
@@ -219,6 +221,8 @@ public sealed partial class Daemon : IDisposable
         _control = null;
         _metrics?.Dispose();
         _metrics = null;
+        _meter?.Dispose();
+        _meter = null;
         _sampler?.Dispose();
         _sampler = null;
         if (_pipeline is not null)

@@ -12,13 +12,13 @@ namespace FastPath.Control.Metrics;
 /// <remarks>Stateless.</remarks>
 internal static class PrometheusLatency
 {
-    private const string Name = "fastpath_worker_batch_seconds";
+    private const string Name = MetricCatalog.BatchSecondsName;
     private const int FirstExponent = 7;
     private const int LastExponent = 30;
 
     public static void Append(StringBuilder text, IReadOnlyList<WorkerStats> workers)
     {
-        text.Append("# HELP ").Append(Name).Append(" Time a worker took for one batch, from receive to its last transmit.\n");
+        text.Append("# HELP ").Append(Name).Append(' ').Append(MetricCatalog.BatchSecondsHelp).Append('\n');
         text.Append("# TYPE ").Append(Name).Append(" histogram\n");
         foreach (WorkerStats worker in workers)
         {

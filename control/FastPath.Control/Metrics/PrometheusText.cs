@@ -6,8 +6,9 @@ using FastPath.Dataplane;
 namespace FastPath.Control.Metrics;
 
 /// <summary>
-/// Renders a <see cref="StatsSnapshot"/> in the Prometheus text exposition format (version 0.0.4): counters are
-/// totals (Prometheus derives rates), names start with <c>fastpath_</c>, labels say port, side, worker and reason.
+/// Renders a <see cref="StatsSnapshot"/> in the Prometheus text exposition format (version 0.0.4), one family per row
+/// of <see cref="MetricCatalog"/>: counters are totals (Prometheus derives rates), labels say port, side, worker,
+/// reason and generation.
 /// </summary>
 /// <remarks>Thread-safe: stateless.</remarks>
 public static class PrometheusText
@@ -19,100 +20,72 @@ public static class PrometheusText
     public static string Render(StatsSnapshot stats)
     {
         var text = new StringBuilder(4096);
-        Family(text, "fastpath_port_rx_packets_total", "counter", "Frames received on a port.");
-        foreach (PortStats p in stats.Ports)
+        foreach (Metric<PortStats> metric in MetricCatalog.Port)
         {
-            Sample(text, "fastpath_port_rx_packets_total", PortLabels(p), p.RxPackets);
-        }
-
-        Family(text, "fastpath_port_rx_bytes_total", "counter", "Bytes received on a port.");
-        foreach (PortStats p in stats.Ports)
-        {
-            Sample(text, "fastpath_port_rx_bytes_total", PortLabels(p), p.RxBytes);
-        }
-
-        Family(text, "fastpath_port_tx_packets_total", "counter", "Frames sent on a port.");
-        foreach (PortStats p in stats.Ports)
-        {
-            Sample(text, "fastpath_port_tx_packets_total", PortLabels(p), p.TxPackets);
-        }
-
-        Family(text, "fastpath_port_tx_bytes_total", "counter", "Bytes sent on a port.");
-        foreach (PortStats p in stats.Ports)
-        {
-            Sample(text, "fastpath_port_tx_bytes_total", PortLabels(p), p.TxBytes);
-        }
-
-        Family(text, "fastpath_port_kernel_drops_total", "counter", "Frames the kernel dropped before FastPath saw them (AF_PACKET ring full).");
-        foreach (PortStats p in stats.Ports)
-        {
-            Sample(text, "fastpath_port_kernel_drops_total", PortLabels(p), p.KernelDrops);
-        }
-
-        Family(text, "fastpath_worker_rx_packets_total", "counter", "Frames a worker received.");
-        foreach (WorkerStats w in stats.Workers)
-        {
-            Sample(text, "fastpath_worker_rx_packets_total", WorkerLabel(w), w.RxPackets);
-        }
-
-        Family(text, "fastpath_worker_rx_bytes_total", "counter", "Bytes a worker received.");
-        foreach (WorkerStats w in stats.Workers)
-        {
-            Sample(text, "fastpath_worker_rx_bytes_total", WorkerLabel(w), w.RxBytes);
-        }
-
-        Family(text, "fastpath_worker_tx_packets_total", "counter", "Frames a worker sent.");
-        foreach (WorkerStats w in stats.Workers)
-        {
-            Sample(text, "fastpath_worker_tx_packets_total", WorkerLabel(w), w.TxPackets);
-        }
-
-        Family(text, "fastpath_worker_tx_bytes_total", "counter", "Bytes a worker sent.");
-        foreach (WorkerStats w in stats.Workers)
-        {
-            Sample(text, "fastpath_worker_tx_bytes_total", WorkerLabel(w), w.TxBytes);
-        }
-
-        Family(text, "fastpath_drops_total", "counter", "Frames a worker dropped, by reason.");
-        foreach (WorkerStats w in stats.Workers)
-        {
-            for (int reason = 1; reason < DropReasons.Count; reason++)
+            Family(text, metric);
+            foreach (PortStats port in stats.Ports)
             {
-                Sample(text, "fastpath_drops_total", $"worker=\"{w.Id}\",reason=\"{DropReasons.Name((DropReason)reason)}\"", w.Drops[reason]);
+                Sample(text, metric.Name, $"port=\"{Escape(port.Name)}\",side=\"{port.Side}\"", metric.Read(port));
             }
         }
 
-        Family(text, "fastpath_mappings", "gauge", "Mappings in the table.");
-        Sample(text, "fastpath_mappings", null, stats.Mappings);
-        Family(text, "fastpath_mapping_capacity", "gauge", "Entries the table holds before it grows.");
-        Sample(text, "fastpath_mapping_capacity", null, stats.Capacity);
-        Family(text, "fastpath_map_updates_total", "counter", "Successful map adds, deletes and imports.");
-        Sample(text, "fastpath_map_updates_total", null, stats.MapUpdates);
-        FleetJson.WriteMetrics(text, stats.Fleet);
-        Family(text, "fastpath_vtpm_up", "gauge", "1 when the daemon serves a vTPM.");
-        Sample(text, "fastpath_vtpm_up", null, stats.Vtpm == "off" ? 0 : 1);
-        PrometheusLatency.Append(text, stats.Workers);
-        Family(text, "fastpath_gc_collections_total", "counter", "Garbage collections by generation; each one suspends the workers.");
-        for (int generation = 0; generation < stats.Runtime.Collections.Length; generation++)
+        foreach (Metric<WorkerStats> metric in MetricCatalog.Worker)
         {
-            Sample(text, "fastpath_gc_collections_total", $"generation=\"{generation}\"", stats.Runtime.Collections[generation]);
+            Family(text, metric);
+            foreach (WorkerStats worker in stats.Workers)
+            {
+                Sample(text, metric.Name, WorkerLabel(worker), metric.Read(worker));
+            }
         }
 
-        Family(text, "fastpath_gc_pause_seconds_total", "counter", "Time every managed thread, workers included, was suspended for garbage collection.");
-        text.Append("fastpath_gc_pause_seconds_total ").Append(stats.Runtime.PauseSeconds.ToString("F6", CultureInfo.InvariantCulture)).Append('\n');
-        Family(text, "fastpath_uptime_seconds", "gauge", "Seconds since the daemon started.");
-        text.Append("fastpath_uptime_seconds ").Append(stats.UptimeSeconds.ToString("F3", CultureInfo.InvariantCulture)).Append('\n');
+        Family(text, MetricCatalog.Drops);
+        foreach (WorkerStats worker in stats.Workers)
+        {
+            for (int reason = 1; reason < DropReasons.Count; reason++)
+            {
+                Sample(text, MetricCatalog.Drops.Name, $"worker=\"{worker.Id}\",reason=\"{DropReasons.Name((DropReason)reason)}\"",
+                    MetricCatalog.Drops.Read((worker, (DropReason)reason)));
+            }
+        }
+
+        PrometheusLatency.Append(text, stats.Workers);
+        Unlabelled(text, MetricCatalog.Table, stats);
+        if (stats.Fleet is { } fleet)
+        {
+            Unlabelled(text, MetricCatalog.Fleet, fleet);
+        }
+
+        Unlabelled(text, MetricCatalog.Daemon, stats);
+        Unlabelled(text, MetricCatalog.Runtime, stats.Runtime);
+        Family(text, MetricCatalog.GcCollections);
+        for (int generation = 0; generation < stats.Runtime.Collections.Length; generation++)
+        {
+            Sample(text, MetricCatalog.GcCollections.Name, $"generation=\"{generation}\"", MetricCatalog.GcCollections.Read((stats.Runtime, generation)));
+        }
+
         return text.ToString();
     }
 
-    private static string PortLabels(PortStats port) => $"port=\"{port.Name}\",side=\"{port.Side}\"";
+    private static void Unlabelled<T>(StringBuilder text, Metric<T>[] metrics, T source)
+    {
+        foreach (Metric<T> metric in metrics)
+        {
+            Family(text, metric);
+            Sample(text, metric.Name, null, metric.Read(source));
+        }
+    }
 
     private static string WorkerLabel(WorkerStats worker) => $"worker=\"{worker.Id}\"";
 
-    private static void Family(StringBuilder text, string name, string type, string help) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n').Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+    // Port names come from the operator's config; the exposition format escapes backslash, quote and newline.
+    private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)
+        .Replace("\n", "\\n", StringComparison.Ordinal);
 
-    private static void Sample(StringBuilder text, string name, string? labels, long value)
+    private static void Family<T>(StringBuilder text, Metric<T> metric) =>
+        text.Append("# HELP ").Append(metric.Name).Append(' ').Append(metric.Help).Append('\n')
+            .Append("# TYPE ").Append(metric.Name).Append(' ').Append(metric.Kind == MetricKind.Counter ? "counter" : "gauge").Append('\n');
+
+    private static void Sample(StringBuilder text, string name, string? labels, double value)
     {
         text.Append(name);
         if (labels is not null)
@@ -120,6 +93,12 @@ public static class PrometheusText
             text.Append('{').Append(labels).Append('}');
         }
 
-        text.Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        text.Append(' ').Append(Format(value)).Append('\n');
     }
+
+    /// <summary>Whole numbers as integers (counters stay exact to 2^53), fractions round-trip.</summary>
+    internal static string Format(double value) =>
+        value == Math.Floor(value) && Math.Abs(value) < 9.007199254740992e15
+            ? ((long)value).ToString(CultureInfo.InvariantCulture)
+            : value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -1,22 +1,25 @@
 using System.Text.Json;
+using FastPath.Control.Metrics;
 using FastPath.Dataplane;
 
 namespace FastPath.Control.Stats;
 
-/// <summary>Writes a <see cref="StatsSnapshot"/> as the members of a JSON object (the <c>stats</c> verb's result).</summary>
+/// <summary>
+/// Writes a <see cref="StatsSnapshot"/> as the members of a JSON object (the <c>stats</c> verb's result). Every
+/// number that is also a metric comes from its <see cref="MetricCatalog"/> row; what is written here alone is layout,
+/// names and the rates over the last interval.
+/// </summary>
 /// <remarks>Thread-safe: stateless.</remarks>
 public static class StatsJson
 {
     /// <summary>Writes <paramref name="stats"/> into the open object of <paramref name="json"/>.</summary>
     public static void Write(Utf8JsonWriter json, StatsSnapshot stats)
     {
-        json.WriteNumber("uptime_seconds", Math.Round(stats.UptimeSeconds, 3));
+        Members(json, MetricCatalog.Daemon, stats);
         json.WriteNumber("interval_seconds", Math.Round(stats.IntervalSeconds, 3));
         json.WriteStartObject("table");
-        json.WriteNumber("mappings", stats.Mappings);
-        json.WriteNumber("capacity", stats.Capacity);
+        Members(json, MetricCatalog.Table, stats);
         json.WriteNumber("occupancy", stats.Capacity == 0 ? 0 : Math.Round((double)stats.Mappings / stats.Capacity, 4));
-        json.WriteNumber("updates", stats.MapUpdates);
         json.WriteEndObject();
         FleetJson.Write(json, stats.Fleet);
         json.WriteStartObject("vtpm");
@@ -29,15 +32,14 @@ public static class StatsJson
 
         json.WriteEndObject();
         json.WriteStartObject("runtime");
-        json.WriteStartArray("gc_collections");
-        foreach (long count in stats.Runtime.Collections)
+        json.WriteStartArray(MetricCatalog.GcCollections.Json!);
+        for (int generation = 0; generation < stats.Runtime.Collections.Length; generation++)
         {
-            json.WriteNumberValue(count);
+            json.WriteNumberValue((long)MetricCatalog.GcCollections.Read((stats.Runtime, generation)));
         }
 
         json.WriteEndArray();
-        json.WriteNumber("gc_pause_seconds", Math.Round(stats.Runtime.PauseSeconds, 6));
-        json.WriteNumber("heap_bytes", stats.Runtime.HeapBytes);
+        Members(json, MetricCatalog.Runtime, stats.Runtime);
         json.WriteEndObject();
 
         json.WriteStartArray("ports");
@@ -47,11 +49,7 @@ public static class StatsJson
             json.WriteString("name", port.Name);
             json.WriteString("side", port.Side);
             json.WriteNumber("instances", port.Instances);
-            json.WriteNumber("rx_packets", port.RxPackets);
-            json.WriteNumber("rx_bytes", port.RxBytes);
-            json.WriteNumber("tx_packets", port.TxPackets);
-            json.WriteNumber("tx_bytes", port.TxBytes);
-            json.WriteNumber("kernel_drops", port.KernelDrops);
+            Members(json, MetricCatalog.Port, port);
             WriteRates(json, port.Rates);
             json.WriteEndObject();
         }
@@ -65,18 +63,15 @@ public static class StatsJson
             json.WriteStartObject();
             json.WriteNumber("id", worker.Id);
             json.WriteNumber("core", worker.Core);
-            json.WriteNumber("rx_packets", worker.RxPackets);
-            json.WriteNumber("rx_bytes", worker.RxBytes);
-            json.WriteNumber("tx_packets", worker.TxPackets);
-            json.WriteNumber("tx_bytes", worker.TxBytes);
-            json.WriteNumber("busy", Math.Round(worker.Busy, 4));
+            Members(json, MetricCatalog.Worker, worker);
             WriteRates(json, worker.Rates);
             LatencyJson.Write(json, worker.BatchLatency);
-            json.WriteStartObject("drops");
+            json.WriteStartObject(MetricCatalog.Drops.Json!);
             for (int reason = 1; reason < DropReasons.Count; reason++)
             {
-                json.WriteNumber(DropReasons.Name((DropReason)reason), worker.Drops[reason]);
-                total[reason] += worker.Drops[reason];
+                long dropped = (long)MetricCatalog.Drops.Read((worker, (DropReason)reason));
+                json.WriteNumber(DropReasons.Name((DropReason)reason), dropped);
+                total[reason] += dropped;
             }
 
             json.WriteEndObject();
@@ -84,13 +79,39 @@ public static class StatsJson
         }
 
         json.WriteEndArray();
-        json.WriteStartObject("drops");
+        json.WriteStartObject(MetricCatalog.Drops.Json!);
         for (int reason = 1; reason < DropReasons.Count; reason++)
         {
             json.WriteNumber(DropReasons.Name((DropReason)reason), total[reason]);
         }
 
         json.WriteEndObject();
+    }
+
+    /// <summary>The rows of <paramref name="metrics"/> that JSON shows, as members of the open object.</summary>
+    internal static void Members<T>(Utf8JsonWriter json, Metric<T>[] metrics, T source)
+    {
+        foreach (Metric<T> metric in metrics)
+        {
+            if (metric.Json is null)
+            {
+                continue;
+            }
+
+            double value = metric.Read(source);
+            if (metric.Kind == MetricKind.Flag)
+            {
+                json.WriteBoolean(metric.Json, value != 0);
+            }
+            else if (metric.JsonDecimals >= 0)
+            {
+                json.WriteNumber(metric.Json, Math.Round(value, metric.JsonDecimals));
+            }
+            else
+            {
+                json.WriteNumber(metric.Json, (long)value);
+            }
+        }
     }
 
     private static void WriteRates(Utf8JsonWriter json, Rates rates)
