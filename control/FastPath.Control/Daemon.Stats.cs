@@ -5,7 +5,7 @@ using FastPath.Dataplane.Pipeline;
 
 namespace FastPath.Control;
 
-/// <summary>Statistics: a timer samples the counters every second for rates; snapshots read fresh totals.</summary>
+/// <summary>Statistics: a timer samples the counters every second for rates (and nothing else); snapshots read fresh totals.</summary>
 public sealed partial class Daemon
 {
     private readonly Lock _sampleLock = new();
@@ -30,12 +30,6 @@ public sealed partial class Daemon
         }
 
         NotifyStatus();
-
-        if (pipeline.AnyWorkerFinished)
-        {
-            _log.WriteLine("fastpath: a worker stopped unexpectedly; shutting down");
-            RequestStop(1);
-        }
     }
 
     private static CounterSample Read(RunningPipeline pipeline)

@@ -35,7 +35,7 @@ public sealed partial class Daemon : IDisposable
     private readonly TextWriter _log;
     private readonly MappingTable _table;
     private readonly SemaphoreSlim _mapWriter = new(1, 1);
-    private readonly TaskCompletionSource<int> _stop = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<StopCause> _stop = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Stopwatch _uptime = Stopwatch.StartNew();
     private RunningPipeline? _pipeline;
     private ControlServer? _control;
@@ -83,16 +83,29 @@ public sealed partial class Daemon : IDisposable
     {
         using DaemonSignals? owned = signals is null ? DaemonSignals.Install(_log) : null;
         (signals ?? owned!).Attach(this);
-        int code = _stop.Task.GetAwaiter().GetResult();
+        StopCause cause = _stop.Task.GetAwaiter().GetResult();
+        if (cause.ExitCode != 0)
+        {
+            _log.WriteLine($"fastpath: {cause.Reason}");
+        }
+
         NotifyStopping();
-        return StopAll() ?? code;
+        return StopAll() ?? cause.ExitCode;
     }
 
     /// <summary>SIGHUP: re-reads the configured maps file in the background.</summary>
     internal void ReloadFromSignal() => _ = Task.Run(ReloadFromSignalAsync);
 
-    /// <summary>Asks <see cref="Run"/> to drain and return <paramref name="exitCode"/>.</summary>
-    public void RequestStop(int exitCode = 0) => _stop.TrySetResult(exitCode);
+    /// <summary>
+    /// Asks <see cref="Run"/> to drain and return <paramref name="exitCode"/>. The first cause wins: a signal that
+    /// arrives while a failed worker is being shut down does not turn exit 1 into 0, nor the reverse.
+    /// </summary>
+    /// <param name="reason">What asked, as the log says it (<c>SIGTERM</c>, <c>worker 0 failed: …</c>).</param>
+    /// <param name="exitCode">The exit code <see cref="Run"/> returns unless stopping itself fails.</param>
+    public void RequestStop(string reason, int exitCode = 0) => _stop.TrySetResult(new StopCause(reason, exitCode));
+
+    /// <summary>Why the daemon stops: the first request, named.</summary>
+    private sealed record StopCause(string Reason, int ExitCode);
 
     /// <inheritdoc />
     public void Dispose()
@@ -122,6 +135,7 @@ public sealed partial class Daemon : IDisposable
 
         _pipeline = builder.Build();
         _pipeline.Start();
+        _pipeline.WorkerFailure.ContinueWith(failure => RequestStop($"{failure.Result}; shutting down", 1), TaskScheduler.Default);
         _sampler = new Timer(_ => Sample(), null, TimeSpan.Zero, TimeSpan.FromSeconds(1));
 
         if (_config.Vtpm is { } vtpm)
@@ -229,7 +243,12 @@ public sealed partial class Daemon : IDisposable
         {
             if (_pipeline.Stop(s_drainQuiet, s_drainLimit) is Exception failure)
             {
-                _log.WriteLine($"fastpath: {failure.Message}");
+                // Said already when the failure was what stopped the daemon.
+                if (!(_stop.Task.IsCompletedSuccessfully && _stop.Task.Result.Reason.StartsWith(failure.Message, StringComparison.Ordinal)))
+                {
+                    _log.WriteLine($"fastpath: {failure.Message}");
+                }
+
                 code = 1;
             }
 

@@ -15,7 +15,7 @@ public sealed class DaemonSignals : IDisposable
     private readonly PosixSignalRegistration[] _registrations;
     private readonly Lock _lock = new();
     private Daemon? _daemon;
-    private bool _stopRequested;
+    private PosixSignal? _stopRequested;
 
     private DaemonSignals(TextWriter log)
     {
@@ -34,16 +34,16 @@ public sealed class DaemonSignals : IDisposable
     /// <summary>From now on signals act on <paramref name="daemon"/>; a stop asked for while starting is passed on.</summary>
     public void Attach(Daemon daemon)
     {
-        bool stop;
+        PosixSignal? stop;
         lock (_lock)
         {
             _daemon = daemon;
             stop = _stopRequested;
         }
 
-        if (stop)
+        if (stop is { } signal)
         {
-            daemon.RequestStop();
+            daemon.RequestStop(signal.ToString());
         }
     }
 
@@ -80,11 +80,11 @@ public sealed class DaemonSignals : IDisposable
         Daemon? daemon;
         lock (_lock)
         {
-            _stopRequested = true;
+            _stopRequested ??= context.Signal;
             daemon = _daemon;
         }
 
         _log.WriteLine($"fastpath: {context.Signal}: draining and stopping");
-        daemon?.RequestStop();
+        daemon?.RequestStop(context.Signal.ToString());
     }
 }

@@ -16,7 +16,8 @@ public sealed class RunningPipeline : IDisposable
     private readonly List<PortInstance> _ports;
     private readonly FramePool _pool;
     private bool _started;
-    private bool _stopped;
+    private volatile bool _stopped;
+    private readonly TaskCompletionSource<string> _workerFailure = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     internal RunningPipeline(List<Worker> workers, List<PortInstance> ports, FramePool pool, Counters counters)
     {
@@ -65,7 +66,40 @@ public sealed class RunningPipeline : IDisposable
         foreach (Worker worker in _workers)
         {
             worker.Start();
+            Watch(worker);
         }
+    }
+
+    /// <summary>
+    /// Completes, with what happened, when a worker's loop exits while the pipeline should run: a worker failed.
+    /// Never completes for a pipeline that is stopped on purpose.
+    /// </summary>
+    public Task<string> WorkerFailure => _workerFailure.Task;
+
+    // One parked thread per worker waits for its loop to end, so a failure is seen the moment it happens rather than
+    // at the next statistics sample (and the statistics timer is only statistics).
+    private void Watch(Worker worker)
+    {
+        var watcher = new Thread(() =>
+        {
+            string what;
+            try
+            {
+                worker.Join();
+                what = $"worker {worker.Id} exited";
+            }
+            catch (InvalidOperationException failure)
+            {
+                what = failure.Message;
+            }
+
+            if (!_stopped)
+            {
+                _workerFailure.TrySetResult(what);
+            }
+        })
+        { IsBackground = true, Name = $"fastpath-watch-{worker.Id}" };
+        watcher.Start();
     }
 
     /// <summary>
@@ -115,9 +149,6 @@ public sealed class RunningPipeline : IDisposable
 
         return first;
     }
-
-    /// <summary>Whether a worker's loop has exited while the pipeline should be running (a worker failed).</summary>
-    public bool AnyWorkerFinished => _started && !_stopped && _workers.Exists(w => w.Finished);
 
     /// <summary>Totals of every port, summed over its instances; AF_PACKET kernel statistics are fetched first.</summary>
     public IReadOnlyList<PortTotals> PortTotals()
