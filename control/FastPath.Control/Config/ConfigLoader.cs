@@ -18,6 +18,8 @@ namespace FastPath.Control.Config;
 public static partial class ConfigLoader
 {
     private static readonly string[] s_topFields = ["workers", "cores", "batch", "maps", "control", "allow_remote_control", "metrics", "ports", "pairs", "vtpm"];
+    private static readonly string[] s_pairFields = ["user", "secure", "guests"];
+    private static readonly string[] s_vtpmFields = ["mode", "socket", "port", "allowTcpStateCommands", "state", "durability", "timeoutMs"];
 
     /// <summary>Reads and validates <paramref name="path"/>; <paramref name="controlOverride"/> replaces its <c>control</c>.</summary>
     /// <exception cref="InputFileException">Anything is wrong; the message says where.</exception>
@@ -108,16 +110,13 @@ public static partial class ConfigLoader
                 throw Error("$", "expected an object");
             }
 
-            foreach (JsonProperty property in root.EnumerateObject())
+            if (JsonFields.FirstUnknown(root, s_topFields) is { } unknown)
             {
-                if (Array.IndexOf(s_topFields, property.Name) < 0)
-                {
-                    throw Error(property.Name, $"unknown field (expected one of {string.Join(", ", s_topFields)})");
-                }
+                throw Error(unknown, JsonFields.Reason(s_topFields));
             }
 
             IReadOnlyList<int> cores = Cores(root);
-            int batch = root.TryGetProperty("batch", out JsonElement batchElement) ? Int(batchElement, "batch", 1, Dataplane.Pipeline.TranslationStage.MaxBatch) : 64;
+            int batch = root.TryGetProperty("batch", out JsonElement batchElement) ? Int(batchElement, "batch", 1, Dataplane.Pipeline.TranslationStage.MaxBatch) : Dataplane.Pipeline.PipelineBuilder.DefaultBatchSize;
             bool allowRemote = root.TryGetProperty("allow_remote_control", out JsonElement remote) && Bool(remote, "allow_remote_control");
 
             string controlText = controlOverride
@@ -313,12 +312,9 @@ public static partial class ConfigLoader
                 PortKind.Guest => ["type", "socket", "tenant", "address", "max_frames"],
                 _ => ["type", "mac", "peer"],
             };
-            foreach (JsonProperty field in element.EnumerateObject())
+            if (JsonFields.FirstUnknown(element, allowed) is { } unknown)
             {
-                if (Array.IndexOf(allowed, field.Name) < 0)
-                {
-                    throw Error($"{at}.{field.Name}", $"unknown field for a {type} port (expected {string.Join(", ", allowed)})");
-                }
+                throw Error($"{at}.{unknown}", JsonFields.Reason(allowed, $" for a {type} port"));
             }
 
             string? iface = null;
@@ -385,7 +381,7 @@ public static partial class ConfigLoader
                     throw Error(at + ".socket", socketError);
                 }
 
-                tenant = element.TryGetProperty("tenant", out JsonElement tenantElement) ? Int(tenantElement, at + ".tenant", 0, Maps.MapEntryRules.MaxTenant) : throw Error(at + ".tenant", "missing (0 for untagged, 1-4094 for a VLAN ID)");
+                tenant = element.TryGetProperty("tenant", out JsonElement tenantElement) ? Int(tenantElement, at + ".tenant", 0, Dataplane.Tenant.Max) : throw Error(at + ".tenant", $"missing (0 for untagged, 1-{Dataplane.Tenant.Max} for a VLAN ID)");
                 string addressText = element.TryGetProperty("address", out JsonElement addressElement) ? String(addressElement, at + ".address") : throw Error(at + ".address", "missing (the guest's user-side address)");
                 if (!Maps.MapEntryRules.TryParseAddress(addressText, out IPAddress parsed, out string why))
                 {
@@ -407,9 +403,9 @@ public static partial class ConfigLoader
                 Mtu = element.TryGetProperty("mtu", out JsonElement mtu) ? Int(mtu, at + ".mtu", Dataplane.Ports.AfPacketOptions.MinMtu, Dataplane.Ports.AfPacketOptions.MaxMtu) : null,
                 Input = input,
                 Output = output,
-                FrameSize = element.TryGetProperty("frame_size", out JsonElement size) ? Int(size, at + ".frame_size", 64, 1518) : 64,
-                Flows = element.TryGetProperty("flows", out JsonElement flows) ? Int(flows, at + ".flows", 1, 1 << 24) : 1024,
-                Mappings = element.TryGetProperty("mappings", out JsonElement mappings) ? Int(mappings, at + ".mappings", 1, 1 << 24) : 1024,
+                FrameSize = element.TryGetProperty("frame_size", out JsonElement size) ? Int(size, at + ".frame_size", 64, 1518) : PortConfig.DefaultFrameSize,
+                Flows = element.TryGetProperty("flows", out JsonElement flows) ? Int(flows, at + ".flows", 1, 1 << 24) : PortConfig.DefaultFlows,
+                Mappings = element.TryGetProperty("mappings", out JsonElement mappings) ? Int(mappings, at + ".mappings", 1, 1 << 24) : PortConfig.DefaultMappings,
                 Packets = element.TryGetProperty("packets", out JsonElement packets) ? Long(packets, at + ".packets") : 0,
                 Socket = socket,
                 Tenant = tenant,
@@ -441,12 +437,9 @@ public static partial class ConfigLoader
                     throw Error(at, "expected { \"user\": PORT, \"secure\": PORT }");
                 }
 
-                foreach (JsonProperty field in pair.EnumerateObject())
+                if (JsonFields.FirstUnknown(pair, s_pairFields) is { } unknown)
                 {
-                    if (field.Name is not ("user" or "secure" or "guests"))
-                    {
-                        throw Error($"{at}.{field.Name}", "unknown field (expected user, secure, guests)");
-                    }
+                    throw Error($"{at}.{unknown}", JsonFields.Reason(s_pairFields));
                 }
 
                 string user = PairPort(pair, at, "user", ports, used);
@@ -569,12 +562,9 @@ public static partial class ConfigLoader
                 throw Error("vtpm", "expected an object");
             }
 
-            foreach (JsonProperty field in element.EnumerateObject())
+            if (JsonFields.FirstUnknown(element, s_vtpmFields) is { } unknown)
             {
-                if (field.Name is not ("mode" or "socket" or "port" or "allowTcpStateCommands" or "state" or "durability" or "timeoutMs"))
-                {
-                    throw Error("vtpm." + field.Name, "unknown field (expected mode, socket, port, allowTcpStateCommands, state, durability, timeoutMs)");
-                }
+                throw Error("vtpm." + unknown, JsonFields.Reason(s_vtpmFields));
             }
 
             string mode = element.TryGetProperty("mode", out JsonElement modeElement) ? String(modeElement, "vtpm.mode") : throw Error("vtpm.mode", "missing");

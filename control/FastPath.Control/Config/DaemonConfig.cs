@@ -13,7 +13,7 @@ public sealed record DaemonConfig
     public required IReadOnlyList<int> Cores { get; init; }
 
     /// <summary>Frames per RX burst.</summary>
-    public int BatchSize { get; init; } = 64;
+    public int BatchSize { get; init; } = Dataplane.Pipeline.PipelineBuilder.DefaultBatchSize;
 
     /// <summary>Maps file loaded at start and on SIGHUP; null starts with an empty table.</summary>
     public string? MapsFile { get; init; }

@@ -16,6 +16,7 @@ public sealed record EtcdMapsConfig
     public const int MaxEndpoints = 16;
 
     private static readonly string[] s_fields = ["endpoints", "prefix", "ca", "cert", "key", "dial_timeout_ms"];
+    private static readonly string[] s_mapsFields = ["etcd"];
 
     /// <summary>Client URLs (<c>http://H:P</c> or <c>https://H:P</c>), tried in order.</summary>
     public required IReadOnlyList<Uri> Endpoints { get; init; }
@@ -79,12 +80,9 @@ public sealed record EtcdMapsConfig
     /// <exception cref="InputFileException">Anything is wrong; the message names the JSON path.</exception>
     internal static EtcdMapsConfig Read(JsonElement maps, string source, string folder)
     {
-        foreach (JsonProperty property in maps.EnumerateObject())
+        if (JsonFields.FirstUnknown(maps, s_mapsFields) is { } unknownMaps)
         {
-            if (property.Name != "etcd")
-            {
-                throw Error(source, "maps." + property.Name, "unknown field (expected \"etcd\"; a maps file is given as a string)");
-            }
+            throw Error(source, "maps." + unknownMaps, JsonFields.Reason(s_mapsFields) + "; a maps file is given as a string");
         }
 
         if (!maps.TryGetProperty("etcd", out JsonElement etcd) || etcd.ValueKind != JsonValueKind.Object)
@@ -92,12 +90,9 @@ public sealed record EtcdMapsConfig
             throw Error(source, "maps.etcd", "expected an object with endpoints and prefix");
         }
 
-        foreach (JsonProperty property in etcd.EnumerateObject())
+        if (JsonFields.FirstUnknown(etcd, s_fields) is { } unknown)
         {
-            if (Array.IndexOf(s_fields, property.Name) < 0)
-            {
-                throw Error(source, "maps.etcd." + property.Name, $"unknown field (expected one of {string.Join(", ", s_fields)})");
-            }
+            throw Error(source, "maps.etcd." + unknown, JsonFields.Reason(s_fields));
         }
 
         if (!etcd.TryGetProperty("endpoints", out JsonElement endpointsElement) || endpointsElement.ValueKind != JsonValueKind.Array

@@ -37,13 +37,22 @@ public sealed record PortConfig
     public string? Output { get; init; }
 
     /// <summary>Generator: frame size in bytes, FCS included.</summary>
-    public int FrameSize { get; init; } = 64;
+    public int FrameSize { get; init; } = DefaultFrameSize;
+
+    /// <summary>The generator's FrameSize when the config gives none.</summary>
+    public const int DefaultFrameSize = 64;
 
     /// <summary>Generator: distinct flows.</summary>
-    public int Flows { get; init; } = 1024;
+    public int Flows { get; init; } = DefaultFlows;
+
+    /// <summary>The generator's Flows when the config gives none.</summary>
+    public const int DefaultFlows = 1024;
 
     /// <summary>Generator: mappings its flows are drawn from.</summary>
-    public int Mappings { get; init; } = 1024;
+    public int Mappings { get; init; } = DefaultMappings;
+
+    /// <summary>The generator's Mappings when the config gives none.</summary>
+    public const int DefaultMappings = 1024;
 
     /// <summary>Generator: packets to generate in all (0: until stopped).</summary>
     public long Packets { get; init; }

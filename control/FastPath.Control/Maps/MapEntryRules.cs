@@ -9,12 +9,9 @@ namespace FastPath.Control.Maps;
 /// </summary>
 public static class MapEntryRules
 {
-    /// <summary>Largest tenant: VLAN ID 4095 is reserved by 802.1Q.</summary>
-    public const int MaxTenant = 4094;
-
     /// <summary>Returns null when <paramref name="tenant"/> is valid, else why not.</summary>
     public static string? CheckTenant(long tenant) =>
-        tenant is < 0 or > MaxTenant ? $"tenant {tenant} out of range (0 for untagged, 1-{MaxTenant} for a VLAN ID)" : null;
+        tenant is < 0 or > Dataplane.Tenant.Max ? $"tenant {tenant} out of range (0 for untagged, 1-{Dataplane.Tenant.Max} for a VLAN ID)" : null;
 
     /// <summary>Parses an address the way a mapping needs it, or says why it cannot be one.</summary>
     public static bool TryParseAddress(string? text, out IPAddress address, out string error) =>

@@ -17,8 +17,8 @@ namespace FastPath.Vtpm.Pair;
 /// state write (the group commit of <see cref="SwtpmServer"/>).</remarks>
 public sealed class InstanceServer : IDisposable
 {
-    /// <summary>`pair` durability: a change should be on disk within 10 ms of its acknowledgement; once the oldest
-    /// unwritten change is older than this, answers wait for the disk (one save takes 2-3 ms here).</summary>
+    /// <summary>`pair` durability aims at a change on disk within 10 ms of its acknowledgement: once the oldest
+    /// unwritten change is this old, answers wait for the disk, and one save takes 2-3 ms here, which leaves room.</summary>
     private static readonly TimeSpan PersistBound = TimeSpan.FromMilliseconds(3);
 
     private readonly Lock _commandLock = new();

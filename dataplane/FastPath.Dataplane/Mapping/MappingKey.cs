@@ -36,6 +36,9 @@ public readonly struct MappingKey : IEquatable<MappingKey>
     // against the entry's (tenant, family, reserved) word.
     internal readonly uint Meta;
 
+    /// <summary>The family's bits in <see cref="Meta"/>: a secure-side key's whole meta, and a non-zero family marks a used entry.</summary>
+    internal const uint FamilyBits = 0x00FF_0000;
+
     internal MappingKey(ulong low, ulong high, uint meta)
     {
         Low = low;

@@ -49,7 +49,7 @@ internal sealed unsafe partial class MappingStore
 
         byte* entry = EntryAt(index);
         MappingKey user = ReadKey(entry, MappingEntryLayout.User, Unsafe.ReadUnaligned<uint>(entry + MappingEntryLayout.Meta));
-        MappingKey secure = ReadKey(entry, MappingEntryLayout.Secure, user.Meta & 0x00FF_0000);
+        MappingKey secure = ReadKey(entry, MappingEntryLayout.Secure, user.Meta & MappingKey.FamilyBits);
         ulong otherHash = TSide.IsUser
             ? _hash.Hash(secure.Low, secure.High, SecureSide.HashMeta(secure.Meta))
             : _hash.Hash(user.Low, user.High, UserSide.HashMeta(user.Meta));
@@ -81,12 +81,12 @@ internal sealed unsafe partial class MappingStore
         {
             byte* entry = EntryAt((uint)i);
             uint meta = Unsafe.ReadUnaligned<uint>(entry + MappingEntryLayout.Meta);
-            if ((meta & 0x00FF_0000) == 0)
+            if ((meta & MappingKey.FamilyBits) == 0)
             {
                 continue;
             }
 
-            var copy = new MappingEntry(ReadKey(entry, MappingEntryLayout.User, meta), ReadKey(entry, MappingEntryLayout.Secure, meta & 0x00FF_0000));
+            var copy = new MappingEntry(ReadKey(entry, MappingEntryLayout.User, meta), ReadKey(entry, MappingEntryLayout.Secure, meta & MappingKey.FamilyBits));
             _ = target.TryAddUnsynchronized(in copy, out _);
         }
     }
@@ -96,7 +96,7 @@ internal sealed unsafe partial class MappingStore
     {
         byte* entry = EntryAt(index);
         uint meta = Unsafe.ReadUnaligned<uint>(entry + MappingEntryLayout.Meta);
-        return new MappingEntry(ReadKey(entry, MappingEntryLayout.User, meta), ReadKey(entry, MappingEntryLayout.Secure, meta & 0x00FF_0000));
+        return new MappingEntry(ReadKey(entry, MappingEntryLayout.User, meta), ReadKey(entry, MappingEntryLayout.Secure, meta & MappingKey.FamilyBits));
     }
 
     /// <summary>Visits every live mapping (writer side).</summary>
@@ -105,7 +105,7 @@ internal sealed unsafe partial class MappingStore
         for (int i = 0; i < _highWater; i++)
         {
             byte* entry = EntryAt((uint)i);
-            if ((Unsafe.ReadUnaligned<uint>(entry + MappingEntryLayout.Meta) & 0x00FF_0000) != 0)
+            if ((Unsafe.ReadUnaligned<uint>(entry + MappingEntryLayout.Meta) & MappingKey.FamilyBits) != 0)
             {
                 into.Add(EntryUnsynchronized((uint)i));
             }

@@ -6,12 +6,10 @@ namespace FastPath.Dataplane.Mapping;
 /// <remarks>Stateless; thread-safe.</remarks>
 internal readonly unsafe struct SecureSide : IMappingSide
 {
-    private const uint FamilyBits = 0x00FF_0000;
-
     public static bool IsUser => false;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static uint HashMeta(uint keyMeta) => keyMeta & FamilyBits;
+    public static uint HashMeta(uint keyMeta) => keyMeta & MappingKey.FamilyBits;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool Match(byte* entry, in MappingKey key, ref MappingResult result)
@@ -24,7 +22,7 @@ internal readonly unsafe struct SecureSide : IMappingSide
         ulong secureLow = Volatile.Read(ref Unsafe.AsRef<ulong>(entry + MappingEntryLayout.Secure));
         ulong secureHigh = Volatile.Read(ref Unsafe.AsRef<ulong>(entry + MappingEntryLayout.Secure + 8));
         uint after = Volatile.Read(ref Unsafe.AsRef<uint>(entry + MappingEntryLayout.Version));
-        if (((before & 1) | (before ^ after)) != 0 || (meta & FamilyBits) != (key.Meta & FamilyBits) || (meta & FamilyBits) == 0 ||
+        if (((before & 1) | (before ^ after)) != 0 || (meta & MappingKey.FamilyBits) != (key.Meta & MappingKey.FamilyBits) || (meta & MappingKey.FamilyBits) == 0 ||
             secureLow != key.Low || secureHigh != key.High)
         {
             return false;

@@ -23,7 +23,7 @@ internal readonly unsafe struct UserSide : IMappingSide
         ulong secureLow = Volatile.Read(ref Unsafe.AsRef<ulong>(entry + MappingEntryLayout.Secure));
         ulong secureHigh = Volatile.Read(ref Unsafe.AsRef<ulong>(entry + MappingEntryLayout.Secure + 8));
         uint after = Volatile.Read(ref Unsafe.AsRef<uint>(entry + MappingEntryLayout.Version));
-        if (((before & 1) | (before ^ after)) != 0 || meta != key.Meta || (meta & 0x00FF_0000) == 0 ||
+        if (((before & 1) | (before ^ after)) != 0 || meta != key.Meta || (meta & MappingKey.FamilyBits) == 0 ||
             userLow != key.Low || userHigh != key.High)
         {
             return false;
@@ -31,7 +31,7 @@ internal readonly unsafe struct UserSide : IMappingSide
 
         result.Low = secureLow;
         result.High = secureHigh;
-        result.Meta = meta & 0x00FF_0000;
+        result.Meta = meta & MappingKey.FamilyBits;
         result.FoundWord = 1;
         return true;
     }

@@ -47,6 +47,9 @@ public sealed class PipelineBuilder
         return this;
     }
 
+    /// <summary>Frames per RX burst when <see cref="WithBatchSize"/> is not called (the daemon's <c>batch</c> default).</summary>
+    public const int DefaultBatchSize = Worker.DefaultBatchSize;
+
     /// <summary>Frames per RX burst.</summary>
     public PipelineBuilder WithBatchSize(int batchSize)
     {
