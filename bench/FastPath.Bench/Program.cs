@@ -22,7 +22,7 @@ public static class Program
             return Ports.AfPacketRxRate.Run(args[1..]);
         }
 
-        // vTPM pair harnesses (issue 9): black-box load mixes and kill -9 failover against child processes.
+        // vTPM pair harnesses: black-box load mixes and kill -9 failover against child processes.
         if (args.Length > 0 && args[0] == "vtpm-load")
         {
             return Vtpm.VtpmLoadHarness.Run(args[1..]);

@@ -7,7 +7,7 @@ namespace FastPath.Vtpm.Engine;
 /// A TPM 2.0 command engine: one call to <see cref="Execute"/> takes a complete command buffer and writes
 /// the complete response (Part 1, 18: header, handles, authorization area, parameters). Never throws and
 /// never reads outside the command: malformed input answers the matching format/size response code.
-/// Deterministic given its state and its <see cref="RandomSource"/> (issue #9 replays recorded entropy).
+/// Deterministic given its state and its <see cref="RandomSource"/> (the pair's slave replays the entropy its master recorded).
 /// </summary>
 /// <remarks>Not thread-safe: callers serialize <see cref="Execute"/> (the server runs one command at a time).</remarks>
 public sealed partial class TpmEngine : VtpmEngine

@@ -1,6 +1,6 @@
 namespace FastPath.Vtpm.Pair;
 
-/// <summary>When the pair acknowledges a state change (issue 9). While only one instance is live, every change is
+/// <summary>When the pair acknowledges a state change. While only one instance is live, every change is
 /// on that instance's disk before it is acknowledged, in either mode.</summary>
 public enum PairDurability
 {

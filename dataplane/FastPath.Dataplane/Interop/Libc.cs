@@ -134,11 +134,11 @@ internal static unsafe partial class Libc
     [LibraryImport(LibraryName, EntryPoint = "sysconf", SetLastError = true)]
     internal static partial long Sysconf(int name);
 
-    // Ports (issue 6): TAP reads a frame into the caller's buffer plus an overflow buffer to learn its true length.
+    // Ports: TAP reads a frame into the caller's buffer plus an overflow buffer to learn its true length.
     [LibraryImport(LibraryName, EntryPoint = "readv", SetLastError = true)]
     internal static partial nint Readv(int fd, IoVec* vectors, int count);
 
-    // Guest channel (issue 7): the hostile-guest probe touches a header page from native code, so the kernel's SIGSEGV
+    // Guest channel: the hostile-guest probe touches a header page from native code, so the kernel's SIGSEGV
     // ends the process (a fault in managed code becomes a runtime abort instead).
     [LibraryImport(LibraryName, EntryPoint = "memmove")]
     internal static partial void* Memmove(void* destination, void* source, nuint count);

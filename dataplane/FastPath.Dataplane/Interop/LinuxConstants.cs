@@ -103,7 +103,7 @@ internal static class LinuxConstants
     internal const nuint SiocGIfIndex = 0x8933;
     internal const nuint SiocGIfHwAddr = 0x8927;
 
-    // Ports (issue 6): linux/if_packet.h tp_status bits of a TPACKET_V3 RX frame.
+    // Ports: linux/if_packet.h tp_status bits of a TPACKET_V3 RX frame.
     internal const int TpStatusCsumNotReady = 1 << 3;
     internal const int TpStatusVlanValid = 1 << 4;
     internal const int TpStatusVlanTpidValid = 1 << 6;

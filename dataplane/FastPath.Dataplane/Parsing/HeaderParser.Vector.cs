@@ -12,7 +12,7 @@ public static unsafe partial class HeaderParser
     /// <summary>Frames ahead whose first line is prefetched while the current one is parsed.</summary>
     /// <remarks>Frames sit in pool slots the hardware prefetcher cannot predict, and a prefetch of a line already in
     /// L1 costs one load slot. Unproven so far: a 64 MiB cold sweep on the shared 2-core bench machine showed only
-    /// noise either way (bench/RESULTS.md, issue 4); revisit on a quiet machine.</remarks>
+    /// noise either way (bench/RESULTS.md, "Parsing"); revisit on a quiet machine.</remarks>
     internal const int PrefetchDistance = 4;
 
     internal static void ParseVector<TKernel>(ReadOnlySpan<FrameView> frames, Span<PacketMeta> meta)

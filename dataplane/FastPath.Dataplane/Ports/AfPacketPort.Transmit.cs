@@ -12,7 +12,7 @@ namespace FastPath.Dataplane.Ports;
 /// Transmit side: one sendmmsg(2) sends a batch straight from the caller's buffers (or the RX ring), each frame
 /// behind its virtio_net_hdr (PACKET_VNET_HDR). Chosen over a TPACKET_V3 TX
 /// ring because it was faster on veth in every paired run, for the C anchor and for this port alike
-/// (bench/RESULTS.md, issue 6, "ports"), and it leaves nothing queued behind a call.
+/// (bench/RESULTS.md, "ports"), and it leaves nothing queued behind a call.
 /// </summary>
 public sealed unsafe partial class AfPacketPort
 {
