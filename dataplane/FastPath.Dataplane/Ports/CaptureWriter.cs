@@ -11,7 +11,6 @@ public abstract class CaptureWriter : IDisposable
     private const int BufferSize = 1 << 20;
     private readonly FileStream _stream;
     private bool _disposed;
-    private bool _failed;
 
     private protected CaptureWriter(string path, CaptureFormat format)
     {
@@ -54,18 +53,7 @@ public abstract class CaptureWriter : IDisposable
     public void Write(ReadOnlySpan<byte> frame, long timestampNanoseconds) => Write(frame, timestampNanoseconds, frame.Length);
 
     /// <summary>Pushes buffered records to the file.</summary>
-    public void Flush()
-    {
-        try
-        {
-            _stream.Flush();
-        }
-        catch (IOException)
-        {
-            _failed = true;
-            throw;
-        }
-    }
+    public void Flush() => _stream.Flush();
 
     /// <inheritdoc/>
     public void Dispose()
@@ -76,39 +64,11 @@ public abstract class CaptureWriter : IDisposable
         }
 
         _disposed = true;
-        if (!_failed)
-        {
-            // The last records are written here: a failure now (a full disk) is the caller's to report.
-            _stream.Dispose();
-        }
-        else
-        {
-            // A write already failed and was thrown to the writer (the worker, which stopped on it); the stream
-            // still holds those bytes and would fail the same way again, so closing only releases the file.
-            try
-            {
-                _stream.Dispose();
-            }
-            catch (IOException)
-            {
-            }
-        }
-
+        _stream.Dispose();
         GC.SuppressFinalize(this);
     }
 
     private protected abstract void WriteRecord(ReadOnlySpan<byte> frame, long timestampNanoseconds, int originalLength);
 
-    private protected void WriteBytes(ReadOnlySpan<byte> bytes)
-    {
-        try
-        {
-            _stream.Write(bytes);
-        }
-        catch (IOException)
-        {
-            _failed = true;
-            throw;
-        }
-    }
+    private protected void WriteBytes(ReadOnlySpan<byte> bytes) => _stream.Write(bytes);
 }
