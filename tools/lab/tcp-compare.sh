@@ -15,6 +15,7 @@
 # usage: sudo tools/lab/tcp-compare.sh [SECONDS]     (default 5; needs iperf3, nftables, the .NET SDK)
 #        env: RINGS (default "frames blocks"), SKIP_KERNEL=1 (FastPath only), OUT (log folder),
 #             CORE=N (pin the worker to CPU N instead of an unpinned worker),
+#             PERF=1 (perf record of the worker thread during the 1-stream run: OUT/perf-RING.txt),
 #             CAPTURE=1 (tcpdump on du and hs during the 1-stream run: OUT/du-RING.pcap, OUT/hs-RING.pcap)
 # Bounded (every tool has a time cap), self-cleaning (namespaces deleted, the daemon killed by its PID).
 set -euo pipefail
@@ -133,6 +134,13 @@ for k in sorted(b):
 PY
 }
 
+worker_tid() {
+  local tid
+  for tid in /proc/"$DAEMON"/task/*; do
+    [[ "$(cat "$tid/comm")" == fastpath-worker* ]] && { basename "$tid"; return; }
+  done
+}
+
 worker_cpu_ticks() {
   local tid
   for tid in /proc/"$DAEMON"/task/*; do
@@ -184,7 +192,7 @@ fastpath_mode() {
 EOF
   rm -f "$OUT/control.sock"
   # ip netns exec execs the daemon itself, so $! is its PID (its worker thread's CPU time is read from /proc).
-  ip netns exec $F "${FASTPATH[@]}" run --config "$OUT/fastpath.json" --control "unix:$OUT/control.sock" > "$OUT/daemon-$ring.log" 2>&1 &
+  DOTNET_PerfMapEnabled=$([[ "${PERF:-0}" == 1 ]] && echo 1 || echo 0) ip netns exec $F "${FASTPATH[@]}" run --config "$OUT/fastpath.json" --control "unix:$OUT/control.sock" > "$OUT/daemon-$ring.log" 2>&1 &
   DAEMON=$!
   for _ in $(seq 1 100); do [[ -S "$OUT/control.sock" ]] && break; sleep 0.2; done
   sleep 1
@@ -198,7 +206,15 @@ EOF
     nsx $S timeout $((SECS + 20)) tcpdump -i hs -s 128 -B 65536 -w "$OUT/hs-$ring.pcap" tcp port 15201 2>"$OUT/tcpdump-hs.txt" & caps+=($!)
     sleep 1
   fi
+  if [[ "${PERF:-0}" == 1 ]]; then
+    # where the worker thread spends its time during the 1-stream run (JIT frames named through the perf map)
+    local wtid; wtid=$(worker_tid)
+    timeout $((SECS + 20)) perf record -q -g -t "$wtid" -o "$OUT/perf-$ring.data" -- sleep $((SECS + 1)) >/dev/null 2>&1 & caps+=($!)
+  fi
   read -r g1 r1 b1 <<<"$(throughput 1)"
+  if [[ "${PERF:-0}" == 1 ]]; then wait "${caps[-1]}" 2>/dev/null || true; unset 'caps[-1]'
+    perf report -i "$OUT/perf-$ring.data" --no-children --sort sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 > "$OUT/perf-$ring.txt" || true
+  fi
   if [[ ${#caps[@]} -gt 0 ]]; then kill -INT "${caps[@]}"; wait "${caps[@]}" 2>/dev/null || true; fi
   read -r g4 r4 b4 <<<"$(throughput 4)"
   counters > "$OUT/counters-$ring-after.txt"
