@@ -13,7 +13,10 @@
 # 1-stream iperf3 load; for fastpath the worker thread's CPU time per GB carried (utime+stime of fastpath-worker-0).
 #
 # usage: sudo tools/lab/tcp-compare.sh [SECONDS]     (default 5; needs iperf3, nftables, the .NET SDK)
-#        env: RINGS (default "frames blocks"), SKIP_KERNEL=1 (FastPath only), OUT (log folder)
+#        env: RINGS (default "frames blocks"), SKIP_KERNEL=1 (FastPath only), OUT (log folder),
+#             CORE=N (pin the worker to CPU N instead of an unpinned worker),
+#             PERF=1 (perf record of the worker thread during the 1-stream run: OUT/perf-RING.txt),
+#             CAPTURE=1 (tcpdump on du and hs during the 1-stream run: OUT/du-RING.pcap, OUT/hs-RING.pcap)
 # Bounded (every tool has a time cap), self-cleaning (namespaces deleted, the daemon killed by its PID).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -108,6 +111,36 @@ under_load() {
   wait $server 2>/dev/null || true
 }
 
+# every loss counter on the path, absolute: TCP/IP of both hosts, the four veths' link counters, softnet drops
+counters() {
+  { nsx $U nstat -asz | sed 's/^/user /'; nsx $S nstat -asz | sed 's/^/secure /'
+    for l in "$U hu" "$F du" "$F ds" "$S hs"; do set -- $l
+      ip -n "$1" -s -s -j link show "$2" | python3 -c "import json,sys; d=json.load(sys.stdin)[0]['stats64']; [print('link $2.'+k+'_'+n, v) for k in ('rx','tx') for n,v in d[k].items()]"
+    done
+    python3 -c "import sys; [print('softnet cpu%d_dropped %d' % (i, int(l.split()[1], 16))) for i, l in enumerate(open('/proc/net/softnet_stat'))]"; } | awk '{print $1 "." $2, $3}'
+}
+
+# the counters that moved between two counters() dumps, loss-related ones only
+counter_delta() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+a = dict(l.split() for l in open(sys.argv[1]) if len(l.split()) == 2)
+b = dict(l.split() for l in open(sys.argv[2]) if len(l.split()) == 2)
+loss = re.compile(r'(?i)drop|err|retrans|lost|ofo|csum|discard|miss|fail|prune|collapse|overflow|dup|reorder|sack|undo|timeout')
+for k in sorted(b):
+    d = int(b[k]) - int(a.get(k, 0))
+    if d and loss.search(k):
+        print(f"  {k} +{d}")
+PY
+}
+
+worker_tid() {
+  local tid
+  for tid in /proc/"$DAEMON"/task/*; do
+    [[ "$(cat "$tid/comm")" == fastpath-worker* ]] && { basename "$tid"; return; }
+  done
+}
+
 worker_cpu_ticks() {
   local tid
   for tid in /proc/"$DAEMON"/task/*; do
@@ -121,11 +154,15 @@ worker_cpu_ticks() {
 
 report() {
   local mode=$1 cpu_note=${2:-}
+  counters > "$OUT/counters-$mode-before.txt"
   read -r g1 r1 b1 <<<"$(throughput 1)"
   read -r g4 r4 b4 <<<"$(throughput 4)"
+  counters > "$OUT/counters-$mode-after.txt"
   read -r p50 p99 <<<"$(rtt)"
   read -r l50 l99 <<<"$(under_load)"
   echo "RESULT mode=$mode iperf1_gbps=$g1 retrans1=$r1 iperf4_gbps=$g4 retrans4=$r4 rtt_idle_p50_ms=$p50 rtt_idle_p99_ms=$p99 rtt_load_p50_ms=$l50 rtt_load_p99_ms=$l99 $cpu_note" | tee -a "$OUT/results.txt"
+  echo "loss counters that moved during the iperf3 runs ($mode):" | tee -a "$OUT/results.txt"
+  counter_delta "$OUT/counters-$mode-before.txt" "$OUT/counters-$mode-after.txt" | tee -a "$OUT/results.txt"
 }
 
 : > "$OUT/results.txt"
@@ -144,7 +181,7 @@ fastpath_mode() {
   local ring=$1
   cat > "$OUT/fastpath.json" <<EOF
 {
-  "workers": 1,
+  $( [[ -n "${CORE:-}" ]] && echo "\"cores\": [$CORE]," || echo '"workers": 1,' )
   "maps": "$OUT/maps.json",
   "ports": {
     "u0": { "type": "afpacket", "interface": "du", "mac": "$DUMAC", "peer": "$HUMAC", "rx_ring": "$ring" },
@@ -155,20 +192,40 @@ fastpath_mode() {
 EOF
   rm -f "$OUT/control.sock"
   # ip netns exec execs the daemon itself, so $! is its PID (its worker thread's CPU time is read from /proc).
-  ip netns exec $F "${FASTPATH[@]}" run --config "$OUT/fastpath.json" --control "unix:$OUT/control.sock" > "$OUT/daemon-$ring.log" 2>&1 &
+  DOTNET_PerfMapEnabled=$([[ "${PERF:-0}" == 1 ]] && echo 1 || echo 0) ip netns exec $F "${FASTPATH[@]}" run --config "$OUT/fastpath.json" --control "unix:$OUT/control.sock" > "$OUT/daemon-$ring.log" 2>&1 &
   DAEMON=$!
   for _ in $(seq 1 100); do [[ -S "$OUT/control.sock" ]] && break; sleep 0.2; done
   sleep 1
   local c1 c2 cpu g1 r1 b1 g4 r4 b4 p50 p99 l50 l99
   c1=$(worker_cpu_ticks)
+  counters > "$OUT/counters-$ring-before.txt"
+  local caps=()
+  if [[ "${CAPTURE:-0}" == 1 ]]; then
+    # TCP headers where FastPath receives (du) and where the secure host receives (hs), during the 1-stream run
+    nsx $F timeout $((SECS + 20)) tcpdump -i du -s 128 -B 65536 -w "$OUT/du-$ring.pcap" tcp port 15201 2>"$OUT/tcpdump-du.txt" & caps+=($!)
+    nsx $S timeout $((SECS + 20)) tcpdump -i hs -s 128 -B 65536 -w "$OUT/hs-$ring.pcap" tcp port 15201 2>"$OUT/tcpdump-hs.txt" & caps+=($!)
+    sleep 1
+  fi
+  if [[ "${PERF:-0}" == 1 ]]; then
+    # where the worker thread spends its time during the 1-stream run (JIT frames named through the perf map)
+    local wtid; wtid=$(worker_tid)
+    timeout $((SECS + 20)) perf record -q -g -t "$wtid" -o "$OUT/perf-$ring.data" -- sleep $((SECS + 1)) >/dev/null 2>&1 & caps+=($!)
+  fi
   read -r g1 r1 b1 <<<"$(throughput 1)"
+  if [[ "${PERF:-0}" == 1 ]]; then wait "${caps[-1]}" 2>/dev/null || true; unset 'caps[-1]'
+    perf report -i "$OUT/perf-$ring.data" --no-children --sort sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 > "$OUT/perf-$ring.txt" || true
+  fi
+  if [[ ${#caps[@]} -gt 0 ]]; then kill -INT "${caps[@]}"; wait "${caps[@]}" 2>/dev/null || true; fi
   read -r g4 r4 b4 <<<"$(throughput 4)"
+  counters > "$OUT/counters-$ring-after.txt"
   c2=$(worker_cpu_ticks)
   cpu=$(python3 -c "print(f'{($c2-$c1)/$(getconf CLK_TCK)/(($b1+$b4)/1e9):.2f}' if $b1+$b4 > 0 else '-')")
   read -r p50 p99 <<<"$(rtt)"
   read -r l50 l99 <<<"$(under_load)"
   echo "RESULT mode=fastpath-$ring iperf1_gbps=$g1 retrans1=$r1 iperf4_gbps=$g4 retrans4=$r4 rtt_idle_p50_ms=$p50 rtt_idle_p99_ms=$p99 rtt_load_p50_ms=$l50 rtt_load_p99_ms=$l99 worker_cpu_s_per_gb=$cpu" | tee -a "$OUT/results.txt"
   "${FASTPATH[@]}" stats --control "unix:$OUT/control.sock" > "$OUT/stats-$ring.txt" 2>&1 || true
+  echo "loss counters that moved during the iperf3 runs ($ring):" | tee -a "$OUT/results.txt"
+  counter_delta "$OUT/counters-$ring-before.txt" "$OUT/counters-$ring-after.txt" | tee -a "$OUT/results.txt"
   kill -TERM "$DAEMON"; wait "$DAEMON" 2>/dev/null || true; DAEMON=""
 }
 

@@ -1,9 +1,9 @@
 namespace FastPath.Dataplane.Ports;
 
 /// <summary>
-/// Geometry and behaviour of an <see cref="AfPacketPort"/>'s socket and rings. A frame ring holds 512 frames of
-/// 68 KiB (34 MiB); a block ring (the default) holds 64 MiB like the C anchor's (<c>shared/anchors/afp_rx_v3.c</c>: 64
-/// blocks of 1 MiB), cut into more, smaller blocks (see <see cref="BlockCount"/>).
+/// Geometry and behaviour of an <see cref="AfPacketPort"/>'s socket and rings. A frame ring (the default) holds 525
+/// frames of 68 KiB in 35 blocks of 1 MiB (35 MiB); a block ring holds 64 MiB like the C anchor's
+/// (<c>shared/anchors/afp_rx_v3.c</c>: 64 blocks of 1 MiB), cut into more, smaller blocks (see <see cref="BlockCount"/>).
 /// </summary>
 /// <remarks>Immutable once built; validated when the port opens.</remarks>
 public sealed class AfPacketOptions
@@ -18,15 +18,30 @@ public sealed class AfPacketOptions
     public const int RingFrameSize = 17 << 12;
 
     /// <summary>
-    /// The RX ring's kind. <see cref="AfPacketRxRing.Blocks"/> (the default) packs many frames per byte and carried bulk
-    /// TCP without a retransmit; <see cref="AfPacketRxRing.Frames"/> hands each frame over as soon as the kernel wrote
-    /// it (a lone packet waits for nothing) but bulk TCP through it saw hundreds of retransmits with no drop counted
-    /// anywhere (bench/RESULTS.md, issue 22: ping RTT, throughput and retransmits for both).
+    /// Bytes per block of a <see cref="AfPacketRxRing.Frames"/> ring: 1 MiB holds 15 frames and wastes one page. The
+    /// kernel allocates every block as a power-of-two run of pages, so one 17-page frame per block would cost 32 pages.
     /// </summary>
-    public AfPacketRxRing RxRing { get; init; } = AfPacketRxRing.Blocks;
+    public const int RingBlockSize = 1 << 20;
 
-    /// <summary>Frames of a <see cref="AfPacketRxRing.Frames"/> ring (<see cref="RingFrameSize"/> bytes each): 512 = 34 MiB.</summary>
+    /// <summary>Frames in one <see cref="RingBlockSize"/> block.</summary>
+    public const int RingFramesPerBlock = RingBlockSize / RingFrameSize;
+
+    /// <summary>
+    /// The RX ring's kind. <see cref="AfPacketRxRing.Frames"/> (the default) hands each frame over as soon as the kernel
+    /// wrote it, so a lone packet waits for nothing; <see cref="AfPacketRxRing.Blocks"/> packs many more small frames
+    /// per byte but hands a partly filled block over only when its retire timer fires (bench/RESULTS.md, issue 22: ping
+    /// RTT, throughput and retransmits for both, beside the kernel).
+    /// </summary>
+    public AfPacketRxRing RxRing { get; init; } = AfPacketRxRing.Frames;
+
+    /// <summary>
+    /// Frames of a <see cref="AfPacketRxRing.Frames"/> ring (<see cref="RingFrameSize"/> bytes each), rounded up to whole
+    /// blocks of <see cref="RingFramesPerBlock"/>: 512 → 525 frames in 35 MiB.
+    /// </summary>
     public int RingFrames { get; init; } = 512;
+
+    /// <summary>Blocks of <see cref="RingBlockSize"/> bytes a <see cref="AfPacketRxRing.Frames"/> ring of <see cref="RingFrames"/> takes.</summary>
+    internal int RingBlocks => (RingFrames + RingFramesPerBlock - 1) / RingFramesPerBlock;
 
     /// <summary>
     /// Bytes per RX block (a power of two, at least one page). The kernel fills a block with variable-sized frames
@@ -89,7 +104,7 @@ public sealed class AfPacketOptions
             throw new ArgumentException($"{interfaceName}: frame size {FrameSize} must be a multiple of 16 between 128 and the block size");
         }
 
-        if (RingFrames < 8 || (long)RingFrames * RingFrameSize > 1L << 32)
+        if (RingFrames < 8 || (long)RingBlocks * RingBlockSize > 1L << 32)
         {
             throw new ArgumentException($"{interfaceName}: ring frames {RingFrames} must be at least 8 and the ring at most 4 GiB");
         }

@@ -20,9 +20,11 @@ public sealed unsafe partial class AfPacketPort
     private const int MaxFrameLength = ushort.MaxValue;
 
     private byte* _rxRing;
-    private int _rxBlockSize;
-    private int _rxBlockCount;
-    private int _rxBlock;           // The block being read, or the next one to wait for.
+    private int _rxBlockSize;       // Bytes between two kernel blocks.
+    private int _rxBlockCount;      // Slots in the ring: blocks of a block ring, frames of a frame ring.
+    private int _rxSlotsPerBlock;   // 1 for a block ring.
+    private int _rxSlotSize;        // Bytes between two slots of one block.
+    private int _rxBlock;           // The slot being read, or the next one to wait for.
     private byte* _rxNext;          // Header of the next frame in _rxBlock.
     private uint _rxLeft;           // Frames of _rxBlock not read yet; 0 = _rxBlock is not ours.
     private int _rxHeld;            // Blocks (frames) before _rxBlock the caller may still be using.
@@ -57,7 +59,7 @@ public sealed unsafe partial class AfPacketPort
             // Never past the frames still held: after a whole lap the next one is the first this call handed out.
             while (batch.Count < wanted && _rxHeld < _rxBlockCount)
             {
-                TPacket2Hdr* header = (TPacket2Hdr*)(_rxRing + ((nint)_rxBlock * _rxBlockSize));
+                TPacket2Hdr* header = (TPacket2Hdr*)Slot(_rxBlock);
 
                 // Acquire, pairs with the kernel's smp_wmb() + status store in __packet_set_status(): the frame, its
                 // virtio_net_hdr and the header fields are written before we see TP_STATUS_USER.
@@ -165,12 +167,14 @@ public sealed unsafe partial class AfPacketPort
         }
     }
 
-    private void InitializeReceive(byte* ring, int blockSize, int blockCount, bool frames)
+    private void InitializeReceive(byte* ring, int blockSize, int blockCount, int frameSize, bool frames)
     {
         _rxFrames = frames;
         _rxRing = ring;
         _rxBlockSize = blockSize;
-        _rxBlockCount = blockCount;
+        _rxSlotsPerBlock = frames ? blockSize / frameSize : 1;
+        _rxSlotSize = frames ? frameSize : blockSize;
+        _rxBlockCount = blockCount * _rxSlotsPerBlock;
         _rxBlock = 0;
         _rxNext = null;
         _rxLeft = 0;
@@ -215,7 +219,7 @@ public sealed unsafe partial class AfPacketPort
         for (; _rxHeld > 0; _rxHeld--)
         {
             int index = _rxBlock - _rxHeld;
-            byte* at = _rxRing + ((index < 0 ? index + _rxBlockCount : index) * (nint)_rxBlockSize);
+            byte* at = Slot(index < 0 ? index + _rxBlockCount : index);
 
             // Release, pairs with the kernel's read of the status word before it refills the frame or block: every use
             // of the frames (parse, rewrite, the copy into a send) is done before the kernel may overwrite them.
@@ -225,6 +229,14 @@ public sealed unsafe partial class AfPacketPort
     }
 
     private TPacketBlockDesc* Block(int index) => (TPacketBlockDesc*)(_rxRing + ((nint)index * _rxBlockSize));
+
+    /// <summary>Slot <paramref name="index"/>: a block of a block ring, a frame of a frame ring (frames never cross a block).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte* Slot(int index)
+    {
+        (int block, int slot) = Math.DivRem(index, _rxSlotsPerBlock);
+        return _rxRing + ((nint)block * _rxBlockSize) + ((nint)slot * _rxSlotSize);
+    }
 
     /// <summary>What one <see cref="Receive"/> call handed out and refused.</summary>
     private struct RxBatch

@@ -79,7 +79,8 @@ public sealed unsafe partial class AfPacketPort : PacketPort
                 return;
             }
 
-            TPacketStatsV3 stats;
+            // A TPACKET_V2 socket fills only the first two fields (struct tpacket_stats).
+            TPacketStatsV3 stats = default;
             uint length = (uint)sizeof(TPacketStatsV3);
             if (Libc.Getsockopt(_fd, SolPacket, PacketStatistics, &stats, &length) < 0)
             {
@@ -135,14 +136,14 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         if (_options.Receive)
         {
             SetOption(SolPacket, PacketIgnoreOutgoing, 1, "setsockopt(PACKET_IGNORE_OUTGOING)");
-            // A frame ring is a block ring of one frame per block (the kernel checks the same geometry rules).
+            // A frame ring: 15 frames per 1 MiB block, numbered block by block (the kernel's packet_lookup_frame).
             var rx = frames
                 ? new TPacketReq3
                 {
-                    BlockSize = AfPacketOptions.RingFrameSize,
-                    BlockCount = (uint)_options.RingFrames,
+                    BlockSize = AfPacketOptions.RingBlockSize,
+                    BlockCount = (uint)_options.RingBlocks,
                     FrameSize = AfPacketOptions.RingFrameSize,
-                    FrameCount = (uint)_options.RingFrames,
+                    FrameCount = (uint)(_options.RingBlocks * AfPacketOptions.RingFramesPerBlock),
                 }
                 : new TPacketReq3
                 {
@@ -162,7 +163,7 @@ public sealed unsafe partial class AfPacketPort : PacketPort
 
             _map = (byte*)map;
             _mapLength = length;
-            InitializeReceive(_map, (int)rx.BlockSize, (int)rx.BlockCount, frames);
+            InitializeReceive(_map, (int)rx.BlockSize, (int)rx.BlockCount, (int)rx.FrameSize, frames);
         }
 
         var address = new SockaddrLl
@@ -232,7 +233,7 @@ public sealed unsafe partial class AfPacketPort : PacketPort
         {
             Libc.Munmap(_map, _mapLength);
             _map = null;
-            InitializeReceive(null, 0, 0, frames: false);
+            InitializeReceive(null, 0, 0, 0, frames: false);
         }
 
         if (_fd >= 0)

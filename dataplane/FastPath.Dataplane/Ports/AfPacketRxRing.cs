@@ -4,8 +4,9 @@ namespace FastPath.Dataplane.Ports;
 public enum AfPacketRxRing
 {
     /// <summary>
-    /// TPACKET_V2: fixed 68 KiB frames, each handed over by its own status word the moment the kernel has written it.
-    /// No added latency at any rate; holds fewer frames (<see cref="AfPacketOptions.RingFrames"/>).
+    /// TPACKET_V2 (the default): fixed 68 KiB frames, each handed over by its own status word the moment the kernel has
+    /// written it. No added latency at any rate; holds fewer frames (<see cref="AfPacketOptions.RingFrames"/>), and a
+    /// frame that finds the ring full is dropped by the kernel and counted (PACKET_STATISTICS, the port's kernel drops).
     /// </summary>
     Frames,
 

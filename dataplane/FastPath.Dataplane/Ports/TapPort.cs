@@ -72,7 +72,7 @@ public sealed unsafe class TapPort : PacketPort
     public string InterfaceName { get; private set; }
 
     /// <inheritdoc />
-    /// <remarks>Frames longer than their buffer are read whole, dropped and counted in <see cref="PortCounters.RxTooBig"/>.</remarks>
+    /// <remarks>Frames longer than their buffer are read whole, dropped and counted in <see cref="PortCounters.RxTooBig"/> and as <see cref="DropReason.TooBig"/>.</remarks>
     public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
     {
         if (frames.Length < buffers.Length)
@@ -113,7 +113,16 @@ public sealed unsafe class TapPort : PacketPort
 
         Counters._rxPackets += count;
         Counters._rxBytes += bytes;
-        Counters._rxTooBig += tooBig;
+        if (tooBig != 0)
+        {
+            // Named as a drop reason too, like every other frame a port cannot carry (stats, metrics).
+            Counters._rxTooBig += tooBig;
+            if (_drops != null)
+            {
+                _drops[(int)DropReason.TooBig] += tooBig;
+            }
+        }
+
         return count;
     }
 

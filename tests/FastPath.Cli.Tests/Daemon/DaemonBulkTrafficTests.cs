@@ -11,7 +11,7 @@ namespace FastPath.Cli.Tests.Daemon;
 /// ports on the root ends of their veths, one IPv4 and one IPv6 1:1 mapping, every veth with the kernel's default
 /// offloads, so the hosts' TCP stacks hand the wire 64 KiB TSO super-frames) → send (a 10 MB HTTP download each way
 /// and each family with python3 -m http.server and curl; iperf3; ping with jumbo frames) → verify (the bytes with cmp,
-/// the address the server saw, iperf3's retransmits, and every frame the data plane could not carry named by a drop
+/// the address the server saw, retransmits the receiver did not see twice, and every frame the data plane could not carry named by a drop
 /// reason in stats).
 /// </summary>
 [Collection(DaemonCollection.Name)]
@@ -71,7 +71,7 @@ public sealed class DaemonBulkTrafficTests : IDisposable
     }
 
     [Fact]
-    public void Iperf3_for_3_seconds_completes_with_no_more_than_a_handful_of_retransmits()
+    public void Iperf3_for_3_seconds_completes_and_every_retransmit_but_a_handful_reached_the_receiver_twice()
     {
         using var lab = new Topology(_dir, userMtu: null, secureMtu: null);
         foreach (bool reverse in new[] { false, true })
@@ -84,17 +84,26 @@ public sealed class DaemonBulkTrafficTests : IDisposable
                 args.Add("-R");
             }
 
+            string sender = reverse ? lab.Secure : lab.User;
+            (long retransmitted, long duplicates) before = lab.Retransmits(sender);
             ProcessResult client = lab.Lab.TryExec(lab.User, TimeSpan.FromSeconds(60), [.. args]);
+            (long retransmitted, long duplicates) after = lab.Retransmits(sender);
             Assert.True(client.ExitCode == 0, client.StandardOutput + client.StandardError + lab.Stats() + lab.Daemon.Log);
             using JsonDocument result = JsonDocument.Parse(client.StandardOutput);
             JsonElement end = result.RootElement.GetProperty("end");
             long received = end.GetProperty("sum_received").GetProperty("bytes").GetInt64();
             long retransmits = end.GetProperty("sum_sent").GetProperty("retransmits").GetInt64();
             Assert.True(received > 1 << 20, $"only {received} bytes arrived");
-            // "A handful": 10, plus 1 per 10,000 full-size segments carried. Kernel forwarding on this topology retransmits
-            // too under load (bench/RESULTS.md, issue 22: 6-197 per run); the bug this guards against lost every super-frame.
+
+            // A retransmit the receiver reports as a duplicate (D-SACK) was not lost: the original arrived too, late. The
+            // hosts' veths reorder under load (each CPU's backlog delivers on its own), and with the frame ring's
+            // sub-millisecond RTT TCP's reordering window is tens of microseconds, so kernel forwarding on this topology
+            // retransmits spuriously too (bench/RESULTS.md, issue 22). Lost segments are retransmits with no duplicate:
+            // "a handful" is 10, plus 1 per 10,000 full-size segments carried.
+            long retransmittedSegments = after.retransmitted - before.retransmitted;
+            long lost = retransmittedSegments - (after.duplicates - before.duplicates);
             long allowed = 10 + (received / 1448 / 10_000);
-            Assert.True(retransmits <= allowed, $"{retransmits} retransmits, {allowed} allowed (reverse: {reverse})\n{lab.Stats()}\n{lab.LinkDrops()}");
+            Assert.True(lost <= allowed, $"{lost} retransmits not seen twice by the receiver ({retransmittedSegments} retransmitted, iperf3: {retransmits}), {allowed} allowed (reverse: {reverse})\n{lab.Stats()}\n{lab.LinkDrops()}");
         }
 
         lab.AssertNoSilentLoss();
@@ -217,6 +226,15 @@ public sealed class DaemonBulkTrafficTests : IDisposable
         }
 
         /// <summary>Every veth end's drop counters: a loss outside the data plane (a host's backlog) shows here.</summary>
+        /// <summary>The TCP segments <paramref name="ns"/> retransmitted, and how many of those the receiver reported as duplicates (D-SACK), since the namespace was made.</summary>
+        public (long Retransmitted, long Duplicates) Retransmits(string ns)
+        {
+            string output = Lab.Exec(ns, "nstat", "-asz", "TcpRetransSegs", "TcpExtTCPDSACKRecvSegs").StandardOutput;
+            long Value(string name) => output.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Where(f => f.Length >= 2 && f[0] == name).Select(f => long.Parse(f[1], CultureInfo.InvariantCulture)).FirstOrDefault();
+            return (Value("TcpRetransSegs"), Value("TcpExtTCPDSACKRecvSegs"));
+        }
+
         public string LinkDrops()
         {
             var text = new StringBuilder("link drops:");

@@ -207,6 +207,28 @@ public sealed class AfPacketPortTests
     }
 
     [Fact]
+    public void A_full_frame_ring_drops_in_the_kernel_and_the_statistics_count_every_frame()
+    {
+        using VethLab lab = VethLab.Create();
+        // One 1 MiB block of 15 frames (the default ring kind); nobody reads while scapy sends 300.
+        using var port = new AfPacketPort("u0", lab.RootLink, new AfPacketOptions { RingFrames = 8 });
+        using var harness = new PortHarness();
+        lab.Lab.Exec(lab.Namespace, "sysctl", "-qw", $"net.ipv6.conf.{lab.PeerLink}.disable_ipv6=1");
+        lab.Scapy($"""
+            f = Ether(src='02:00:5c:a9:00:01', dst='02:00:5c:a9:00:02')/IP(src='198.18.5.1', dst='198.18.5.2')/UDP(sport=1, dport=9)
+            sendp([f] * 300, iface='{lab.PeerLink}', verbose=0)
+            """);
+
+        List<byte[]> received = harness.ReceiveFor(port, TimeSpan.FromMilliseconds(1000), f => PortHarness.FromMac(f, VethLab.PeerMac));
+        port.RefreshCounters();
+
+        Assert.InRange(received.Count, 1, 15); // at most one ring (another frame may hold a slot)
+        Assert.True(port.Counters.KernelDrops >= 300 - received.Count, $"drops {port.Counters.KernelDrops}, received {received.Count}");
+        Assert.Equal(port.Counters.RxPackets + port.Counters.KernelDrops, port.Counters.KernelPackets);
+        Assert.Equal(0, port.Counters.KernelFreezes);
+    }
+
+    [Fact]
     public void Frames_from_a_local_sender_with_checksum_offload_are_counted_as_partial()
     {
         using VethLab lab = VethLab.Create();

@@ -71,6 +71,8 @@ public sealed class TapPortTests
         string name = "fpt" + veth.Lab.Suffix;
         using var port = new TapPort("g0", name);
         using var harness = new PortHarness(capacity: 1024);
+        long[] drops = GC.AllocateArray<long>(DropReasons.Count, pinned: true);
+        AttachDrops(port, drops);
         MoveIntoNamespace(veth, name);
 
         Task<string> scapy = veth.ScapyInBackground(VethLab.MixedFramesScript + "\n" + $$"""
@@ -85,7 +87,11 @@ public sealed class TapPortTests
         Assert.Equal(7, expected.Length);
         Assert.Equal(expected.Select(Convert.ToHexString), received.Select(Convert.ToHexString));
         Assert.Equal(1, port.Counters.RxTooBig);
+        Assert.Equal(1, drops[(int)DropReason.TooBig]); // named as a drop reason, as the worker's stats show it
     }
+
+    private static unsafe void AttachDrops(TapPort port, long[] pinned) =>
+        port.AttachDropCounters((long*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref pinned[0]));
 
     [Fact]
     public void A_name_too_long_for_the_kernel_is_refused()
