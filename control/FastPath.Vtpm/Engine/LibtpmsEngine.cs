@@ -189,6 +189,37 @@ public sealed unsafe class LibtpmsEngine : VtpmEngine
         return DigestWithoutOrderlyData(GetState(Libtpms.StatePermanent));
     }
 
+    /// <summary>Whether two wrapped permanent blobs differ only inside the marshalled ORDERLY_DATA (the clock and
+    /// DRBG copy libtpms refreshes every 4.096 s of TPM clock): same length, same section bounds, equal elsewhere.
+    /// False for anything else, the managed engine's blobs included.</summary>
+    internal static bool OnlyOrderlyDataDiffers(ReadOnlySpan<byte> before, ReadOnlySpan<byte> after)
+    {
+        if (before.Length != after.Length || !IsOurs(before) || !IsOurs(after))
+        {
+            return false;
+        }
+
+        (int start, int end) = OrderlySection(after);
+        return start >= 0 && OrderlySection(before) == (start, end)
+            && before[..start].SequenceEqual(after[..start]) && before[end..].SequenceEqual(after[end..]);
+    }
+
+    /// <summary>Where the ORDERLY_DATA section lies (from its version field to the next section's), or (-1, -1).</summary>
+    private static (int Start, int End) OrderlySection(ReadOnlySpan<byte> blob)
+    {
+        int orderly = blob.IndexOf((ReadOnlySpan<byte>)[0x56, 0x65, 0x78, 0x87]);
+        if (orderly < 2)
+        {
+            return (-1, -1);
+        }
+
+        ReadOnlySpan<byte> rest = blob[(orderly + 4)..];
+        int resetData = rest.IndexOf((ReadOnlySpan<byte>)[0x01, 0x10, 0x23, 0x32]);
+        int indexRam = rest.IndexOf((ReadOnlySpan<byte>)[0x53, 0x46, 0xfe, 0xab]);
+        int next = resetData >= 0 && (indexRam < 0 || resetData < indexRam) ? resetData : indexRam;
+        return next >= 2 ? (orderly - 2, orderly + 4 + next - 2) : (-1, -1);
+    }
+
     /// <summary>Hashes <paramref name="permall"/> minus the marshalled ORDERLY_DATA (its version and magic
     /// 0x56657887 up to the next section's version and magic: STATE_RESET_DATA 0x01102332 or INDEX_ORDERLY_RAM
     /// 0x5346feab); the whole blob when those markers are not found.</summary>

@@ -30,7 +30,7 @@ public sealed class InstanceServer : IDisposable
 
     public InstanceServer(string stateDirectory, string socketPath, string controlPath, VtpmEngineKind engine = VtpmEngineKind.Libtpms)
     {
-        _server = new SwtpmServer(new StateStore(stateDirectory), _random, engine);
+        _server = new SwtpmServer(new StateStore(stateDirectory), _random, engine) { KeepStateBlobsOnFullDisk = true };
         foreach (string path in (string[])[socketPath, controlPath])
         {
             if (File.Exists(path))
@@ -170,14 +170,26 @@ public sealed class InstanceServer : IDisposable
         long durableVersion;
         int drawn;
         int unused;
+        bool durable = (flags & InstanceWire.FlagDurable) != 0;
+
+        // Decided before the command runs, so a change that will wait can be undone if the disk refuses it: the
+        // controller asked for durability, the disk is behind, or the last save failed (a full disk: changes are
+        // then refused, not acknowledged from memory).
+        bool wait = durable || _server.DiskBehind(PersistBound) || _server.SaveFailing;
         lock (_commandLock)
         {
             _random.Begin(entropy);
-            length = _server.Execute(command, response, out durableVersion);
+            length = _server.Execute(command, response, out durableVersion, undoable: wait);
             (drawn, unused) = _random.End();
         }
 
-        if ((flags & InstanceWire.FlagDurable) != 0 || _server.DiskBehind(PersistBound))
+        if (_server.Acknowledged(durableVersion))
+        {
+            // It observed nothing unacknowledged (a read, or a command that changed nothing): it leaves now, also
+            // while the disk refuses every write (a lone survivor's too: what it acknowledged earlier is written
+            // when the disk takes it, see SwtpmServer.RollBack; the controller's Flush waits for that).
+        }
+        else if (wait)
         {
             if (!_server.WaitDurable(durableVersion))
             {

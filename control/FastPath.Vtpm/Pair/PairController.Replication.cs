@@ -113,6 +113,19 @@ public sealed partial class PairController
                 master.NextEntropy = fromMaster.NextEntropy.ToArray();
             }
 
+            if (masterApplied && slaveApplied && Refused(fromMaster) != Refused(fromSlave))
+            {
+                // One instance's disk refused the change (it undid it), the other applied it: the pair acknowledges
+                // nothing one of them refused. Not a divergence: the one that applied it is brought back to the
+                // refuser's state (a resync that writes nothing when its disk already holds that state), or dropped
+                // and rejoined once its disk takes the state.
+                PairMember refuser = Refused(fromMaster) ? master : slave;
+                PairMember applier = Other(refuser);
+                Console.Error.WriteLine($"fastpath: vtpm pair: instance {refuser.Name} could not write the change to its disk (TPM_RC_NV_UNAVAILABLE); undoing it on {applier.Name}");
+                ResyncLocked(refuser, applier);
+                return NvUnavailable(response);
+            }
+
             if (masterApplied && slaveApplied)
             {
                 Interlocked.Increment(ref master.Writes);
@@ -139,7 +152,7 @@ public sealed partial class PairController
             // command and answers alone, once the change is on its disk.
             PairMember survivor = masterApplied ? master : slave;
             int length = masterApplied ? fromMaster.CopyResponse(response) : fromSlave.CopyResponse(response);
-            return DurableAlone(survivor) ? Acknowledge(survivor, length) : NvUnavailable(response);
+            return DurableAlone(survivor) && SaveMembership() ? Acknowledge(survivor, length) : NvUnavailable(response);
         }
         finally
         {
@@ -154,6 +167,10 @@ public sealed partial class PairController
             }
         }
     }
+
+    /// <summary>Whether an instance answered TPM_RC_NV_UNAVAILABLE: its disk refused the change, which it undid.</summary>
+    private static bool Refused(in ExecuteAnswer answer) =>
+        answer.Response.Length >= TpmConstants.HeaderSize && BinaryPrimitives.ReadUInt32BigEndian(answer.Response[6..]) == TpmRc.NvUnavailable;
 
     private static string? Diverged(CommandClass kind, in ExecuteAnswer master, in ExecuteAnswer slave)
     {
@@ -174,6 +191,13 @@ public sealed partial class PairController
     /// <summary>A lone survivor: it draws its own entropy and answers only once the change is on its disk.</summary>
     private int Alone(PairMember member, ReadOnlySpan<byte> command, Span<byte> response)
     {
+        if (!SaveMembership())
+        {
+            // The durable membership still names the dropped instance and cannot be rewritten (a full disk): a
+            // change held by this one alone must not be acknowledged.
+            return NvUnavailable(response);
+        }
+
         InstanceConnection? link = TrySend(member, command, InstanceWire.FlagDurable, null);
         if (link is null || !TryReceive(member, link, out ExecuteAnswer answer))
         {
@@ -316,7 +340,7 @@ public sealed partial class PairController
         catch (InstanceFailedException exception)
         {
             Fail(slave, exception.Message);
-            return DurableAlone(master) ? Acknowledge(master, written) : NvUnavailable(response);
+            return DurableAlone(master) && SaveMembership() ? Acknowledge(master, written) : NvUnavailable(response);
         }
     }
 }

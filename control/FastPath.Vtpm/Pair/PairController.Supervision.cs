@@ -48,6 +48,7 @@ public sealed partial class PairController
     private async Task RejoinAsync(PairMember member)
     {
         bool running = false;
+        int backoff = 200;
         while (!_stop.IsCancellationRequested)
         {
             try
@@ -91,10 +92,21 @@ public sealed partial class PairController
             }
             catch (InstanceFailedException exception)
             {
-                Console.Error.WriteLine($"fastpath: vtpm pair: rejoining {member.Name} failed: {exception.Message}; retrying");
+                // Backing off (200 ms doubling to 5 s): an instance whose disk refuses the state (full) would
+                // otherwise be restarted five times a second until space frees.
+                Console.Error.WriteLine($"fastpath: vtpm pair: rejoining {member.Name} failed: {exception.Message}; retrying in {backoff} ms");
                 member.Kill();
                 running = false;
-                await Task.Delay(200).ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(backoff, _stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                backoff = Math.Min(backoff * 2, 5000);
             }
             catch (OperationCanceledException)
             {
@@ -112,19 +124,37 @@ public sealed partial class PairController
         }
     }
 
-    /// <summary>Writes which instances hold every acknowledged change, if that changed (fsync'd before return).</summary>
-    private void SaveMembership()
+    /// <summary>Writes which instances hold every acknowledged change, if that changed (fsync'd before return).
+    /// Returns whether the durable record names live instances only, i.e. whether a change the live ones hold may
+    /// be acknowledged. A failed write (a full disk) is not fatal: the old record stays, which is still true while
+    /// every instance it names is live (a new member of the pair just is not named yet).</summary>
+    private bool SaveMembership()
     {
         lock (_membershipLock)
         {
             string holders = string.Concat(_members.Where(m => m.Live).Select(m => m.Name));
             if (holders.Length == 0 || holders == _savedMembership)
             {
-                return;
+                return true;
             }
 
-            _membership.Save(Encoding.ASCII.GetBytes(holders));
-            _savedMembership = holders;
+            try
+            {
+                _membership.Save(Encoding.ASCII.GetBytes(holders));
+                _savedMembership = holders;
+                _membershipFailing = false;
+                return true;
+            }
+            catch (IOException exception)
+            {
+                if (!_membershipFailing)
+                {
+                    Console.Error.WriteLine($"fastpath: vtpm pair: membership write failed ({exception.Message}); the record still names {(_savedMembership.Length == 0 ? "nobody" : _savedMembership)}, retried at the next change");
+                    _membershipFailing = true;
+                }
+
+                return _savedMembership.Length > 0 && _savedMembership.All(name => holders.Contains(name, StringComparison.Ordinal));
+            }
         }
     }
 

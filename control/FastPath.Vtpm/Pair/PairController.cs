@@ -40,6 +40,7 @@ public sealed partial class PairController : TpmBackend, IDisposable
     private StatusListener? _status;
     private VtpmEndpoint? _endpoint;
     private string _savedMembership = "";
+    private bool _membershipFailing;
     private long _failovers;
     private long _resyncs;
     private long _handovers;
@@ -98,13 +99,35 @@ public sealed partial class PairController : TpmBackend, IDisposable
 
         byte[]? saved = _membership.Load();
         string holders = saved is null ? "a" : Encoding.ASCII.GetString(saved);
+        lock (_membershipLock)
+        {
+            // What the disk says: a start whose members match it writes nothing (a full disk is no obstacle).
+            _savedMembership = saved is null || holders.Any(c => c is not ('a' or 'b')) ? "" : holders;
+        }
+
         PairMember source = holders.StartsWith('b') ? _members[1] : _members[0];
         PairMember other = Other(source);
         source.Start(TimeSpan.FromSeconds(30));
         other.Start(TimeSpan.FromSeconds(30));
-        Transfer(source, other);
+        string? lagging = null;
+        try
+        {
+            Transfer(source, other);
+        }
+        catch (InstanceFailedException exception) when (exception.Member == other.Name)
+        {
+            // Its disk refused the state (full): the pair starts with the source alone, and the other rejoins
+            // (with backoff) once its disk takes the state, instead of the whole pair exiting on every retry.
+            lagging = exception.Message;
+        }
+
         source.Live = true;
         other.Live = true;
+        if (lagging is not null)
+        {
+            Fail(other, $"could not take {source.Name}'s state at start: {lagging}");
+        }
+
         SaveMembership();
         _lag = 0;
 
@@ -114,7 +137,15 @@ public sealed partial class PairController : TpmBackend, IDisposable
         _endpoint = endpoint;
         _commands.Listen(endpoint.Command);
         _control.Listen(endpoint.Control, sendOptions: SwtpmServer.SendOptions, receiveOptions: SwtpmServer.ReceiveOptions);
-        _status.Start(statusPath);
+        try
+        {
+            _status.Start(statusPath);
+        }
+        catch (Exception exception) when (exception is IOException or System.Net.Sockets.SocketException)
+        {
+            // The TPM serves without it: status and failover are an operator's tools, not the clients'.
+            Console.Error.WriteLine($"fastpath: vtpm pair: status socket {statusPath} not opened: {exception.Message}");
+        }
     }
 
     /// <summary>Where the swtpm channels listen, once started.</summary>

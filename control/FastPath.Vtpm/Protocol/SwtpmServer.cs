@@ -34,14 +34,30 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     private double _maxPersistMs;
     private bool _flushing;
     private bool _resumeOnInit;
+    private bool _disposed;
+    private bool _keepingStateBlob;
+
+    // Under _durableLock: every persistent change of the command executing now only refreshed libtpms's orderly data.
+    private bool _orderlyOnly;
     private readonly VtpmEngineKind _kind;
     private VtpmEngine _engine;
 
-    // The engine's whole state as of the last durable version, taken just before the first change after it: a
-    // failed save (a full disk) puts it back, so no answer ever reflects a change that was refused. Null when a
-    // save covered a version while later changes were pending (rare: the fallback is a reload from disk).
+    // The engine's whole state as of the newest acknowledged version (durable, or answered before it was durable:
+    // the pair's `pair` durability), taken just before the first undoable change after it: a failed save (a full
+    // disk) puts it back, so no answer ever reflects a change that was refused, and nothing answered is undone.
+    // libtpms's state blob is the volatile state only: its permanent state is kept beside it (null for the managed
+    // engine, whose state blob holds everything).
     private byte[]? _rollback;
+    private byte[]? _rollbackPermanent;
+    private long _rollbackVersion;
     private byte[]? _durableBlob;
+
+    // Under _durableLock. The highest version an answer left for before it was on disk (RequestFlush); a failed
+    // save never rolls back below it. Whether the last save failed (changes then wait for the disk, so they are
+    // refused, not kept in memory); whether a retry of the pending state is scheduled.
+    private long _acknowledgedVersion;
+    private bool _saveFailing;
+    private bool _retryScheduled;
 
     /// <summary>A flush returns only once the socket's send loop has taken every byte (pause and resume at 1
     /// byte): SocketServer disposes the connection as soon as a handler returns, and bytes still in the pipe
@@ -92,6 +108,11 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
 
     public void Dispose()
     {
+        lock (_durableLock)
+        {
+            _disposed = true;
+        }
+
         _commands?.Dispose();
         _control?.Dispose();
         Endpoint?.RemoveSocketFiles();
@@ -106,6 +127,11 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     internal override async ValueTask<int> ExecuteAsync(byte[] command, int length, byte[] response)
     {
         int responseLength = Execute(command.AsSpan(0, length), response, out long durableVersion);
+        if (Acknowledged(durableVersion))
+        {
+            return responseLength;
+        }
+
         ValueTask<bool> durable = WaitDurableAsync(durableVersion);
         bool ok = durable.IsCompletedSuccessfully ? durable.Result : await durable.ConfigureAwait(false);
         return ok ? responseLength : NvUnavailable(response);
@@ -114,15 +140,48 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     /// <summary>Runs one TPM command; <paramref name="response"/> must hold <see cref="TpmEngine.ResponseBufferSize"/> bytes.</summary>
     /// <param name="durableVersion">The state version that must be on disk before the response may leave
     /// (the command may have changed state, or read state that is not durable yet).</param>
-    internal int Execute(ReadOnlySpan<byte> command, Span<byte> response, out long durableVersion)
+    /// <param name="undoable">The answer will wait for the disk, so a failed save must be able to undo this
+    /// command (a snapshot is taken first when everything before it is acknowledged). False for an answer that
+    /// leaves before the disk (<see cref="RequestFlush"/>): nothing to undo, and no snapshot cost.</param>
+    internal int Execute(ReadOnlySpan<byte> command, Span<byte> response, out long durableVersion, bool undoable = true)
     {
         lock (_engineLock)
         {
-            TakeRollbackIfClean(command);
-            int length = _engine.Execute(command, response);
+            if (undoable && _store is not null && Pair.CommandClassification.Classify(command) != Pair.CommandClass.Read)
+            {
+                TakeRollbackIfCleanUnsynchronized();
+            }
+
+            long before;
             lock (_durableLock)
             {
+                before = _pendingVersion;
+                _orderlyOnly = true;
+            }
+
+            int length = _engine.Execute(command, response);
+            bool flush = false;
+            lock (_durableLock)
+            {
+                if (_pendingVersion > before && (_orderlyOnly || IsStartup(command)) && before == Math.Max(_durableVersion, _acknowledgedVersion))
+                {
+                    // libtpms only refreshed its NV copy of the clock (every 4 s of TPM clock, at whatever command
+                    // runs then, reads included): nothing a client sees needs the disk, so the answer does not wait
+                    // for it (on a full disk a read would otherwise be refused every 4 s); it is written when it can.
+                    // TPM2_Startup likewise (its reset counters): a TPM that refuses Startup serves nothing, and a
+                    // state that must first move to new files (the older one-file format) cannot be written on a
+                    // full disk. Either is kept in memory and written as soon as the disk takes it.
+                    _acknowledgedVersion = _pendingVersion;
+                    flush = !_flushing && _store is not null;
+                    _flushing |= flush;
+                }
+
                 durableVersion = _pendingVersion;
+            }
+
+            if (flush)
+            {
+                _ = Task.Run(FlushLoop);
             }
 
             return length;
@@ -171,12 +230,39 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         return WaitDurable(version);
     }
 
-    /// <summary>Starts writing state version <paramref name="version"/> to disk now, without waiting for it (the
-    /// pair's default durability: the answer leaves before the write completes).</summary>
+    private static bool IsStartup(ReadOnlySpan<byte> command) =>
+        command.Length >= TpmConstants.HeaderSize && System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(command[6..]) == 0x144;
+
+    /// <summary>Whether an answer that observed state version <paramref name="version"/> may leave without waiting:
+    /// every change it observed is durable or was acknowledged already.</summary>
+    internal bool Acknowledged(long version)
+    {
+        lock (_durableLock)
+        {
+            return version <= Math.Max(_durableVersion, _acknowledgedVersion);
+        }
+    }
+
+    /// <summary>Whether the last save failed (a full disk) and none succeeded since: changes should then wait for
+    /// the disk, so they are refused and undone rather than acknowledged from memory.</summary>
+    internal bool SaveFailing
+    {
+        get
+        {
+            lock (_durableLock)
+            {
+                return _saveFailing;
+            }
+        }
+    }
+
+    /// <summary>The answer for state version <paramref name="version"/> leaves now, before the disk (the pair's
+    /// default durability): the version is acknowledged (a failed save never undoes it) and its write starts now.</summary>
     internal void RequestFlush(long version)
     {
         lock (_durableLock)
         {
+            _acknowledgedVersion = Math.Max(_acknowledgedVersion, version);
             if (_durableVersion >= version || _flushing || _store is null)
             {
                 return;
@@ -213,6 +299,12 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     {
         lock (_durableLock)
         {
+            byte[]? previous = _pendingVersion > _durableVersion ? _pendingBlob : _durableBlob;
+            if (previous is null || !LibtpmsEngine.OnlyOrderlyDataDiffers(previous, blob))
+            {
+                _orderlyOnly = false;
+            }
+
             _pendingBlob = blob;
             if (_pendingVersion == _durableVersion)
             {
@@ -253,8 +345,23 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             }
             catch (IOException exception)
             {
-                Console.Error.WriteLine($"fastpath: vtpm: state write failed, changes refused (TPM_RC_NV_UNAVAILABLE) and rolled back; reads go on: {exception.Message}");
+                if (!SaveFailing)
+                {
+                    // Once per outage: the retries after it fail the same way.
+                    Console.Error.WriteLine($"fastpath: vtpm: state write failed, changes refused (TPM_RC_NV_UNAVAILABLE) and undone until it succeeds; reads go on: {exception.Message}");
+                }
+
                 RollBack();
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                // Stopping: the store is closed.
+                lock (_durableLock)
+                {
+                    _flushing = false;
+                }
+
                 return;
             }
 
@@ -265,11 +372,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
                 {
                     _durableVersion = version;
                     _durableBlob = blob;
-                    if (_pendingVersion != version)
-                    {
-                        // Changes made after this save's snapshot are pending: the rollback no longer matches.
-                        _rollback = null;
-                    }
+                    _saveFailing = false;
 
                     double lag = System.Diagnostics.Stopwatch.GetElapsedTime(_oldestPendingAt).TotalMilliseconds;
                     _saves++;
@@ -307,39 +410,86 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         }
     }
 
-    /// <summary>Under the engine lock: before a command that may change persistent state, when everything so far
-    /// is durable, remember the whole state (what a failed save returns to).</summary>
-    private void TakeRollbackIfClean(ReadOnlySpan<byte> command)
+    /// <summary>Under the engine lock: before a change that may have to be undone, when everything so far is
+    /// acknowledged (durable, or answered before the disk), remember the whole state (what a failed save returns to).</summary>
+    private void TakeRollbackIfCleanUnsynchronized()
     {
-        if (_store is null || Pair.CommandClassification.Classify(command) == Pair.CommandClass.Read)
-        {
-            return;
-        }
-
+        long version;
         lock (_durableLock)
         {
-            if (_pendingVersion != _durableVersion)
+            if (_pendingVersion != Math.Max(_durableVersion, _acknowledgedVersion))
             {
                 return;
             }
+
+            version = _pendingVersion;
         }
 
+        _rollbackPermanent = _engine.DigestCoversAllState ? null : _engine.SerializePersistent();
         _rollback = _engine.SerializeState();
+        _rollbackVersion = version;
     }
 
-    /// <summary>A save failed: every change since the last durable version is undone (all their answers become
-    /// TPM_RC_NV_UNAVAILABLE), so the TPM goes on serving reads and random numbers from exactly what is on disk,
-    /// and the next change tries the disk again.</summary>
+    /// <summary>A save failed: every change not yet acknowledged is undone (all their answers become
+    /// TPM_RC_NV_UNAVAILABLE), so the TPM goes on serving reads and random numbers from exactly what it
+    /// acknowledged, and the next change tries the disk again. Changes answered before the disk (the pair's
+    /// `pair` durability) are never undone: they stay in memory and their write is retried every second until
+    /// the disk takes it.</summary>
     private void RollBack()
     {
         List<TaskCompletionSource<bool>> released = [];
+        bool retry;
+        bool kept = false;
         lock (_engineLock)
         {
-            if (_rollback is not null)
+            long durable;
+            long floor;
+            lock (_durableLock)
             {
-                _engine.RestoreState(_rollback);
+                durable = _durableVersion;
+                floor = Math.Max(_durableVersion, _acknowledgedVersion);
             }
-            else if (_durableBlob is not null)
+
+            long pending = floor;
+            byte[]? pendingBlob = null;
+            bool keep;
+            lock (_durableLock)
+            {
+                // Nothing unacknowledged to undo (a background write of acknowledged changes failed), or a state
+                // blob the pair's controller set that is to be kept in memory (KeepStateBlobsOnFullDisk).
+                keep = _pendingVersion == floor || _keepingStateBlob;
+            }
+
+            if (keep)
+            {
+                lock (_durableLock)
+                {
+                    pending = _pendingVersion;
+                    pendingBlob = _pendingBlob;
+                    kept = _keepingStateBlob;
+                    if (kept)
+                    {
+                        _acknowledgedVersion = _pendingVersion;
+                    }
+                }
+            }
+            else if (_rollback is not null && _rollbackVersion == floor)
+            {
+                if (_rollbackPermanent is not null)
+                {
+                    // libtpms: its NV as it was, then the volatile state on top (a migration's sequence).
+                    VtpmEngine replacement = _engine.WithPersistent(_rollbackPermanent);
+                    if (!ReferenceEquals(replacement, _engine))
+                    {
+                        _engine.Dispose();
+                        _engine = replacement;
+                    }
+                }
+
+                _engine.RestoreState(_rollback);
+                pendingBlob = floor > durable ? _engine.SerializePersistent() : null;
+            }
+            else if (floor == durable && _durableBlob is not null)
             {
                 // No snapshot matches the disk: reload it, as after a power loss.
                 Console.Error.WriteLine("fastpath: vtpm: reloading the durable state after a failed write (volatile state is reset)");
@@ -347,12 +497,28 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
                 _engine = CreateEngine(_durableBlob);
                 _engine.PowerOn();
             }
+            else
+            {
+                // Changes answered before the disk, and maybe a refused one after them with no snapshot between (a
+                // race of an early answer with a waiting change): keeping everything loses nothing acknowledged.
+                lock (_durableLock)
+                {
+                    pending = _pendingVersion;
+                    pendingBlob = _pendingBlob;
+                    if (pending > floor)
+                    {
+                        Console.Error.WriteLine("fastpath: vtpm: a refused change could not be undone apart from acknowledged ones; it is kept");
+                    }
+                }
+            }
 
             lock (_durableLock)
             {
                 _rollback = null;
-                _pendingBlob = null;
-                _pendingVersion = _durableVersion;
+                _rollbackPermanent = null;
+                _pendingBlob = pendingBlob;
+                _pendingVersion = pending;
+                _saveFailing = true;
                 foreach ((long _, TaskCompletionSource<bool> done) in _waiters)
                 {
                     released.Add(done);
@@ -360,13 +526,39 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
 
                 _waiters.Clear();
                 _flushing = false;
+                retry = _pendingVersion > _durableVersion && !_retryScheduled;
+                _retryScheduled |= retry;
             }
         }
 
         foreach (TaskCompletionSource<bool> done in released)
         {
-            done.TrySetResult(false);
+            done.TrySetResult(kept);
         }
+
+        if (retry)
+        {
+            _ = RetrySaveAsync();
+        }
+    }
+
+    /// <summary>Acknowledged changes are only in memory after a failed save: write them again in a second (and so
+    /// on, one retry at a time) until the disk takes them, even if no command comes to trigger a save.</summary>
+    private async Task RetrySaveAsync()
+    {
+        await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        lock (_durableLock)
+        {
+            _retryScheduled = false;
+            if (_disposed || _durableVersion >= _pendingVersion || _pendingBlob is null || _flushing)
+            {
+                return;
+            }
+
+            _flushing = true;
+        }
+
+        FlushLoop();
     }
 
     internal override void SetLocality(byte locality)
@@ -416,6 +608,11 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         long version;
         lock (_engineLock)
         {
+            if (_store is not null && type is ControlCommand.BlobPermanent or ControlCommand.BlobVolatile)
+            {
+                TakeRollbackIfCleanUnsynchronized();
+            }
+
             try
             {
                 if (type == ControlCommand.BlobPermanent)
@@ -455,7 +652,10 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             bool unchanged;
             lock (_durableLock)
             {
-                unchanged = _pendingBlob is not null && persistent.AsSpan().SequenceEqual(_pendingBlob);
+                // Against the newest state known, pending or durable: a resync of an instance that already has the
+                // source's permanent state (every pair start) writes nothing, so it works on a full disk.
+                byte[]? newest = _pendingVersion > _durableVersion ? _pendingBlob : _durableBlob;
+                unchanged = newest is not null && (persistent.AsSpan().SequenceEqual(newest) || LibtpmsEngine.OnlyOrderlyDataDiffers(newest, persistent));
             }
 
             if (!unchanged)
@@ -469,8 +669,36 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             }
         }
 
-        return await WaitDurableAsync(version).ConfigureAwait(false);
+        if (!KeepStateBlobsOnFullDisk)
+        {
+            return await WaitDurableAsync(version).ConfigureAwait(false);
+        }
+
+        lock (_durableLock)
+        {
+            _keepingStateBlob = true;
+        }
+
+        try
+        {
+            return await WaitDurableAsync(version).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_durableLock)
+            {
+                _keepingStateBlob = false;
+            }
+        }
     }
+
+    /// <summary>A pair instance (set by <see cref="Pair.InstanceServer"/>): a state blob the controller sets (a
+    /// resync, a rejoin, the hand-over after TPM2_Startup) that the disk refuses is kept in memory and its write
+    /// retried, as the pair's `pair` durability keeps an acknowledged change, instead of being refused; the pair
+    /// would otherwise drop an instance at every hand-over while the disk is full, and could not run Startup
+    /// when the state must first move to new files (the older one-file format). Changes made by TPM commands are
+    /// still refused and undone.</summary>
+    public bool KeepStateBlobsOnFullDisk { get; init; }
 
     /// <summary>SHA-256 of the engine's full canonical state (used by tests and by the pair to compare replicas).</summary>
     public byte[] StateDigest()

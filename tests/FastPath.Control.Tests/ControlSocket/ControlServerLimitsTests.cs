@@ -122,6 +122,34 @@ public sealed class ControlServerLimitsTests : IDisposable
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_dir.File("c.sock")));
     }
 
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void An_unprivileged_user_cannot_reach_the_control_socket_its_owner_can()
+    {
+        // The folder is world-searchable, so only the socket's own mode stands in the way (vtpm status/failover,
+        // map changes and captures all go through this socket).
+        File.SetUnixFileMode(_dir.Path, (UnixFileMode)0b111_101_101);
+        using var server = new ControlServer(Pong);
+        server.Start(_endpoint);
+        const string Client = """
+            import json, socket, struct, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(10)
+            try:
+                s.connect(sys.argv[1])
+            except PermissionError:
+                print("denied"); sys.exit(0)
+            body = json.dumps({"v": 1, "id": 1, "verb": "ping", "args": {}}).encode()
+            s.sendall(struct.pack(">I", len(body)) + body)
+            head = s.recv(4)
+            print("answered" if len(head) == 4 else "closed")
+            """;
+        string path = _dir.File("c.sock");
+        ProcessResult stranger = ProcessRunner.Run("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c", Client, path], TimeSpan.FromSeconds(60)).EnsureSuccess();
+        Assert.Equal("denied", stranger.StandardOutput.Trim());
+        ProcessResult owner = ProcessRunner.Run("/usr/bin/python3", ["-c", Client, path], TimeSpan.FromSeconds(60)).EnsureSuccess();
+        Assert.Equal("answered", owner.StandardOutput.Trim());
+    }
+
     private static ValueTask<ControlReply> Pong(string verb, JsonElement args, CancellationToken cancellation) =>
         ValueTask.FromResult(verb == "ping" ? ControlReply.Ok() : ControlReply.Error(ControlProtocol.UnknownVerb, verb));
 }
