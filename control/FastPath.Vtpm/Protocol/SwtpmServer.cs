@@ -101,14 +101,13 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         }
     }
 
-    /// <summary>Group commit: the response leaves only once the state it depends on is on disk; the engine is
-    /// free meanwhile, so other connections execute and share the same write.</summary>
-    internal override async ValueTask<int> ExecuteAsync(byte[] command, int length, byte[] response)
+    /// <summary>Group commit: the response leaves only once the state it depends on is on disk. The calling
+    /// thread (a blocking connection thread) writes the state itself when no write is under way, so a change costs
+    /// no thread hop; connections arriving meanwhile execute and share the next write.</summary>
+    internal override ValueTask<int> ExecuteAsync(byte[] command, int length, byte[] response)
     {
         int responseLength = Execute(command.AsSpan(0, length), response, out long durableVersion);
-        ValueTask<bool> durable = WaitDurableAsync(durableVersion);
-        bool ok = durable.IsCompletedSuccessfully ? durable.Result : await durable.ConfigureAwait(false);
-        return ok ? responseLength : NvUnavailable(response);
+        return ValueTask.FromResult(WaitDurable(durableVersion) ? responseLength : NvUnavailable(response));
     }
 
     /// <summary>Runs one TPM command; <paramref name="response"/> must hold <see cref="TpmEngine.ResponseBufferSize"/> bytes.</summary>
@@ -145,18 +144,43 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             if (!_flushing)
             {
                 _flushing = true;
-                _ = Task.Run(FlushLoop);
+                _ = Task.Run(FlushInBackground);
             }
 
             return new ValueTask<bool>(done.Task);
         }
     }
 
-    /// <summary>Blocks until state version <paramref name="version"/> is durable; false when the write failed.</summary>
+    /// <summary>Blocks until state version <paramref name="version"/> is durable; false when the write failed.
+    /// When no write is under way the calling thread does it (leader of the group commit): no pool thread is
+    /// woken, none spins afterwards, and the answer follows the fdatasync on the same thread.</summary>
     internal bool WaitDurable(long version)
     {
-        ValueTask<bool> durable = WaitDurableAsync(version);
-        return durable.IsCompletedSuccessfully ? durable.Result : durable.AsTask().GetAwaiter().GetResult();
+        TaskCompletionSource<bool>? done = null;
+        lock (_durableLock)
+        {
+            if (_durableVersion >= version)
+            {
+                return true;
+            }
+
+            if (!_flushing && _store is not null)
+            {
+                _flushing = true;
+            }
+            else
+            {
+                done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiters.Add((version, done));
+            }
+        }
+
+        if (done is null)
+        {
+            return FlushLoop(version);
+        }
+
+        return done.Task.GetAwaiter().GetResult();
     }
 
     /// <summary>Blocks until every state change made so far is durable; false when the write failed.</summary>
@@ -183,7 +207,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             }
 
             _flushing = true;
-            _ = Task.Run(FlushLoop);
+            _ = Task.Run(FlushInBackground);
         }
     }
 
@@ -224,9 +248,13 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         }
     }
 
-    /// <summary>Writes the newest pending blob until nothing is pending; each pass releases every waiter its
-    /// write covers. Runs on one pool thread at a time (<see cref="_flushing"/>).</summary>
-    private void FlushLoop()
+    private void FlushInBackground() => FlushLoop(long.MaxValue);
+
+    /// <summary>Writes the newest pending blob until nothing is pending, or (a leader that wrote for its own
+    /// answer) until version <paramref name="until"/> is durable, handing what is still pending to a pool thread;
+    /// each pass releases every waiter its write covers. One writer at a time (<see cref="_flushing"/>).
+    /// Returns false when a write failed (the changes were rolled back).</summary>
+    private bool FlushLoop(long until)
     {
         while (true)
         {
@@ -238,7 +266,14 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
                 if (_durableVersion >= _pendingVersion || _pendingBlob is null)
                 {
                     _flushing = false;
-                    return;
+                    return true;
+                }
+
+                if (_durableVersion >= until)
+                {
+                    // The leader's own answer may leave: a pool thread writes what arrived since.
+                    _ = Task.Run(FlushInBackground);
+                    return true;
                 }
 
                 blob = _pendingBlob;
@@ -255,7 +290,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             {
                 Console.Error.WriteLine($"fastpath: vtpm: state write failed, changes refused (TPM_RC_NV_UNAVAILABLE) and rolled back; reads go on: {exception.Message}");
                 RollBack();
-                return;
+                return false;
             }
 
             List<TaskCompletionSource<bool>> released = [];
@@ -302,7 +337,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
 
             if (!ok)
             {
-                return;
+                return false;
             }
         }
     }
