@@ -107,6 +107,20 @@ public sealed class FastpathInstance : PairInstance
         return status == InstanceWire.StatusOk && fresh.Length == InstanceWire.EntropySize ? fresh : throw new InvalidDataException("the instance refused to generate entropy");
     }
 
+    internal override byte[]? TakeVolatile()
+    {
+        (byte status, byte[] state) = Call(InstanceWire.TakeVolatile, []);
+        return status == InstanceWire.StatusOk && state.Length > 32 ? state : throw new InvalidDataException("the instance refused to hand over its state");
+    }
+
+    internal override bool AdoptVolatile(byte[] state, bool durable)
+    {
+        byte[] payload = new byte[1 + state.Length];
+        payload[0] = durable ? InstanceWire.FlagDurable : (byte)0;
+        state.CopyTo(payload, 1);
+        return Call(InstanceWire.AdoptVolatile, payload).Status == InstanceWire.StatusOk;
+    }
+
     /// <summary>One whole wire request/answer for the cold paths (digests, flushes, pings); the answer is copied out.</summary>
     private (byte Status, byte[] Payload) Call(byte op, ReadOnlySpan<byte> payload)
     {

@@ -21,6 +21,8 @@ public sealed class InstanceServer : IDisposable
     /// unwritten change is older than this, answers wait for the disk (one save takes 2-3 ms here).</summary>
     private static readonly TimeSpan PersistBound = TimeSpan.FromMilliseconds(3);
 
+    private const int DigestSize = 32;
+
     private readonly Lock _commandLock = new();
     private readonly PairRandomSource _random = new();
     private readonly SwtpmServer _server;
@@ -142,6 +144,13 @@ public sealed class InstanceServer : IDisposable
                 return (InstanceWire.StatusOk, RandomNumberGenerator.GetBytes(InstanceWire.EntropySize));
             case InstanceWire.Flush:
                 return (_server.FlushNow() ? InstanceWire.StatusOk : InstanceWire.StatusError, []);
+            case InstanceWire.TakeVolatile:
+                return (InstanceWire.StatusOk, _server.TakeVolatile());
+            case InstanceWire.AdoptVolatile:
+                return payload.Length > 1 + DigestSize
+                    && _server.AdoptVolatile(payload.Slice(1, DigestSize), payload[(1 + DigestSize)..].ToArray(), (payload[0] & InstanceWire.FlagDurable) != 0)
+                    ? (InstanceWire.StatusOk, [])
+                    : (InstanceWire.StatusError, []);
             default:
                 return (InstanceWire.StatusError, []);
         }

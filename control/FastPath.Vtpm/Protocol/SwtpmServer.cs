@@ -507,6 +507,56 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         return await WaitDurableAsync(version).ConfigureAwait(false);
     }
 
+    /// <summary>The master's side of a hand-over: the state digest (32 bytes) followed by the volatile blob, taken
+    /// together under the engine lock.</summary>
+    internal byte[] TakeVolatile()
+    {
+        lock (_engineLock)
+        {
+            byte[] digest = _engine.StateDigest();
+            byte[] blob = _engine.SerializeState();
+            return [.. digest, .. blob];
+        }
+    }
+
+    /// <summary>The slave's side of a hand-over: when this TPM holds the permanent state whose digest is
+    /// <paramref name="digest"/>, it resumes from the master's volatile blob (DRBG, sessions, objects, PCRs). False
+    /// when the digest differs or the blob is refused; true once any change is as durable as asked.</summary>
+    internal bool AdoptVolatile(ReadOnlySpan<byte> digest, byte[] blob, bool durable)
+    {
+        long version;
+        lock (_engineLock)
+        {
+            if (!_engine.StateDigest().AsSpan().SequenceEqual(digest))
+            {
+                return false;
+            }
+
+            try
+            {
+                _engine.RestoreState(blob);
+            }
+            catch (InvalidDataException)
+            {
+                return false;
+            }
+
+            _resumeOnInit = false;
+            lock (_durableLock)
+            {
+                version = _pendingVersion;
+            }
+        }
+
+        if (durable)
+        {
+            return WaitDurable(version);
+        }
+
+        RequestFlush(version);
+        return true;
+    }
+
     /// <summary>SHA-256 of the engine's full canonical state (used by tests and by the pair to compare replicas).</summary>
     public byte[] StateDigest()
     {
