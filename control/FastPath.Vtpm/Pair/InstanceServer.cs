@@ -24,15 +24,14 @@ public sealed class InstanceServer : IDisposable
     private const int DigestSize = 32;
 
     private readonly Lock _commandLock = new();
-    private readonly PairRandomSource _random = new();
     private readonly SwtpmServer _server;
     private readonly Socket _listener;
     private readonly ControlListener _control;
     private volatile bool _stopping;
 
-    public InstanceServer(string stateDirectory, string socketPath, string controlPath, VtpmEngineKind engine = VtpmEngineKind.Libtpms)
+    public InstanceServer(string stateDirectory, string socketPath, string controlPath)
     {
-        _server = new SwtpmServer(new StateStore(stateDirectory), _random, engine);
+        _server = new SwtpmServer(new StateStore(stateDirectory));
         foreach (string path in (string[])[socketPath, controlPath])
         {
             if (File.Exists(path))
@@ -82,7 +81,7 @@ public sealed class InstanceServer : IDisposable
     private void Serve(Socket client)
     {
         byte[] request = new byte[TpmConstants.MaxCommandSize + 64];
-        byte[] answer = new byte[TpmEngine.ResponseBufferSize + 64];
+        byte[] answer = new byte[VtpmEngine.ResponseBufferSize + 64];
         byte[] header = new byte[InstanceWire.HeaderSize];
         using (client)
         {
@@ -177,14 +176,15 @@ public sealed class InstanceServer : IDisposable
         Span<byte> response = answer[4..];
         int length;
         long durableVersion;
-        int drawn;
-        int unused;
         lock (_commandLock)
         {
-            _random.Begin(entropy);
             length = _server.Execute(command, response, out durableVersion);
-            (drawn, unused) = _random.End();
         }
+
+        // libtpms takes no supplied entropy (the pair keeps its instances in DRBG lockstep instead, and never
+        // supplies any: CanReplayEntropy is false): nothing supplied is used, nothing is counted as drawn.
+        const int drawn = 0;
+        int unused = entropy.Length;
 
         if ((flags & InstanceWire.FlagDurable) != 0 || _server.DiskBehind(PersistBound))
         {

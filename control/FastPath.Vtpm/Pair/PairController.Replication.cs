@@ -23,9 +23,10 @@ public sealed partial class PairController
                 Interlocked.Increment(ref master.Reads);
                 int written = answer.CopyResponse(response);
                 master.Return(link);
-                if (written >= TpmConstants.HeaderSize && CommandClassification.CountsAgainstLockout(BinaryPrimitives.ReadUInt32BigEndian(response[6..])))
+                if (written >= TpmConstants.HeaderSize && CommandClassification.MayHaveChangedState(BinaryPrimitives.ReadUInt32BigEndian(response[6..])))
                 {
-                    // A wrong password on a lockout-protected entity: the master counted it, the slave must too.
+                    // A wrong password on a lockout-protected entity: the master counted it (or recorded that it is
+                    // no longer orderly), the slave must too.
                     CopyLockoutCount(master);
                 }
 

@@ -19,7 +19,6 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
 {
     private readonly Lock _engineLock = new();
     private readonly StateStore? _store;
-    private readonly RandomSource _random;
     private CommandListener? _commands;
     private ControlListener? _control;
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -34,7 +33,6 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     private double _maxPersistMs;
     private bool _flushing;
     private bool _resumeOnInit;
-    private readonly VtpmEngineKind _kind;
     private VtpmEngine _engine;
 
     // The engine's whole state as of the last durable version, taken just before the first change after it: a
@@ -53,12 +51,10 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     internal static readonly PipeOptions ReceiveOptions = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
 
     /// <summary>A server whose state lives in <paramref name="store"/> (null: in memory only, for benchmarks).</summary>
-    /// <param name="engine">libtpms (the product's engine; one per process) or the earlier managed engine.</param>
-    public SwtpmServer(StateStore? store, RandomSource random, VtpmEngineKind engine = VtpmEngineKind.Managed)
+    /// <remarks>The engine is libtpms, which holds one TPM per process: one server per process at a time.</remarks>
+    public SwtpmServer(StateStore? store)
     {
         _store = store;
-        _random = random;
-        _kind = engine;
         _durableBlob = store?.Load();
         try
         {
@@ -110,7 +106,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         return ValueTask.FromResult(WaitDurable(durableVersion) ? responseLength : NvUnavailable(response));
     }
 
-    /// <summary>Runs one TPM command; <paramref name="response"/> must hold <see cref="TpmEngine.ResponseBufferSize"/> bytes.</summary>
+    /// <summary>Runs one TPM command; <paramref name="response"/> must hold <see cref="VtpmEngine.ResponseBufferSize"/> bytes.</summary>
     /// <param name="durableVersion">The state version that must be on disk before the response may leave
     /// (the command may have changed state, or read state that is not durable yet).</param>
     internal int Execute(ReadOnlySpan<byte> command, Span<byte> response, out long durableVersion)
@@ -370,8 +366,17 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         List<TaskCompletionSource<bool>> released = [];
         lock (_engineLock)
         {
-            if (_rollback is not null)
+            if (_rollback is not null && _durableBlob is not null)
             {
+                // The durable permanent state, then the volatile snapshot taken on top of it: libtpms's volatile
+                // blob alone would resume on the NV that holds the refused change.
+                VtpmEngine durable = _engine.WithPersistent(_durableBlob);
+                if (!ReferenceEquals(durable, _engine))
+                {
+                    _engine.Dispose();
+                    _engine = durable;
+                }
+
                 _engine.RestoreState(_rollback);
             }
             else if (_durableBlob is not null)
@@ -566,15 +571,12 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         }
     }
 
-    /// <summary>Which engine serves (status and logs).</summary>
-    public VtpmEngineKind EngineKind => _kind;
-
     /// <summary>Whether <see cref="StateDigest"/> covers the volatile state too.</summary>
     public bool DigestCoversAllState => _engine.DigestCoversAllState;
 
     private VtpmEngine CreateEngine(byte[]? persistent)
     {
-        VtpmEngine engine = VtpmEngine.Create(_kind, _random, persistent, _store is null ? null : OnPersistentChange);
+        VtpmEngine engine = new LibtpmsEngine(persistent, _store is null ? null : OnPersistentChange);
         engine.FailureObserved = exception => Console.Error.WriteLine($"fastpath: vtpm: command failed inside the engine: {exception}");
         if (persistent is null && _store is not null)
         {
