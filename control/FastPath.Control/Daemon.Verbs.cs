@@ -33,9 +33,9 @@ public sealed partial class Daemon
             ? ControlReply.Error(ControlProtocol.Refused, "no maps file is configured")
             : await ImportAsync(_config.MapsFile).ConfigureAwait(false),
         // The pair's status asks both instances: only the stats verb, which shows it, pays that (not every metrics scrape).
-        "stats" => ControlReply.Ok(json => StatsJson.Write(json, Snapshot() with { PairStatusJson = (_vtpm as PairController)?.StatusJson() })),
-        "vtpm.status" => _vtpm is PairController pair ? Raw(pair.StatusJson()) : NoPair(),
-        "vtpm.failover" => _vtpm is PairController pair
+        "stats" => ControlReply.Ok(json => StatsJson.Write(json, Snapshot() with { PairStatusJson = _vtpm?.Pair?.StatusJson() })),
+        "vtpm.status" => _vtpm?.Pair is PairController pair ? Raw(pair.StatusJson()) : NoPair(),
+        "vtpm.failover" => _vtpm?.Pair is PairController pair
             ? pair.ForceFailover() is string dropped
                 ? ControlReply.Ok(json => json.WriteString("dropped", dropped))
                 : ControlReply.Error(ControlProtocol.Refused, "only one instance is live; nothing to switch")

@@ -9,10 +9,7 @@ using FastPath.Control.Metrics;
 using FastPath.Dataplane.Mapping;
 using FastPath.Dataplane.Pipeline;
 using FastPath.Dataplane.Ports;
-using FastPath.Vtpm.Engine;
-using FastPath.Vtpm.Pair;
-using FastPath.Vtpm.Protocol;
-using FastPath.Vtpm.State;
+using FastPath.Vtpm;
 
 namespace FastPath.Control;
 
@@ -41,7 +38,7 @@ public sealed partial class Daemon : IDisposable
     private ControlServer? _control;
     private MetricsServer? _metrics;
     private FastPathMeter? _meter;
-    private IDisposable? _vtpm;
+    private VtpmHost? _vtpm;
     private Timer? _sampler;
     private long _mapUpdates;
     private bool _ownsSocket;
@@ -140,7 +137,7 @@ public sealed partial class Daemon : IDisposable
 
         if (_config.Vtpm is { } vtpm)
         {
-            _vtpm = vtpm.Pair ? StartPair(vtpm) : StartSingle(vtpm);
+            _vtpm = StartVtpm(vtpm);
         }
 
         _meter = new FastPathMeter(SnapshotOrNull);
@@ -272,36 +269,13 @@ public sealed partial class Daemon : IDisposable
         ? "unix:" + path
         : string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{vtpm.Endpoint.Port}");
 
-    private static SwtpmServer StartSingle(VtpmConfig vtpm)
+    /// <summary>The configured vTPM, single or pair, started where <c>vtpm serve</c> starts its own
+    /// (<see cref="VtpmHost"/>); the pair's instances are this same binary (<c>fastpath vtpm instance</c>).</summary>
+    private static VtpmHost StartVtpm(VtpmConfig vtpm) => VtpmHost.Start(new VtpmHostOptions(vtpm.StateDirectory, vtpm.Endpoint)
     {
-        var server = new SwtpmServer(new StateStore(vtpm.StateDirectory), SystemRandomSource.Instance, VtpmEngineKind.Libtpms);
-        try
-        {
-            server.Start(vtpm.Endpoint);
-            return server;
-        }
-        catch
-        {
-            server.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>The high-availability pair: its instances are this same binary (<c>fastpath vtpm instance</c>).</summary>
-    private static PairController StartPair(VtpmConfig vtpm)
-    {
-        string executable = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the fastpath executable to start vTPM instances");
-        Directory.CreateDirectory(vtpm.StateDirectory);
-        var pair = new PairController(vtpm.StateDirectory, executable, ["vtpm", "instance"], TimeSpan.FromMilliseconds(vtpm.TimeoutMilliseconds), vtpm.Durability);
-        try
-        {
-            pair.Start(vtpm.Endpoint, vtpm.StatusSocket);
-            return pair;
-        }
-        catch
-        {
-            pair.Dispose();
-            throw;
-        }
-    }
+        Single = !vtpm.Pair,
+        Durability = vtpm.Durability,
+        Timeout = TimeSpan.FromMilliseconds(vtpm.TimeoutMilliseconds),
+        StatusSocket = vtpm.StatusSocket,
+    });
 }

@@ -40,7 +40,7 @@ internal sealed class VtpmMix
 
     public static readonly VtpmMix Quote = new("quote", [VtpmOp.Quote], maxClients: 2);
 
-    /// <summary>The managed engine (<c>--engine managed</c>) has no objects: only the first four run against it.</summary>
+    /// <summary>Every mix, in the order the table prints them.</summary>
     public static readonly VtpmMix[] All = [ReadHeavy, WriteHeavy, ReadHeavyHmac, WriteHeavyHmac, CreatePrimaryEcc, Sign, Quote];
 
     private VtpmMix(string name, VtpmOp[] cycle, int maxClients = 64)

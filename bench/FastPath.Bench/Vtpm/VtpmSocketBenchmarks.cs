@@ -50,7 +50,7 @@ public class VtpmSocketBenchmarks
         {
             _stateDirectory = Directory.CreateTempSubdirectory("fastpath-vtpm-bench-").FullName;
             _port = FreePorts.Pair();
-            _server = new SwtpmServer(new StateStore(_stateDirectory), SystemRandomSource.Instance);
+            _server = new SwtpmServer(new StateStore(_stateDirectory));
             _server.Start(FastPath.Vtpm.Protocol.VtpmEndpoint.Tcp(_port));
             FreePorts.WaitForListener(_port, TimeSpan.FromSeconds(10), () => "in-process SwtpmServer");
         }

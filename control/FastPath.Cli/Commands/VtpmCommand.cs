@@ -1,9 +1,8 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
-using FastPath.Vtpm.Engine;
+using FastPath.Vtpm;
 using FastPath.Vtpm.Pair;
 using FastPath.Vtpm.Protocol;
-using FastPath.Vtpm.State;
 
 namespace FastPath.Cli.Commands;
 
@@ -35,10 +34,9 @@ internal static class VtpmCommand
         var instanceSocket = new Option<string>("--socket") { Description = "Unix socket the controller connects to", Required = true };
         var instanceControl = new Option<string>("--ctrl") { Description = "Unix socket of the swtpm control channel (state blobs, locality, init)", Required = true };
         var instanceParent = new Option<int>("--parent") { Description = "PID of the controller; the instance ends when it is not its parent (any more)" };
-        Option<string> instanceEngine = EngineOption();
-        var instance = new Command("instance", "One instance of the pair (started by 'vtpm serve'; speaks the controller's protocol)") { instanceState, instanceSocket, instanceControl, instanceParent, instanceEngine };
+        var instance = new Command("instance", "One instance of the pair (started by 'vtpm serve'; speaks the controller's protocol)") { instanceState, instanceSocket, instanceControl, instanceParent };
         instance.Hidden = true;
-        instance.SetAction(parse => Instance(parse.GetRequiredValue(instanceState), parse.GetRequiredValue(instanceSocket), parse.GetRequiredValue(instanceControl), parse.GetValue(instanceParent), ParseEngine(parse.GetValue(instanceEngine))));
+        instance.SetAction(parse => Instance(parse.GetRequiredValue(instanceState), parse.GetRequiredValue(instanceSocket), parse.GetRequiredValue(instanceControl), parse.GetValue(instanceParent)));
 
         var timeout = new Option<int>("--timeout-ms") { Description = "An instance that does not answer within this is treated as hung (pair only)", DefaultValueFactory = _ => 2000 };
         var durability = new Option<string>("--durability")
@@ -49,39 +47,23 @@ internal static class VtpmCommand
         durability.AcceptOnlyFromAmong("pair", "sync");
         var instances = new Option<string>("--instances")
         {
-            Description = "fastpath: two 'fastpath vtpm instance' processes running --engine (libtpms embedded by default); swtpm: two swtpm processes (pair only)",
+            Description = "fastpath: two 'fastpath vtpm instance' processes (libtpms embedded); swtpm: two swtpm processes (pair only)",
             DefaultValueFactory = _ => "fastpath",
         };
         instances.AcceptOnlyFromAmong("fastpath", "swtpm");
         serve.Options.Add(timeout);
         serve.Options.Add(durability);
         serve.Options.Add(instances);
-        Option<string> engine = EngineOption();
-        serve.Options.Add(engine);
         serve.SetAction(parse => Serve(
             Endpoint(parse.GetValue(socket), parse.GetValue(port), parse.GetValue(allowTcpState), parse.GetRequiredValue(state)),
             parse.GetRequiredValue(state),
             parse.GetValue(single),
             parse.GetValue(timeout),
             parse.GetValue(durability) == "sync" ? PairDurability.Sync : PairDurability.Pair,
-            parse.GetValue(instances) ?? "fastpath",
-            ParseEngine(parse.GetValue(engine))));
+            parse.GetValue(instances) ?? "fastpath"));
 
         return new Command("vtpm", "The virtual TPM and its high-availability pair") { serve, status, failover, instance };
     }
-
-    private static Option<string> EngineOption()
-    {
-        var engine = new Option<string>("--engine")
-        {
-            Description = "libtpms: the TCG reference TPM 2.0 embedded in-process (every command libtpms supports); managed: the earlier C# engine (a subset, no objects)",
-            DefaultValueFactory = _ => "libtpms",
-        };
-        engine.AcceptOnlyFromAmong("libtpms", "managed");
-        return engine;
-    }
-
-    private static VtpmEngineKind ParseEngine(string? engine) => engine == "managed" ? VtpmEngineKind.Managed : VtpmEngineKind.Libtpms;
 
     /// <summary>Where <c>vtpm serve</c> listens: the Unix sockets by default, TCP on 127.0.0.1 with --port.</summary>
     private static VtpmEndpoint Endpoint(string? socket, int? port, bool allowTcpState, DirectoryInfo state)
@@ -109,101 +91,67 @@ internal static class VtpmCommand
         return VtpmEndpoint.Unix(socket ?? Path.Combine(state.FullName, FastPath.Control.Config.VtpmConfig.DefaultSocketName));
     }
 
-    /// <summary>Runs one vTPM until SIGINT/SIGTERM or the control channel's CMD_SHUTDOWN.</summary>
-    private static int Serve(VtpmEndpoint endpoint, DirectoryInfo stateDirectory, bool single, int timeoutMilliseconds, PairDurability durability, string instances, VtpmEngineKind engine)
+    /// <summary>Runs one vTPM (single or pair, started by <see cref="VtpmHost"/> as the daemon's is) until
+    /// SIGINT/SIGTERM or the control channel's CMD_SHUTDOWN.</summary>
+    private static int Serve(VtpmEndpoint endpoint, DirectoryInfo stateDirectory, bool single, int timeoutMilliseconds, PairDurability durability, string instances)
     {
-        if (!single)
-        {
-            return ServePair(endpoint, stateDirectory, timeoutMilliseconds, durability, instances, engine);
-        }
-
-        if (instances != "fastpath")
+        if (single && instances != "fastpath")
         {
             throw new UsageException("--instances applies to the pair only (not with --single)");
         }
 
-        Directory.CreateDirectory(stateDirectory.FullName);
-        if (endpoint.ListenProblem() is string problem)
-        {
-            throw new UsageException(problem);
-        }
-
-        var store = new StateStore(stateDirectory.FullName);
-        using SwtpmServer server = OpenServer(store, engine);
-        server.Start(endpoint);
-        Console.Error.WriteLine($"fastpath: vtpm serving on {endpoint}, state {store.FilePath}; TPM2TOOLS_TCTI={endpoint.Tcti}");
-
-        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            stop.TrySetResult();
-        });
-        using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
-        {
-            context.Cancel = true;
-            stop.TrySetResult();
-        });
-        Task.WaitAny(stop.Task, server.ShutdownRequested);
-        return ExitCodes.Success;
-    }
-
-    /// <summary>A single vTPM on <paramref name="store"/>; state another engine wrote is refused in one line naming the file.</summary>
-    private static SwtpmServer OpenServer(StateStore store, VtpmEngineKind engine)
-    {
-        try
-        {
-            return new SwtpmServer(store, SystemRandomSource.Instance, engine);
-        }
-        catch (InvalidDataException exception)
-        {
-            throw new UsageException($"vtpm serve: {exception.Message}");
-        }
-    }
-
-    /// <summary>The I/O controller: two instance processes (DIR/a, DIR/b), the swtpm channels at <paramref name="endpoint"/>, status on DIR/status.sock.</summary>
-    private static int ServePair(VtpmEndpoint endpoint, DirectoryInfo stateDirectory, int timeoutMilliseconds, PairDurability durability, string instances, VtpmEngineKind engine)
-    {
-        if (timeoutMilliseconds <= 0)
+        if (!single && timeoutMilliseconds <= 0)
         {
             throw new UsageException($"--timeout-ms {timeoutMilliseconds}: must be positive");
         }
 
-        TimeSpan timeout = TimeSpan.FromMilliseconds(timeoutMilliseconds);
-        Func<string, string, PairInstance> createInstance;
-        if (instances == "swtpm")
+        TimeSpan timeout = TimeSpan.FromMilliseconds(Math.Max(1, timeoutMilliseconds));
+        Func<string, string, PairInstance>? createInstance = null;
+        if (!single && instances == "swtpm")
         {
             string swtpm = SwtpmInstance.Locate() ?? throw new UsageException("--instances swtpm: the swtpm binary is not installed (not on PATH nor at /usr/bin/swtpm; Debian: apt-get install swtpm)");
             createInstance = (name, directory) => new SwtpmInstance(name, directory, swtpm, timeout);
         }
-        else
-        {
-            string executable = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find the fastpath executable to start instances");
-            createInstance = (name, directory) => new FastpathInstance(name, directory, executable, ["vtpm", "instance"], timeout, engine);
-        }
 
+        var options = new VtpmHostOptions(stateDirectory.FullName, endpoint)
+        {
+            Single = single,
+            Durability = durability,
+            Timeout = timeout,
+            Instances = createInstance,
+            InstancesName = instances,
+        };
         Directory.CreateDirectory(stateDirectory.FullName);
-        string statusPath = Path.Combine(stateDirectory.FullName, PairController.StatusSocketName);
-        if ((endpoint.ListenProblem() ?? UnixSocketPath.ListenProblem(statusPath)) is string problem)
+        if (VtpmHost.ListenProblem(options) is string problem)
         {
             throw new UsageException(problem);
         }
 
-        using var pair = new PairController(stateDirectory.FullName, createInstance, durability);
-        pair.Start(endpoint, statusPath);
-        Console.Error.WriteLine($"fastpath: vtpm pair serving on {endpoint}, status {statusPath}, {instances} instances{(instances == "fastpath" ? $" ({(engine == VtpmEngineKind.Libtpms ? "libtpms" : "managed")} engine)" : "")}, state {stateDirectory.FullName}/a and /b, durability {(durability == PairDurability.Sync ? "sync" : "pair")}; TPM2TOOLS_TCTI={endpoint.Tcti}");
-        WaitForStop(pair.ShutdownRequested);
+        VtpmHost host;
+        try
+        {
+            host = VtpmHost.Start(options);
+        }
+        catch (InvalidDataException exception)
+        {
+            // State on disk the engine refuses: one line naming the file, never a silent reset.
+            throw new UsageException($"vtpm serve: {exception.Message}");
+        }
+
+        using VtpmHost owned = host;
+        Console.Error.WriteLine($"fastpath: {host.Description}");
+        WaitForStop(host.ShutdownRequested);
         return ExitCodes.Success;
     }
 
     /// <summary>One pair instance until SIGTERM/SIGINT (the controller kills it with SIGKILL when it fails).</summary>
-    private static int Instance(DirectoryInfo stateDirectory, string socket, string control, int parent, VtpmEngineKind engine)
+    private static int Instance(DirectoryInfo stateDirectory, string socket, string control, int parent)
     {
         Directory.CreateDirectory(stateDirectory.FullName);
         InstanceServer instance;
         try
         {
-            instance = new InstanceServer(stateDirectory.FullName, socket, control, engine);
+            instance = new InstanceServer(stateDirectory.FullName, socket, control);
         }
         catch (InvalidDataException exception)
         {

@@ -27,6 +27,9 @@ public sealed unsafe class LibtpmsEngine : VtpmEngine
     private const uint PersistentVersion = 1;
     private const int PersistentHeader = 8;
 
+    /// <summary>"FPTP" (big-endian u32): the first bytes of state the retired managed engine wrote.</summary>
+    private const uint ManagedEngineMagic = 0x46505450;
+
     /// <summary>libtpms's NV is 128 KiB in 0.9; a blob far beyond that is not one of ours.</summary>
     private const int MaxBlob = 4 * 1024 * 1024;
 
@@ -73,8 +76,6 @@ public sealed unsafe class LibtpmsEngine : VtpmEngine
             throw;
         }
     }
-
-    public override VtpmEngineKind Kind => VtpmEngineKind.Libtpms;
 
     public override byte Locality
     {
@@ -270,8 +271,8 @@ public sealed unsafe class LibtpmsEngine : VtpmEngine
     {
         if (!IsOurs(persistent))
         {
-            throw new InvalidDataException(persistent.Length >= 4 && BinaryPrimitives.ReadUInt32BigEndian(persistent) == TpmEngine.PersistentMagic
-                ? "state written by the earlier managed engine (FPTP); libtpms cannot read it (start with an empty state directory, or run --engine managed)"
+            throw new InvalidDataException(persistent.Length >= 4 && BinaryPrimitives.ReadUInt32BigEndian(persistent) == ManagedEngineMagic
+                ? "state written by the earlier managed engine (FPTP), which is retired; libtpms cannot read it (keep this file, start with an empty state directory)"
                 : "not a libtpms state blob");
         }
 

@@ -1,8 +1,8 @@
 namespace FastPath.Vtpm.Engine;
 
 /// <summary>What a server drives: one TPM 2.0 that executes commands, power-cycles, and exports and imports its
-/// state. <see cref="LibtpmsEngine"/> (libtpms embedded in-process, the default) or <see cref="TpmEngine"/> (the
-/// earlier managed engine, a subset of TPM 2.0, kept for its entropy-replay tests).</summary>
+/// state: <see cref="LibtpmsEngine"/> (libtpms embedded in-process). The earlier managed engine is retired: it
+/// failed the real-client list (no objects, no policies); state it wrote is refused by name.</summary>
 /// <remarks>Not thread-safe: the owner (<see cref="Protocol.SwtpmServer"/>) calls it under one lock.</remarks>
 public abstract class VtpmEngine : IDisposable
 {
@@ -15,9 +15,6 @@ public abstract class VtpmEngine : IDisposable
     /// <summary>Called with the cause whenever a command ended in TPM_RC_FAILURE inside the engine.</summary>
     public Action<Exception>? FailureObserved { get; set; }
 
-    /// <summary>Which engine this is (status and logs).</summary>
-    public abstract VtpmEngineKind Kind { get; }
-
     /// <summary>Power loss and power-on (swtpm CMD_INIT): volatile state is gone, Startup is needed.</summary>
     public abstract void PowerOn();
 
@@ -28,7 +25,7 @@ public abstract class VtpmEngine : IDisposable
     /// <summary>The persistent state (what the store keeps; swtpm blob type 1).</summary>
     public abstract byte[] SerializePersistent();
 
-    /// <summary>The volatile state (swtpm blob type 2; for the managed engine, the full state).</summary>
+    /// <summary>The volatile state (swtpm blob type 2).</summary>
     public abstract byte[] SerializeState();
 
     /// <summary>Resumes from a <see cref="SerializeState"/> blob; <see cref="InvalidDataException"/> when it does not parse.</summary>
@@ -46,14 +43,4 @@ public abstract class VtpmEngine : IDisposable
     public abstract bool DigestCoversAllState { get; }
 
     public abstract void Dispose();
-
-    /// <summary>A manufactured (<paramref name="persistent"/> null) or restored engine of <paramref name="kind"/>.</summary>
-    /// <param name="random">The managed engine's only entropy source (libtpms draws its own).</param>
-    /// <param name="persist">Called, before the response leaves, with the new persistent blob after a command that changed it.</param>
-    public static VtpmEngine Create(VtpmEngineKind kind, RandomSource random, byte[]? persistent, Action<byte[]>? persist) => kind switch
-    {
-        VtpmEngineKind.Libtpms => new LibtpmsEngine(persistent, persist),
-        VtpmEngineKind.Managed => new TpmEngine(random, persistent, persist),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-    };
 }

@@ -76,6 +76,12 @@ public static class CommandClassification
     public static bool CountsAgainstLockout(uint responseCode) =>
         (responseCode & 0x80) != 0 && (responseCode & 0x3F) == (TpmRc.AuthFail & 0x3F);
 
+    /// <summary>Whether a READ answered with <paramref name="responseCode"/> may have changed the instance's state:
+    /// a counted authorization failure, or TPM_RC_RETRY, which libtpms answers to the first failure on a
+    /// lockout-protected entity while it records in NV that it is no longer orderly. The pair copies the master's
+    /// state to the slave then.</summary>
+    public static bool MayHaveChangedState(uint responseCode) => CountsAgainstLockout(responseCode) || responseCode == TpmRc.Retry;
+
     /// <summary>Every session in the authorization area is TPM_RS_PW (parsed with the command's handle count).</summary>
     private static bool PasswordsOnly(ReadOnlySpan<byte> command, uint code)
     {

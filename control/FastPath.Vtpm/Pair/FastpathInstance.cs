@@ -13,30 +13,27 @@ public sealed class FastpathInstance : PairInstance
 {
     private readonly string _executable;
     private readonly IReadOnlyList<string> _prefix;
-    private readonly VtpmEngineKind _engine;
 
     /// <param name="executable">The <c>fastpath</c> binary.</param>
     /// <param name="prefix">Its leading arguments (<c>vtpm instance</c>); <c>--state</c>, <c>--socket</c>,
-    /// <c>--ctrl</c>, <c>--parent</c> and <c>--engine</c> follow.</param>
-    /// <param name="engine">The engine the instance runs: libtpms (default) or the earlier managed engine.</param>
-    public FastpathInstance(string name, string stateDirectory, string executable, IReadOnlyList<string> prefix, TimeSpan timeout, VtpmEngineKind engine = VtpmEngineKind.Libtpms)
+    /// <c>--ctrl</c> and <c>--parent</c> follow.</param>
+    public FastpathInstance(string name, string stateDirectory, string executable, IReadOnlyList<string> prefix, TimeSpan timeout)
         : base(name, stateDirectory, timeout, maxLinks: 0)
     {
         _executable = executable;
         _prefix = prefix;
-        _engine = engine;
     }
 
     public override string Kind => "fastpath";
 
-    /// <summary>Only the managed engine takes supplied entropy; libtpms draws its own (RANDOM then runs on the master and its state is copied into the slave).</summary>
-    public override bool CanReplayEntropy => _engine == VtpmEngineKind.Managed;
+    /// <summary>libtpms draws its own entropy: it cannot replay the master's.</summary>
+    public override bool CanReplayEntropy => false;
 
     /// <summary>libtpms: DRBG lockstep (its DRBG state travels in the volatile blob).</summary>
-    public override bool DrbgLockstep => _engine == VtpmEngineKind.Libtpms;
+    public override bool DrbgLockstep => true;
 
-    /// <summary>libtpms's volatile state holds its clock, which two replicas never share; the managed engine's has none.</summary>
-    public override bool DigestCoversAllState => _engine == VtpmEngineKind.Managed;
+    /// <summary>libtpms's volatile state holds its clock, which two replicas never share.</summary>
+    public override bool DigestCoversAllState => false;
 
     protected override ProcessStartInfo StartInfo(string commandPath, string controlPath)
     {
@@ -46,8 +43,7 @@ public sealed class FastpathInstance : PairInstance
             start.ArgumentList.Add(argument);
         }
 
-        foreach (string argument in (string[])["--state", StateDirectory, "--socket", commandPath, "--ctrl", controlPath, "--parent", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--engine", _engine == VtpmEngineKind.Libtpms ? "libtpms" : "managed"])
+        foreach (string argument in (string[])["--state", StateDirectory, "--socket", commandPath, "--ctrl", controlPath, "--parent", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)])
         {
             start.ArgumentList.Add(argument);
         }
@@ -105,6 +101,20 @@ public sealed class FastpathInstance : PairInstance
     {
         (byte status, byte[] fresh) = Call(InstanceWire.Entropy, []);
         return status == InstanceWire.StatusOk && fresh.Length == InstanceWire.EntropySize ? fresh : throw new InvalidDataException("the instance refused to generate entropy");
+    }
+
+    internal override byte[]? TakeVolatile()
+    {
+        (byte status, byte[] state) = Call(InstanceWire.TakeVolatile, []);
+        return status == InstanceWire.StatusOk && state.Length > 32 ? state : throw new InvalidDataException("the instance refused to hand over its state");
+    }
+
+    internal override bool AdoptVolatile(byte[] state, bool durable)
+    {
+        byte[] payload = new byte[1 + state.Length];
+        payload[0] = durable ? InstanceWire.FlagDurable : (byte)0;
+        state.CopyTo(payload, 1);
+        return Call(InstanceWire.AdoptVolatile, payload).Status == InstanceWire.StatusOk;
     }
 
     /// <summary>One whole wire request/answer for the cold paths (digests, flushes, pings); the answer is copied out.</summary>

@@ -21,16 +21,17 @@ public sealed class InstanceServer : IDisposable
     /// unwritten change is this old, answers wait for the disk, and one save takes 2-3 ms here, which leaves room.</summary>
     private static readonly TimeSpan PersistBound = TimeSpan.FromMilliseconds(3);
 
+    private const int DigestSize = 32;
+
     private readonly Lock _commandLock = new();
-    private readonly PairRandomSource _random = new();
     private readonly SwtpmServer _server;
     private readonly Socket _listener;
     private readonly ControlListener _control;
     private volatile bool _stopping;
 
-    public InstanceServer(string stateDirectory, string socketPath, string controlPath, VtpmEngineKind engine = VtpmEngineKind.Libtpms)
+    public InstanceServer(string stateDirectory, string socketPath, string controlPath)
     {
-        _server = new SwtpmServer(new StateStore(stateDirectory), _random, engine) { KeepStateBlobsOnFullDisk = true };
+        _server = new SwtpmServer(new StateStore(stateDirectory)) { KeepStateBlobsOnFullDisk = true };
         foreach (string path in (string[])[socketPath, controlPath])
         {
             if (File.Exists(path))
@@ -80,7 +81,7 @@ public sealed class InstanceServer : IDisposable
     private void Serve(Socket client)
     {
         byte[] request = new byte[TpmConstants.MaxCommandSize + 64];
-        byte[] answer = new byte[TpmEngine.ResponseBufferSize + 64];
+        byte[] answer = new byte[VtpmEngine.ResponseBufferSize + 64];
         byte[] header = new byte[InstanceWire.HeaderSize];
         using (client)
         {
@@ -142,6 +143,13 @@ public sealed class InstanceServer : IDisposable
                 return (InstanceWire.StatusOk, RandomNumberGenerator.GetBytes(InstanceWire.EntropySize));
             case InstanceWire.Flush:
                 return (_server.FlushNow() ? InstanceWire.StatusOk : InstanceWire.StatusError, []);
+            case InstanceWire.TakeVolatile:
+                return (InstanceWire.StatusOk, _server.TakeVolatile());
+            case InstanceWire.AdoptVolatile:
+                return payload.Length > 1 + DigestSize
+                    && _server.AdoptVolatile(payload.Slice(1, DigestSize), payload[(1 + DigestSize)..].ToArray(), (payload[0] & InstanceWire.FlagDurable) != 0)
+                    ? (InstanceWire.StatusOk, [])
+                    : (InstanceWire.StatusError, []);
             default:
                 return (InstanceWire.StatusError, []);
         }
@@ -168,8 +176,6 @@ public sealed class InstanceServer : IDisposable
         Span<byte> response = answer[4..];
         int length;
         long durableVersion;
-        int drawn;
-        int unused;
         bool durable = (flags & InstanceWire.FlagDurable) != 0;
 
         // Decided before the command runs, so a change that will wait can be undone if the disk refuses it: the
@@ -178,10 +184,13 @@ public sealed class InstanceServer : IDisposable
         bool wait = durable || _server.DiskBehind(PersistBound) || _server.SaveFailing;
         lock (_commandLock)
         {
-            _random.Begin(entropy);
             length = _server.Execute(command, response, out durableVersion, undoable: wait);
-            (drawn, unused) = _random.End();
         }
+
+        // libtpms takes no supplied entropy (the pair keeps its instances in DRBG lockstep instead, and never
+        // supplies any: CanReplayEntropy is false): nothing supplied is used, nothing is counted as drawn.
+        const int drawn = 0;
+        int unused = entropy.Length;
 
         if (_server.Acknowledged(durableVersion))
         {

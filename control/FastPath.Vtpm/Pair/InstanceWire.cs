@@ -31,6 +31,15 @@ internal static class InstanceWire
     /// for the disk.</summary>
     public const byte Persistence = 10;
 
+    /// <summary>→ the SHA-256 state digest (32 bytes) and the volatile state blob: the master's side of a hand-over
+    /// (a command the slave cannot reproduce ran on the master alone).</summary>
+    public const byte TakeVolatile = 11;
+
+    /// <summary>u8 flags (<see cref="FlagDurable"/>), the master's 32-byte digest and its volatile blob → empty when
+    /// the instance holds the same permanent state (equal digest) and resumed from the blob; an error status when
+    /// it does not or refused the blob (the controller then copies the full state over the control channel).</summary>
+    public const byte AdoptVolatile = 12;
+
     /// <summary>Answer only once the command's state change is on disk (sync mode, or an instance serving alone).</summary>
     public const byte FlagDurable = 1;
 

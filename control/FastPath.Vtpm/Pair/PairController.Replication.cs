@@ -23,9 +23,10 @@ public sealed partial class PairController
                 Interlocked.Increment(ref master.Reads);
                 int written = answer.CopyResponse(response);
                 master.Return(link);
-                if (written >= TpmConstants.HeaderSize && CommandClassification.CountsAgainstLockout(BinaryPrimitives.ReadUInt32BigEndian(response[6..])))
+                if (written >= TpmConstants.HeaderSize && CommandClassification.MayHaveChangedState(BinaryPrimitives.ReadUInt32BigEndian(response[6..])))
                 {
-                    // A wrong password on a lockout-protected entity: the master counted it, the slave must too.
+                    // A wrong password on a lockout-protected entity: the master counted it (or recorded that it is
+                    // no longer orderly), the slave must too.
                     CopyLockoutCount(master);
                 }
 
@@ -315,12 +316,14 @@ public sealed partial class PairController
         Interlocked.Increment(ref master.Writes);
         try
         {
-            if (master.Instance.DrbgLockstep && slave.Instance.DrbgLockstep && master.Digest().AsSpan().SequenceEqual(slave.Digest()))
-            {
-                // The command left the permanent state as both had it (Sign, Quote, Create): the volatile blob suffices.
-                PairStateTransfer.CopyVolatile(master, slave);
-            }
-            else
+            // Our instances hand over on their own wire: the master's digest and volatile blob in one answer, taken
+            // by the slave when its permanent state is the same (Sign, Quote, Create leave it as both had it): two
+            // round trips on pooled connections. Otherwise (NV changed, or swtpm instances) the full state moves
+            // over the control channel as QEMU migrates a vTPM.
+            bool handedOver = master.Instance.DrbgLockstep && slave.Instance.DrbgLockstep
+                && master.TakeVolatile() is { } state
+                && slave.AdoptVolatile(state, _durability == PairDurability.Sync);
+            if (!handedOver)
             {
                 PairStateTransfer.Copy(master, slave);
             }

@@ -13,7 +13,7 @@ namespace FastPath.Vtpm.Pair;
 /// two instance processes (state in DIR/a and DIR/b), classifies each command (<see cref="CommandClassification"/>),
 /// flags the less loaded live instance as master for it, runs READ on the master only, WRITE on both in one
 /// global order, RANDOM on both (libtpms: in DRBG lockstep, or on the master with a state hand-over for commands
-/// that draw outside the DRBG; the managed engine: replaying the master's entropy), answers with the master's
+/// that draw outside the DRBG; instances that take supplied entropy: replaying the master's), answers with the master's
 /// response and treats a different slave response as a slave fault (resync). An instance that dies or hangs is
 /// dropped, restarted and resynced by a full-state transfer (GET/SET_STATEBLOB) from the survivor. Parts:
 /// <c>.MasterFlag</c>, <c>.Replication</c>, <c>.Supervision</c>, <c>.StateTransfer</c>, <c>.Status</c>.
@@ -54,9 +54,8 @@ public sealed partial class PairController : TpmBackend, IDisposable
     /// <param name="prefix">Its leading arguments (<c>vtpm instance</c>); <c>--state</c> and <c>--socket</c> follow.</param>
     /// <param name="timeout">An instance that does not answer within this is treated as hung.</param>
     /// <param name="durability">When a state change is acknowledged (<see cref="PairDurability"/>).</param>
-    /// <param name="engine">The engine both instances run.</param>
-    public PairController(string stateDirectory, string executable, IReadOnlyList<string> prefix, TimeSpan timeout, PairDurability durability = PairDurability.Pair, VtpmEngineKind engine = VtpmEngineKind.Libtpms)
-        : this(stateDirectory, (name, directory) => new FastpathInstance(name, directory, executable, prefix, timeout, engine), durability)
+    public PairController(string stateDirectory, string executable, IReadOnlyList<string> prefix, TimeSpan timeout, PairDurability durability = PairDurability.Pair)
+        : this(stateDirectory, (name, directory) => new FastpathInstance(name, directory, executable, prefix, timeout), durability)
     {
     }
 

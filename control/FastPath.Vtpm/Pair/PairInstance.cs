@@ -223,6 +223,14 @@ public abstract class PairInstance : IDisposable
     /// <summary>32 fresh bytes from the instance's system entropy source (only when <see cref="CanReplayEntropy"/>).</summary>
     internal abstract byte[] Entropy();
 
+    /// <summary>The state digest and volatile blob over the instance's own wire (a hand-over's first half), or
+    /// null when the kind has no such op (swtpm: its state moves over the control channel).</summary>
+    internal virtual byte[]? TakeVolatile() => null;
+
+    /// <summary>Resumes from the master's <paramref name="state"/> (<see cref="TakeVolatile"/>); false when the
+    /// instance refused (its permanent state differs) or the kind has no such op.</summary>
+    internal virtual bool AdoptVolatile(byte[] state, bool durable) => false;
+
     /// <summary>A new connection to the swtpm control channel; the caller disposes it.</summary>
     internal SwtpmControlClient OpenControl() => SwtpmControlClient.Open(ControlPath, Timeout);
 

@@ -141,6 +141,10 @@ public sealed class PairMember : IDisposable
 
     internal bool Flush() => Guard(Instance.Flush);
 
+    internal byte[]? TakeVolatile() => Guard(Instance.TakeVolatile);
+
+    internal bool AdoptVolatile(byte[] state, bool durable) => Guard(() => Instance.AdoptVolatile(state, durable));
+
     internal byte[] Entropy() => Guard(Instance.Entropy);
 
     /// <summary>Runs <paramref name="action"/> on a fresh control connection to the instance.</summary>

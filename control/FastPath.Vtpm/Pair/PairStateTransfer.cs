@@ -52,28 +52,6 @@ internal static class PairStateTransfer
         });
     }
 
-    /// <summary>The volatile blob only (DRBG, sessions, loaded objects, PCRs, clock): enough when the target already
-    /// holds the source's permanent state (equal permanent digests), which saves a permanent blob each way and the
-    /// target's durable write. Returns the bytes copied.</summary>
-    public static int CopyVolatile(PairMember source, PairMember target)
-    {
-        (uint flags, byte[] blob) = source.Control(control =>
-        {
-            (uint result, uint stateFlags, byte[] state) = control.GetStateBlob(ControlCommand.BlobVolatile);
-            return result == ControlCommand.ResultSuccess && state.Length > 0
-                ? (stateFlags, state)
-                : throw new InstanceFailedException(source.Name, $"GET_STATEBLOB volatile answered 0x{result:x}");
-        });
-
-        return target.Control(control =>
-        {
-            Expect(target, "CMD_STOP", control.Stop());
-            Expect(target, "SET_STATEBLOB volatile", control.SetStateBlob(ControlCommand.BlobVolatile, flags, blob));
-            Expect(target, "CMD_INIT", control.Init());
-            return blob.Length;
-        });
-    }
-
     private static void Expect(PairMember member, string what, uint result)
     {
         if (result != ControlCommand.ResultSuccess)

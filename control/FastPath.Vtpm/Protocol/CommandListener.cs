@@ -65,7 +65,7 @@ internal sealed class CommandListener(TpmBackend server) : IDisposable
     private void AcceptAndServe()
     {
         byte[] command = new byte[TpmConstants.MaxCommandSize];
-        byte[] response = new byte[TpmEngine.ResponseBufferSize];
+        byte[] response = new byte[VtpmEngine.ResponseBufferSize];
         Socket listener = _listener!;
         while (true)
         {

@@ -19,7 +19,6 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
 {
     private readonly Lock _engineLock = new();
     private readonly StateStore? _store;
-    private readonly RandomSource _random;
     private CommandListener? _commands;
     private ControlListener? _control;
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -39,7 +38,9 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
 
     // Under _durableLock: every persistent change of the command executing now only refreshed libtpms's orderly data.
     private bool _orderlyOnly;
-    private readonly VtpmEngineKind _kind;
+    private readonly AutoResetEvent _flushSignal = new(false);
+    private Thread? _flushThread;
+    private volatile bool _stopped;
     private VtpmEngine _engine;
 
     // The engine's whole state as of the newest acknowledged version (durable, or answered before it was durable:
@@ -69,12 +70,10 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     internal static readonly PipeOptions ReceiveOptions = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
 
     /// <summary>A server whose state lives in <paramref name="store"/> (null: in memory only, for benchmarks).</summary>
-    /// <param name="engine">libtpms (the product's engine; one per process) or the earlier managed engine.</param>
-    public SwtpmServer(StateStore? store, RandomSource random, VtpmEngineKind engine = VtpmEngineKind.Managed)
+    /// <remarks>The engine is libtpms, which holds one TPM per process: one server per process at a time.</remarks>
+    public SwtpmServer(StateStore? store)
     {
         _store = store;
-        _random = random;
-        _kind = engine;
         _durableBlob = store?.Load();
         try
         {
@@ -113,6 +112,9 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             _disposed = true;
         }
 
+        _stopped = true;
+        _flushSignal.Set();
+
         _commands?.Dispose();
         _control?.Dispose();
         Endpoint?.RemoveSocketFiles();
@@ -122,22 +124,21 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         }
     }
 
-    /// <summary>Group commit: the response leaves only once the state it depends on is on disk; the engine is
-    /// free meanwhile, so other connections execute and share the same write.</summary>
-    internal override async ValueTask<int> ExecuteAsync(byte[] command, int length, byte[] response)
+    /// <summary>Group commit: the response leaves only once the state it depends on is on disk (or was
+    /// acknowledged already). The calling thread (a blocking connection thread) writes the state itself when no write
+    /// is under way, so a change costs no thread hop; connections arriving meanwhile execute and share the next write.</summary>
+    internal override ValueTask<int> ExecuteAsync(byte[] command, int length, byte[] response)
     {
         int responseLength = Execute(command.AsSpan(0, length), response, out long durableVersion);
         if (Acknowledged(durableVersion))
         {
-            return responseLength;
+            return ValueTask.FromResult(responseLength);
         }
 
-        ValueTask<bool> durable = WaitDurableAsync(durableVersion);
-        bool ok = durable.IsCompletedSuccessfully ? durable.Result : await durable.ConfigureAwait(false);
-        return ok ? responseLength : NvUnavailable(response);
+        return ValueTask.FromResult(WaitDurable(durableVersion) ? responseLength : NvUnavailable(response));
     }
 
-    /// <summary>Runs one TPM command; <paramref name="response"/> must hold <see cref="TpmEngine.ResponseBufferSize"/> bytes.</summary>
+    /// <summary>Runs one TPM command; <paramref name="response"/> must hold <see cref="VtpmEngine.ResponseBufferSize"/> bytes.</summary>
     /// <param name="durableVersion">The state version that must be on disk before the response may leave
     /// (the command may have changed state, or read state that is not durable yet).</param>
     /// <param name="undoable">The answer will wait for the disk, so a failed save must be able to undo this
@@ -181,7 +182,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
 
             if (flush)
             {
-                _ = Task.Run(FlushLoop);
+                StartBackgroundFlush();
             }
 
             return length;
@@ -204,18 +205,43 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             if (!_flushing)
             {
                 _flushing = true;
-                _ = Task.Run(FlushLoop);
+                StartBackgroundFlush();
             }
 
             return new ValueTask<bool>(done.Task);
         }
     }
 
-    /// <summary>Blocks until state version <paramref name="version"/> is durable; false when the write failed.</summary>
+    /// <summary>Blocks until state version <paramref name="version"/> is durable; false when the write failed.
+    /// When no write is under way the calling thread does it (leader of the group commit): no pool thread is
+    /// woken, none spins afterwards, and the answer follows the fdatasync on the same thread.</summary>
     internal bool WaitDurable(long version)
     {
-        ValueTask<bool> durable = WaitDurableAsync(version);
-        return durable.IsCompletedSuccessfully ? durable.Result : durable.AsTask().GetAwaiter().GetResult();
+        TaskCompletionSource<bool>? done = null;
+        lock (_durableLock)
+        {
+            if (_durableVersion >= version)
+            {
+                return true;
+            }
+
+            if (!_flushing && _store is not null)
+            {
+                _flushing = true;
+            }
+            else
+            {
+                done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiters.Add((version, done));
+            }
+        }
+
+        if (done is null)
+        {
+            return FlushLoop(version);
+        }
+
+        return done.Task.GetAwaiter().GetResult();
     }
 
     /// <summary>Blocks until every state change made so far is durable; false when the write failed.</summary>
@@ -269,7 +295,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             }
 
             _flushing = true;
-            _ = Task.Run(FlushLoop);
+            StartBackgroundFlush();
         }
     }
 
@@ -316,9 +342,39 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         }
     }
 
-    /// <summary>Writes the newest pending blob until nothing is pending; each pass releases every waiter its
-    /// write covers. Runs on one pool thread at a time (<see cref="_flushing"/>).</summary>
-    private void FlushLoop()
+    /// <summary>Under <see cref="_durableLock"/>, with <see cref="_flushing"/> just claimed: the flush thread
+    /// writes what is pending. One dedicated thread blocked in the kernel between writes, not a pool thread per
+    /// write: a pool worker spins in its semaphore after each item, which cost more CPU than the command.</summary>
+    private void StartBackgroundFlush()
+    {
+        if (_flushThread is null)
+        {
+            _flushThread = new Thread(FlushThread) { IsBackground = true, Name = "vtpm-flush" };
+            _flushThread.Start();
+        }
+
+        _flushSignal.Set();
+    }
+
+    private void FlushThread()
+    {
+        while (true)
+        {
+            _flushSignal.WaitOne();
+            if (_stopped)
+            {
+                return;
+            }
+
+            FlushLoop(long.MaxValue);
+        }
+    }
+
+    /// <summary>Writes the newest pending blob until nothing is pending, or (a leader that wrote for its own
+    /// answer) until version <paramref name="until"/> is durable, handing what is still pending to a pool thread;
+    /// each pass releases every waiter its write covers. One writer at a time (<see cref="_flushing"/>).
+    /// Returns false when a write failed (the changes were rolled back).</summary>
+    private bool FlushLoop(long until)
     {
         while (true)
         {
@@ -330,7 +386,14 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
                 if (_durableVersion >= _pendingVersion || _pendingBlob is null)
                 {
                     _flushing = false;
-                    return;
+                    return true;
+                }
+
+                if (_durableVersion >= until)
+                {
+                    // The leader's own answer may leave: the flush thread writes what arrived since.
+                    StartBackgroundFlush();
+                    return true;
                 }
 
                 blob = _pendingBlob;
@@ -351,8 +414,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
                     Console.Error.WriteLine($"fastpath: vtpm: state write failed, changes refused (TPM_RC_NV_UNAVAILABLE) and undone until it succeeds; reads go on: {exception.Message}");
                 }
 
-                RollBack();
-                return;
+                return RollBack();
             }
             catch (ObjectDisposedException)
             {
@@ -362,7 +424,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
                     _flushing = false;
                 }
 
-                return;
+                return false;
             }
 
             List<TaskCompletionSource<bool>> released = [];
@@ -405,7 +467,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
 
             if (!ok)
             {
-                return;
+                return false;
             }
         }
     }
@@ -435,7 +497,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     /// acknowledged, and the next change tries the disk again. Changes answered before the disk (the pair's
     /// `pair` durability) are never undone: they stay in memory and their write is retried every second until
     /// the disk takes it.</summary>
-    private void RollBack()
+    private bool RollBack()
     {
         List<TaskCompletionSource<bool>> released = [];
         bool retry;
@@ -540,6 +602,8 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         {
             _ = RetrySaveAsync();
         }
+
+        return kept;
     }
 
     /// <summary>Acknowledged changes are only in memory after a failed save: write them again in a second (and so
@@ -558,7 +622,7 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
             _flushing = true;
         }
 
-        FlushLoop();
+        FlushLoop(long.MaxValue);
     }
 
     internal override void SetLocality(byte locality)
@@ -700,6 +764,56 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
     /// still refused and undone.</summary>
     public bool KeepStateBlobsOnFullDisk { get; init; }
 
+    /// <summary>The master's side of a hand-over: the state digest (32 bytes) followed by the volatile blob, taken
+    /// together under the engine lock.</summary>
+    internal byte[] TakeVolatile()
+    {
+        lock (_engineLock)
+        {
+            byte[] digest = _engine.StateDigest();
+            byte[] blob = _engine.SerializeState();
+            return [.. digest, .. blob];
+        }
+    }
+
+    /// <summary>The slave's side of a hand-over: when this TPM holds the permanent state whose digest is
+    /// <paramref name="digest"/>, it resumes from the master's volatile blob (DRBG, sessions, objects, PCRs). False
+    /// when the digest differs or the blob is refused; true once any change is as durable as asked.</summary>
+    internal bool AdoptVolatile(ReadOnlySpan<byte> digest, byte[] blob, bool durable)
+    {
+        long version;
+        lock (_engineLock)
+        {
+            if (!_engine.StateDigest().AsSpan().SequenceEqual(digest))
+            {
+                return false;
+            }
+
+            try
+            {
+                _engine.RestoreState(blob);
+            }
+            catch (InvalidDataException)
+            {
+                return false;
+            }
+
+            _resumeOnInit = false;
+            lock (_durableLock)
+            {
+                version = _pendingVersion;
+            }
+        }
+
+        if (durable)
+        {
+            return WaitDurable(version);
+        }
+
+        RequestFlush(version);
+        return true;
+    }
+
     /// <summary>SHA-256 of the engine's full canonical state (used by tests and by the pair to compare replicas).</summary>
     public byte[] StateDigest()
     {
@@ -709,15 +823,12 @@ public sealed class SwtpmServer : TpmBackend, IDisposable
         }
     }
 
-    /// <summary>Which engine serves (status and logs).</summary>
-    public VtpmEngineKind EngineKind => _kind;
-
     /// <summary>Whether <see cref="StateDigest"/> covers the volatile state too.</summary>
     public bool DigestCoversAllState => _engine.DigestCoversAllState;
 
     private VtpmEngine CreateEngine(byte[]? persistent)
     {
-        VtpmEngine engine = VtpmEngine.Create(_kind, _random, persistent, _store is null ? null : OnPersistentChange);
+        VtpmEngine engine = new LibtpmsEngine(persistent, _store is null ? null : OnPersistentChange);
         engine.FailureObserved = exception => Console.Error.WriteLine($"fastpath: vtpm: command failed inside the engine: {exception}");
         if (persistent is null && _store is not null)
         {

@@ -9,7 +9,7 @@ namespace FastPath.Vtpm.Protocol;
 public abstract class TpmBackend
 {
     /// <summary>Runs one TPM command; the returned length of <paramref name="response"/> (at least
-    /// <see cref="TpmEngine.ResponseBufferSize"/> bytes) may leave only when the task completes, because by
+    /// <see cref="VtpmEngine.ResponseBufferSize"/> bytes) may leave only when the task completes, because by
     /// then the command's effect is as durable as the backend promises.</summary>
     internal abstract ValueTask<int> ExecuteAsync(byte[] command, int length, byte[] response);
 

@@ -3,13 +3,16 @@ using FastPath.Vtpm.Engine;
 
 namespace FastPath.Vtpm.Tests.Infrastructure;
 
-/// <summary>Runs commands on an in-process engine and returns exact-length responses.</summary>
+/// <summary>Runs commands on an in-process engine (libtpms: one per process, so its tests are in the
+/// <see cref="InProcessLibtpms"/> collection) and returns exact-length responses; disposing it releases the engine.</summary>
 /// <remarks>Not thread-safe.</remarks>
-internal sealed class EngineHarness(TpmEngine engine)
+internal sealed class EngineHarness(VtpmEngine engine) : IDisposable
 {
-    private readonly byte[] _response = new byte[TpmEngine.ResponseBufferSize];
+    private readonly byte[] _response = new byte[VtpmEngine.ResponseBufferSize];
 
-    public TpmEngine Engine { get; } = engine;
+    public VtpmEngine Engine { get; } = engine;
+
+    public void Dispose() => Engine.Dispose();
 
     public byte[] Run(ReadOnlySpan<byte> command)
     {

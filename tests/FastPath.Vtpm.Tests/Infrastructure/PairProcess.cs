@@ -15,12 +15,12 @@ internal sealed class PairProcess : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();
 
-    public PairProcess(string stateDirectory, int timeoutMilliseconds = 1000, bool testHooks = false, string durability = "pair", string instances = "fastpath", string engine = "libtpms")
+    public PairProcess(string stateDirectory, int timeoutMilliseconds = 1000, bool testHooks = false, string durability = "pair", string instances = "fastpath")
     {
         StateDirectory = stateDirectory;
         Port = FreePorts.Pair();
         var start = new ProcessStartInfo(TpmServerProcess.FastpathExecutable) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (string argument in (string[])["vtpm", "serve", "--port", Port.ToString(), "--state", stateDirectory, "--timeout-ms", timeoutMilliseconds.ToString(), "--durability", durability, "--instances", instances, "--engine", engine])
+        foreach (string argument in (string[])["vtpm", "serve", "--port", Port.ToString(), "--state", stateDirectory, "--timeout-ms", timeoutMilliseconds.ToString(), "--durability", durability, "--instances", instances])
         {
             start.ArgumentList.Add(argument);
         }

@@ -45,6 +45,10 @@ public sealed class LibtpmsLockstepTests : IDisposable
         Tool(pair, "tpm2_flushcontext", "-t");
         Assert.True(pair.Status().GetProperty("handovers").GetInt64() > handovers);
 
+        // The slave resumed from the master's DRBG: the next random numbers are drawn in lockstep, responses equal.
+        Tool(pair, "tpm2_getrandom", "32", "--hex");
+        Assert.Equal(0, pair.Status().GetProperty("members").EnumerateArray().Sum(m => m.GetProperty("divergences").GetInt64()));
+
         // Past a 4.096 s boundary of the TPM clock each instance writes its own clock into NV; digests still agree.
         Thread.Sleep(4500);
         Tool(pair, "tpm2_pcrextend", "10:sha256=" + new string('3', 64));

@@ -214,12 +214,11 @@ public sealed class PairTests : IDisposable
     [Fact]
     public void A_corrupted_instance_is_detected_on_the_next_random_command_and_resynced()
     {
-        // The corrupt hook stirs the managed engine's DRBG (entropy replay); libtpms pairs are covered by the client tests.
-        using var pair = new PairProcess(_state.Path, testHooks: true, engine: "managed");
+        // The corrupt hook stirs b's DRBG alone (volatile state, outside the digest): the next command drawn in
+        // lockstep answers differently there.
+        using var pair = new PairProcess(_state.Path, testHooks: true);
         Ok(RawTpmClient.Once(pair.Port, TpmCommand.StartupClear()));
         Assert.True(pair.Request("corrupt b").GetProperty("corrupted").GetBoolean());
-        JsonElement digests = pair.Request("digests");
-        Assert.NotEqual(digests.GetProperty("a").GetString(), digests.GetProperty("b").GetString());
 
         Ok(RawTpmClient.Once(pair.Port, TpmCommand.GetRandom(16)));
         Assert.Equal(1, pair.Status().GetProperty("members").EnumerateArray().Sum(m => m.GetProperty("divergences").GetInt64()));

@@ -8,6 +8,7 @@ namespace FastPath.Vtpm.Tests.Protocol;
 
 /// <summary>Idle and hoarding clients cannot lock the command channel: idle connections time out, one peer holds
 /// a bounded share, and a newcomer always finds a slot while anyone is idle.</summary>
+[Collection(InProcessLibtpms.Name)]
 public sealed class CommandListenerLimitsTests : IDisposable
 {
     private readonly TempDirectory _state = new();
@@ -17,7 +18,7 @@ public sealed class CommandListenerLimitsTests : IDisposable
     public CommandListenerLimitsTests()
     {
         // Idle connections last 10 minutes here: only the per-peer limit and the reserved slot can make room.
-        _server = new SwtpmServer(new StateStore(_state.Path), new SeededRandomSource(8)) { IdleTimeout = TimeSpan.FromMinutes(10) };
+        _server = new SwtpmServer(new StateStore(_state.Path)) { IdleTimeout = TimeSpan.FromMinutes(10) };
         _port = FreePorts.Pair();
         _server.Start(VtpmEndpoint.Tcp(_port));
         Assert.Equal(0u, RawTpmClient.Code(RawTpmClient.Once(_port, TpmCommand.StartupClear())));
@@ -32,8 +33,9 @@ public sealed class CommandListenerLimitsTests : IDisposable
     [Fact]
     public void A_connection_that_sends_nothing_is_closed_by_the_server()
     {
+        _server.Dispose(); // libtpms holds one TPM per process
         using var state = new TempDirectory();
-        using var server = new SwtpmServer(new StateStore(state.Path), new SeededRandomSource(9)) { IdleTimeout = TimeSpan.FromMilliseconds(500) };
+        using var server = new SwtpmServer(new StateStore(state.Path)) { IdleTimeout = TimeSpan.FromMilliseconds(500) };
         int port = FreePorts.Pair();
         server.Start(VtpmEndpoint.Tcp(port));
         using var idle = new TcpClient("127.0.0.1", port);

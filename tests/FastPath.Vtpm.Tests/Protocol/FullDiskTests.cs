@@ -7,6 +7,7 @@ namespace FastPath.Vtpm.Tests.Protocol;
 
 /// <summary>A vTPM whose state lives on a small tmpfs that fills up: it keeps serving reads and random numbers,
 /// refuses changes with a TPM error (and undoes them) until space is freed, and loses nothing acknowledged.</summary>
+[Collection(InProcessLibtpms.Name)]
 public sealed class FullDiskTests : IDisposable
 {
     private const uint NvUnavailable = 0x923;
@@ -30,7 +31,7 @@ public sealed class FullDiskTests : IDisposable
         string state = _mount.File("state");
         var acknowledged = new List<uint>();
         uint refused = 0;
-        using (var server = new SwtpmServer(new StateStore(state), new SeededRandomSource(13)))
+        using (var server = new SwtpmServer(new StateStore(state)))
         {
             int port = FreePorts.Pair();
             server.Start(VtpmEndpoint.Tcp(port));
@@ -73,7 +74,7 @@ public sealed class FullDiskTests : IDisposable
         }
 
         // A restart from disk has every acknowledged index.
-        using var again = new SwtpmServer(new StateStore(state), new SeededRandomSource(14));
+        using var again = new SwtpmServer(new StateStore(state));
         int againPort = FreePorts.Pair();
         again.Start(VtpmEndpoint.Tcp(againPort));
         Assert.Equal(0u, Code(againPort, TpmCommand.StartupClear()));
@@ -87,13 +88,13 @@ public sealed class FullDiskTests : IDisposable
     public void A_vtpm_starts_on_a_full_file_system_and_serves_reads()
     {
         string state = _mount.File("state");
-        using (var first = new SwtpmServer(new StateStore(state), new SeededRandomSource(15)))
+        using (var first = new SwtpmServer(new StateStore(state)))
         {
             // Manufactured while there is space.
         }
 
         Fill(_mount.File("filler"));
-        using var server = new SwtpmServer(new StateStore(state), new SeededRandomSource(16));
+        using var server = new SwtpmServer(new StateStore(state));
         int port = FreePorts.Pair();
         server.Start(VtpmEndpoint.Tcp(port));
         Assert.Equal(0u, Code(port, TpmCommand.StartupClear()));

@@ -11,6 +11,7 @@ namespace FastPath.Vtpm.Tests.Protocol;
 
 /// <summary>The swtpm socket protocol over real loopback sockets: command framing, the control channel's
 /// CMD_* codes, malformed input, and concurrent clients.</summary>
+[Collection(InProcessLibtpms.Name)]
 public sealed class SwtpmServerTests : IDisposable
 {
     private readonly TempDirectory _state = new();
@@ -19,7 +20,7 @@ public sealed class SwtpmServerTests : IDisposable
 
     public SwtpmServerTests()
     {
-        _server = new SwtpmServer(new StateStore(_state.Path), new SeededRandomSource(1));
+        _server = new SwtpmServer(new StateStore(_state.Path));
         _port = FreePorts.Pair();
         _server.Start(VtpmEndpoint.Tcp(_port, allowStateCommands: true));
     }
@@ -113,13 +114,19 @@ public sealed class SwtpmServerTests : IDisposable
         uint total = BinaryPrimitives.ReadUInt32BigEndian(reply.AsSpan(8));
         byte[] blob = reply.AsSpan(16).ToArray();
         Assert.Equal((int)total, blob.Length);
+        byte[] permanent = Control(Be(12, 0, ControlCommand.BlobPermanent, 0)).AsSpan(16).ToArray();
+        byte[] digest = _server.StateDigest();
 
+        // libtpms holds one TPM per process: this one goes before the other starts.
+        _server.Dispose();
         using var otherState = new TempDirectory();
-        using var other = new SwtpmServer(new StateStore(otherState.Path), new SeededRandomSource(2));
+        using var other = new SwtpmServer(new StateStore(otherState.Path));
         int otherPort = FreePorts.Pair();
         other.Start(VtpmEndpoint.Tcp(otherPort, allowStateCommands: true));
+        Assert.Equal(Be(0), Control(otherPort + 1, [.. Be(13, 0, ControlCommand.BlobPermanent, (uint)permanent.Length), .. permanent]));
         Assert.Equal(Be(0), Control(otherPort + 1, [.. Be(13, 0, ControlCommand.BlobVolatile, (uint)blob.Length), .. blob]));
-        Assert.Equal(_server.StateDigest(), other.StateDigest());
+        Assert.Equal(Be(0), Control(otherPort + 1, Be(2, 0))); // CMD_INIT resumes the volatile state just set
+        Assert.Equal(digest, other.StateDigest());
         byte[] read = RawTpmClient.Once(otherPort, TpmCommand.NvReadOwner(0x01500020, 4, 0));
         Assert.Equal(new byte[] { 4, 3, 2, 1 }, read.AsSpan(16, 4).ToArray());
     }
@@ -151,7 +158,8 @@ public sealed class SwtpmServerTests : IDisposable
         Assert.Equal((ulong)(clients * perClient), BinaryPrimitives.ReadUInt64BigEndian(read.AsSpan(16)));
 
         // Every acknowledged increment is on disk (group commit released no response early).
-        var reloaded = new EngineHarness(new TpmEngine(new SeededRandomSource(3), new StateStore(_state.Path).Load()));
+        _server.Dispose();
+        using var reloaded = new EngineHarness(new LibtpmsEngine(new StateStore(_state.Path).Load(), null));
         reloaded.Run(TpmCommand.StartupClear());
         byte[] durable = reloaded.Run(TpmCommand.NvReadOwner(0x01500021, 8, 0));
         Assert.Equal((ulong)(clients * perClient), BinaryPrimitives.ReadUInt64BigEndian(durable.AsSpan(16)));
