@@ -17,6 +17,12 @@ public static class Program
             return Pipeline.ForwardHarness.Run(args[1..]);
         }
 
+        // Per-stage cycle budget of `fastpath bench` (issue 18).
+        if (args.Length > 0 && args[0] == "stages")
+        {
+            return Pipeline.StageBudget.Run(args[1..]);
+        }
+
         if (args.Length > 0 && args[0] == "afpacket-rx")
         {
             return Ports.AfPacketRxRate.Run(args[1..]);

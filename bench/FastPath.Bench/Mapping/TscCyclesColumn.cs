@@ -43,7 +43,7 @@ public sealed class TscCyclesColumn : IColumn
 
     public bool IsAvailable(Summary summary) => true;
 
-    private static double ReadTscGhz()
+    internal static double ReadTscGhz()
     {
         foreach (string line in File.ReadLines("/proc/cpuinfo"))
         {

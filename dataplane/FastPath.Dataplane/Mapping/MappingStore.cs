@@ -32,8 +32,11 @@ internal sealed unsafe partial class MappingStore : IDisposable
     /// <summary>Largest table: entry indices are uint, and 2^28 entries of 64 B is 16 GiB of address space.</summary>
     internal const int MaxEntries = 1 << 28;
 
-    /// <summary>Most keys resolved per pass of the bulk stages: 32 buckets + 32 entries in flight stay well inside L1.</summary>
-    internal const int BulkChunk = 32;
+    /// <summary>Most keys resolved per pass of the bulk stages: a worker's whole default batch (64 buckets + 64 entries
+    /// in flight, 8 KiB, inside L1).</summary>
+    /// <remarks>At 32 a pass was too short to hide a DRAM miss: the second pass stalled on buckets prefetched a few
+    /// keys earlier, and lookups at 1M mappings cost twice those at 1K (bench/RESULTS.md, issue 18).</remarks>
+    internal const int BulkChunk = 64;
 
     private const uint NoFreeEntry = uint.MaxValue;
 

@@ -105,6 +105,18 @@ public sealed unsafe partial class TranslationStage
         }
     }
 
+    // The stages of Process one at a time, for the per-stage cycle budget in bench/ (Pipeline/StageBudget.cs); the
+    // worker calls Process, which runs the same private methods without these wrappers.
+    internal int CollectKeysForBudget(Span<FrameView> frames, Span<PacketMeta> meta) => CollectKeys(ref frames[0], ref meta[0], frames.Length);
+
+    internal void LookupForBudget(int pending)
+    {
+        _table.LookupUserBulk(_primaryKeys.AsSpan(0, pending), _primary.AsSpan(0, pending));
+        _table.LookupUserBulk(_secondaryKeys.AsSpan(0, pending), _secondary.AsSpan(0, pending));
+    }
+
+    internal void RewriteForBudget(Span<FrameView> frames, Span<PacketMeta> meta, int pending) => Rewrite(ref frames[0], ref meta[0], pending, toSecure: true);
+
     private int CollectKeys(ref FrameView frame0, ref PacketMeta meta0, int count)
     {
         ref int pending0 = ref _pending[0];

@@ -11,9 +11,12 @@ namespace FastPath.Dataplane.Ports;
 /// flows into the caller's buffers, as a NIC with RSS would deliver them to one queue.
 /// </summary>
 /// <remarks>
-/// Each frame is a copy of one template (in L1) with the flow's source address and port patched in and both
-/// checksums updated incrementally, so building a frame costs a few nanoseconds, like a NIC's DMA write that the
-/// worker then reads. Flows are assigned to workers by <see cref="RssHash"/> of their 5-tuple.
+/// Each frame is a copy of one template (in L1) with the flow's source address, port and both checksums stamped
+/// in, so building a frame costs a few nanoseconds, like a NIC's DMA write that the worker then reads. The stamps
+/// (address, port, IPv4 and UDP checksums) are computed per flow at construction: per packet that leaves one
+/// sequential 12-byte read instead of two integer divisions and two checksum folds (issue 18), and frames of up
+/// to 64 bytes are copied as one fixed 64-byte block instead of a call to memmove. Flows are assigned to workers
+/// by <see cref="RssHash"/> of their 5-tuple.
 /// Concurrency: one worker thread calls <see cref="Receive"/>; <see cref="Transmit"/> is not supported.
 /// </remarks>
 public sealed unsafe class GeneratorPort : PacketPort
@@ -29,13 +32,12 @@ public sealed unsafe class GeneratorPort : PacketPort
     private static readonly byte[] s_sourceMac = [0x02, 0, 0, 0, 0, 0x01];
     private static readonly byte[] s_destinationMac = [0x02, 0, 0, 0, 0, 0x02];
 
+    // Frames up to this long are copied as one fixed block (the template is padded to it with zeros).
+    private const int FixedCopyBytes = 64;
+
     private readonly byte* _template;
     private readonly int _length;
-    private readonly uint[] _flows;
-    private readonly int _mappings;
-    private readonly ushort _ipChecksum;
-    private readonly ushort _udpChecksum;
-    private readonly uint _templateSource;
+    private readonly FlowStamp[] _flows;
     private long _remaining;
     private int _cursor;
 
@@ -55,9 +57,9 @@ public sealed unsafe class GeneratorPort : PacketPort
         }
 
         _length = length;
-        _mappings = spec.Mappings;
         _remaining = packets;
-        _template = (byte*)NativeMemory.AlignedAlloc((nuint)length, 64);
+        _template = (byte*)NativeMemory.AlignedAlloc((nuint)Math.Max(length, FixedCopyBytes), 64);
+        new Span<byte>(_template, Math.Max(length, FixedCopyBytes)).Clear();
         // One frame built once with full checksums (UdpFrameBuilder); each packet then patches source and port.
         Span<byte> source = stackalloc byte[4];
         Span<byte> destination = stackalloc byte[4];
@@ -65,10 +67,8 @@ public sealed unsafe class GeneratorPort : PacketPort
         BinaryPrimitives.WriteUInt32BigEndian(destination, GeneratorSpec.Destination);
         UdpFrameBuilder.Write(new Span<byte>(_template, length), s_sourceMac, s_destinationMac, spec.Tenant, source, destination, 0, 9,
             length - TemplateBytes);
-        _templateSource = GeneratorSpec.UserAddress(0);
-        _ipChecksum = Unsafe.ReadUnaligned<ushort>(_template + IpChecksumOffset);
-        _udpChecksum = Unsafe.ReadUnaligned<ushort>(_template + UdpChecksumOffset);
-        _flows = AssignFlows(spec, worker, workers);
+        _flows = AssignFlows(spec, worker, workers, Unsafe.ReadUnaligned<ushort>(_template + IpChecksumOffset),
+            Unsafe.ReadUnaligned<ushort>(_template + UdpChecksumOffset));
         if (_flows.Length == 0)
         {
             throw new ArgumentException($"worker {worker} of {workers} received no flows; use more flows than workers", nameof(spec));
@@ -92,7 +92,7 @@ public sealed unsafe class GeneratorPort : PacketPort
 
         ref RxBuffer buffer0 = ref MemoryMarshal.GetReference(buffers);
         ref FrameView frame0 = ref MemoryMarshal.GetReference(frames);
-        ref uint flow0 = ref MemoryMarshal.GetArrayDataReference(_flows);
+        ref FlowStamp flow0 = ref MemoryMarshal.GetArrayDataReference(_flows);
         int cursor = _cursor;
         int produced = 0;
         for (int i = 0; i < count; i++)
@@ -103,13 +103,13 @@ public sealed unsafe class GeneratorPort : PacketPort
                 continue;
             }
 
-            uint flow = Unsafe.Add(ref flow0, cursor);
+            ref readonly FlowStamp flow = ref Unsafe.Add(ref flow0, cursor);
             if (++cursor == _flows.Length)
             {
                 cursor = 0;
             }
 
-            Build(buffer.Data, flow);
+            Build(buffer.Data, buffer.Capacity, in flow);
             Unsafe.Add(ref frame0, produced++) = new FrameView(buffer.Data, _length);
         }
 
@@ -128,20 +128,22 @@ public sealed unsafe class GeneratorPort : PacketPort
     protected override void Dispose(bool disposing) => NativeMemory.AlignedFree(_template);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Build(byte* data, uint flow)
+    private void Build(byte* data, int capacity, in FlowStamp flow)
     {
-        Unsafe.CopyBlockUnaligned(data, _template, (uint)_length);
-        uint source = BinaryPrimitives.ReverseEndianness(GeneratorSpec.UserAddress((int)(flow % (uint)_mappings)));
-        ushort port = BinaryPrimitives.ReverseEndianness(SourcePort(flow, _mappings));
-        Unsafe.WriteUnaligned(data + SourceOffset, source);
-        Unsafe.WriteUnaligned(data + SourcePortOffset, port);
+        if (_length <= FixedCopyBytes && capacity >= FixedCopyBytes)
+        {
+            // A constant size: two vector loads and stores, no call.
+            Unsafe.CopyBlockUnaligned(data, _template, FixedCopyBytes);
+        }
+        else
+        {
+            Unsafe.CopyBlockUnaligned(data, _template, (uint)_length);
+        }
 
-        // Template fields are 0 for the port and mapping 0's address, so the deltas are against those words.
-        uint templateSource = BinaryPrimitives.ReverseEndianness(_templateSource);
-        ulong addressDelta = (ulong)(uint)~templateSource + source;
-        Unsafe.WriteUnaligned(data + IpChecksumOffset, IncrementalChecksum.Apply(_ipChecksum, addressDelta));
-        ushort udp = IncrementalChecksum.Apply(_udpChecksum, addressDelta + IncrementalChecksum.Delta(0, port));
-        Unsafe.WriteUnaligned(data + UdpChecksumOffset, udp == 0 ? (ushort)0xFFFF : udp);
+        Unsafe.WriteUnaligned(data + SourceOffset, flow.Source);
+        Unsafe.WriteUnaligned(data + SourcePortOffset, flow.Port);
+        Unsafe.WriteUnaligned(data + IpChecksumOffset, flow.IpChecksum);
+        Unsafe.WriteUnaligned(data + UdpChecksumOffset, flow.UdpChecksum);
     }
 
     private static ushort SourcePort(uint flow, int mappings) => (ushort)(1024 + (flow / (uint)mappings % 64000));
@@ -169,17 +171,33 @@ public sealed unsafe class GeneratorPort : PacketPort
         return left == 0 ? null : Array.IndexOf(served, false);
     }
 
-    private static uint[] AssignFlows(GeneratorSpec spec, int worker, int workers)
+    private static FlowStamp[] AssignFlows(GeneratorSpec spec, int worker, int workers, ushort ipChecksum, ushort udpChecksum)
     {
-        var mine = new List<uint>(spec.Flows / Math.Max(1, workers) + 16);
+        var mine = new List<FlowStamp>(spec.Flows / Math.Max(1, workers) + 16);
+        // Template fields are 0 for the port and mapping 0's address, so the deltas are against those words.
+        uint templateSource = BinaryPrimitives.ReverseEndianness(GeneratorSpec.UserAddress(0));
         for (uint flow = 0; flow < (uint)spec.Flows; flow++)
         {
             if (workers == 1 || FlowHash(spec, flow) % (uint)workers == (uint)worker)
             {
-                mine.Add(flow);
+                uint source = BinaryPrimitives.ReverseEndianness(GeneratorSpec.UserAddress((int)(flow % (uint)spec.Mappings)));
+                ushort port = BinaryPrimitives.ReverseEndianness(SourcePort(flow, spec.Mappings));
+                ulong addressDelta = (ulong)(uint)~templateSource + source;
+                ushort udp = IncrementalChecksum.Apply(udpChecksum, addressDelta + IncrementalChecksum.Delta(0, port));
+                mine.Add(new FlowStamp(source, port, IncrementalChecksum.Apply(ipChecksum, addressDelta), udp == 0 ? (ushort)0xFFFF : udp));
             }
         }
 
         return [.. mine];
+    }
+
+    /// <summary>What one flow's frames differ in from the template, in network order (12 bytes: the per-flow table streams).</summary>
+    [StructLayout(LayoutKind.Sequential, Pack = 2)]
+    private readonly struct FlowStamp(uint source, ushort port, ushort ipChecksum, ushort udpChecksum)
+    {
+        public readonly uint Source = source;
+        public readonly ushort Port = port;
+        public readonly ushort IpChecksum = ipChecksum;
+        public readonly ushort UdpChecksum = udpChecksum;
     }
 }

@@ -64,12 +64,14 @@ public sealed class WorkerTests
         Assert.Equal(0, result.AllocatedBytesInLoop);
     }
 
-    [Fact]
-    public unsafe void Generated_frames_carry_checksums_that_tshark_validates()
+    [Theory]
+    [InlineData(100)] // copied at its length
+    [InlineData(64)] // the fixed 64-byte template copy (issue 18)
+    public unsafe void Generated_frames_carry_checksums_that_tshark_validates(int frameSize)
     {
         using var dir = new FastPath.Testing.TempDirectory();
         string path = dir.File("gen.pcap");
-        using (var generator = new GeneratorPort("g", new GeneratorSpec(100, 70_000, 3), 0, 1, 5))
+        using (var generator = new GeneratorPort("g", new GeneratorSpec(frameSize, 70_000, 3), 0, 1, 5))
         using (var writer = CaptureWriter.Create(path, new CaptureFormat(CaptureFileKind.Pcap, Nanoseconds: false)))
         {
             byte* buffer = stackalloc byte[5 * 256];
@@ -93,7 +95,7 @@ public sealed class WorkerTests
         Assert.Equal(5, rows.Count);
         for (int i = 0; i < 5; i++)
         {
-            Assert.Equal(["96", "100", $"10.0.0.{i % 3}", $"{1024 + (i / 3)}", "1", "1"], rows[i]);
+            Assert.Equal([$"{frameSize - 4}", "100", $"10.0.0.{i % 3}", $"{1024 + (i / 3)}", "1", "1"], rows[i]);
         }
     }
 
