@@ -221,16 +221,17 @@ public sealed partial class Daemon : IDisposable
         _metrics = null;
         _sampler?.Dispose();
         _sampler = null;
-        if (_pipeline is not null)
+        if (_pipeline is RunningPipeline pipeline)
         {
-            if (_pipeline.Stop(s_drainQuiet, s_drainLimit) is Exception failure)
+            // Forgotten first: a second StopAll (Dispose after Run) must never stop or free the same pipeline twice.
+            _pipeline = null;
+            if (pipeline.Stop(s_drainQuiet, s_drainLimit) is Exception failure)
             {
                 _log.WriteLine($"fastpath: {failure.Message}");
                 code = 1;
             }
 
-            _pipeline.Dispose();
-            _pipeline = null;
+            pipeline.Dispose();
         }
 
         _vtpm?.Dispose();

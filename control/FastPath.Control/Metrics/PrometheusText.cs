@@ -49,6 +49,12 @@ public static class PrometheusText
             Sample(text, "fastpath_port_kernel_drops_total", PortLabels(p), p.KernelDrops);
         }
 
+        Family(text, "fastpath_port_tx_errors_total", "counter", "Frames a port took but could not write out (its output failed).");
+        foreach (PortStats p in stats.Ports)
+        {
+            Sample(text, "fastpath_port_tx_errors_total", PortLabels(p), p.TxErrors);
+        }
+
         Family(text, "fastpath_worker_rx_packets_total", "counter", "Frames a worker received.");
         foreach (WorkerStats w in stats.Workers)
         {

@@ -52,6 +52,7 @@ public static class StatsJson
             json.WriteNumber("tx_packets", port.TxPackets);
             json.WriteNumber("tx_bytes", port.TxBytes);
             json.WriteNumber("kernel_drops", port.KernelDrops);
+            json.WriteNumber("tx_errors", port.TxErrors);
             WriteRates(json, port.Rates);
             json.WriteEndObject();
         }

@@ -14,6 +14,7 @@ public abstract unsafe class PacketPort : IDisposable
 {
     private readonly byte[] _mac = new byte[6];
     private readonly byte[] _peer = new byte[6];
+    private int _disposed;
 
     /// <summary>Creates a port named <paramref name="name"/>.</summary>
     protected PacketPort(string name) => Name = name;
@@ -69,8 +70,14 @@ public abstract unsafe class PacketPort : IDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>Idempotent: a second call does nothing (ports free native memory, which must be freed once).</remarks>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         Dispose(disposing: true);
         GC.SuppressFinalize(this);
     }
