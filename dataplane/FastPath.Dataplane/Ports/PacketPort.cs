@@ -57,6 +57,28 @@ public abstract unsafe class PacketPort : IDisposable
     {
     }
 
+    /// <summary>
+    /// Counts frames this port received into <see cref="Counters"/> (<c>RxPackets</c>, <c>RxBytes</c>): for ports
+    /// written outside this assembly, called from <see cref="Receive"/> on the worker thread, once per burst.
+    /// </summary>
+    protected void CountReceived(int frames, long bytes)
+    {
+        PortCounters counters = Counters;
+        Volatile.Write(ref counters._rxPackets, counters._rxPackets + frames);
+        Volatile.Write(ref counters._rxBytes, counters._rxBytes + bytes);
+    }
+
+    /// <summary>
+    /// Counts frames this port sent into <see cref="Counters"/> (<c>TxPackets</c>, <c>TxBytes</c>): for ports written
+    /// outside this assembly, called from <see cref="Transmit"/> on the worker thread, once per burst.
+    /// </summary>
+    protected void CountSent(int frames, long bytes)
+    {
+        PortCounters counters = Counters;
+        Volatile.Write(ref counters._txPackets, counters._txPackets + frames);
+        Volatile.Write(ref counters._txBytes, counters._txBytes + bytes);
+    }
+
     /// <summary>Sets the MACs used as egress addresses (ARCHITECTURE.md: source = own MAC, destination = peer).</summary>
     public void SetMacs(ReadOnlySpan<byte> mac, ReadOnlySpan<byte> peer)
     {
