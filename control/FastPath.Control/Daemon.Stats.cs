@@ -23,10 +23,21 @@ public sealed partial class Daemon
         }
 
         CounterSample sample = Read(pipeline);
+        CounterSample? before;
         lock (_sampleLock)
         {
+            before = _latest;
             _previous = _latest;
             _latest = sample;
+        }
+
+        for (int i = 0; i < sample.Ports.Count; i++)
+        {
+            // Once per port, when its output starts failing (a pcap FIFO whose reader left): forwarding goes on.
+            if (sample.Ports[i].TxErrors > 0 && (before is null || before.Ports[i].TxErrors == 0))
+            {
+                _log.WriteLine($"fastpath: port {sample.Ports[i].Name}: its output failed; frames sent to it are counted as tx_errors");
+            }
         }
 
         NotifyStatus();
@@ -69,7 +80,7 @@ public sealed partial class Daemon
                 ? default
                 : Rates.Between(from.Ports[i].RxPackets, from.Ports[i].RxBytes, from.Ports[i].TxPackets, from.Ports[i].TxBytes,
                     to.Ports[i].RxPackets, to.Ports[i].RxBytes, to.Ports[i].TxPackets, to.Ports[i].TxBytes, seconds);
-            ports.Add(new PortStats(p.Name, p.Side == PortSide.User ? "user" : "secure", p.Instances, p.RxPackets, p.RxBytes, p.TxPackets, p.TxBytes, p.KernelDrops, rates));
+            ports.Add(new PortStats(p.Name, p.Side == PortSide.User ? "user" : "secure", p.Instances, p.RxPackets, p.RxBytes, p.TxPackets, p.TxBytes, p.KernelDrops, rates) { TxErrors = p.TxErrors });
         }
 
         var workers = new List<WorkerStats>();

@@ -236,9 +236,11 @@ public sealed partial class Daemon : IDisposable
         _meter = null;
         _sampler?.Dispose();
         _sampler = null;
-        if (_pipeline is not null)
+        if (_pipeline is RunningPipeline pipeline)
         {
-            if (_pipeline.Stop(s_drainQuiet, s_drainLimit) is Exception failure)
+            // Forgotten first: a second StopAll (Dispose after Run) must never stop or free the same pipeline twice.
+            _pipeline = null;
+            if (pipeline.Stop(s_drainQuiet, s_drainLimit) is Exception failure)
             {
                 // Said already when the failure was what stopped the daemon.
                 if (!(_stop.Task.IsCompletedSuccessfully && _stop.Task.Result.Reason.StartsWith(failure.Message, StringComparison.Ordinal)))
@@ -249,8 +251,7 @@ public sealed partial class Daemon : IDisposable
                 code = 1;
             }
 
-            _pipeline.Dispose();
-            _pipeline = null;
+            pipeline.Dispose();
         }
 
         _vtpm?.Dispose();

@@ -22,6 +22,8 @@ public static class MetricCatalog
         new("fastpath_port_tx_bytes_total", MetricKind.Counter, "Bytes sent on a port.", "tx_bytes", p => p.TxBytes, "By"),
         new("fastpath_port_kernel_drops_total", MetricKind.Counter, "Frames the kernel dropped before FastPath saw them (AF_PACKET ring full).",
             "kernel_drops", p => p.KernelDrops, "{packet}"),
+        new("fastpath_port_tx_errors_total", MetricKind.Counter, "Frames a port took but could not write out (its output failed).",
+            "tx_errors", p => p.TxErrors, "{packet}"),
     ];
 
     /// <summary>Per worker; label <c>worker</c>; members of each <c>workers[]</c> object.</summary>

@@ -10,4 +10,8 @@ namespace FastPath.Control.Stats;
 /// <param name="TxBytes">Bytes sent.</param>
 /// <param name="KernelDrops">Frames the kernel dropped before FastPath saw them.</param>
 /// <param name="Rates">Per-second rates over the last interval.</param>
-public sealed record PortStats(string Name, string Side, int Instances, long RxPackets, long RxBytes, long TxPackets, long TxBytes, long KernelDrops, Rates Rates);
+public sealed record PortStats(string Name, string Side, int Instances, long RxPackets, long RxBytes, long TxPackets, long TxBytes, long KernelDrops, Rates Rates)
+{
+    /// <summary>Frames the port took but could not write out (its output failed, e.g. a pcap FIFO whose reader left).</summary>
+    public long TxErrors { get; init; }
+}

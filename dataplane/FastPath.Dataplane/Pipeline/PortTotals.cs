@@ -10,4 +10,8 @@ namespace FastPath.Dataplane.Pipeline;
 /// <param name="TxBytes">Bytes sent.</param>
 /// <param name="KernelDrops">Frames the kernel dropped before FastPath saw them (AF_PACKET ring full), 0 for other kinds.</param>
 public readonly record struct PortTotals(
-    string Name, PortSide Side, int Instances, long RxPackets, long RxBytes, long TxPackets, long TxBytes, long KernelDrops);
+    string Name, PortSide Side, int Instances, long RxPackets, long RxBytes, long TxPackets, long TxBytes, long KernelDrops)
+{
+    /// <summary>Frames the port took but could not write out (a pcap output whose reader went away: EPIPE), see <see cref="Ports.PortCounters.TxErrors"/>.</summary>
+    public long TxErrors { get; init; }
+}

@@ -158,7 +158,7 @@ public sealed class RunningPipeline : IDisposable
         {
             PortSide side = PortSide.User;
             int instances = 0;
-            long rxPackets = 0, rxBytes = 0, txPackets = 0, txBytes = 0, kernelDrops = 0;
+            long rxPackets = 0, rxBytes = 0, txPackets = 0, txBytes = 0, kernelDrops = 0, txErrors = 0;
             foreach (PortInstance instance in _ports)
             {
                 if (instance.Name != name)
@@ -175,9 +175,10 @@ public sealed class RunningPipeline : IDisposable
                 txPackets += counters.TxPackets;
                 txBytes += counters.TxBytes;
                 kernelDrops += counters.KernelDrops;
+                txErrors += counters.TxErrors;
             }
 
-            totals.Add(new PortTotals(name, side, instances, rxPackets, rxBytes, txPackets, txBytes, kernelDrops));
+            totals.Add(new PortTotals(name, side, instances, rxPackets, rxBytes, txPackets, txBytes, kernelDrops) { TxErrors = txErrors });
         }
 
         return totals;

@@ -14,6 +14,7 @@ public abstract unsafe class PacketPort : IDisposable
 {
     private readonly byte[] _mac = new byte[6];
     private readonly byte[] _peer = new byte[6];
+    private int _disposed;
 
     /// <summary>Creates a port named <paramref name="name"/>.</summary>
     protected PacketPort(string name) => Name = name;
@@ -56,6 +57,28 @@ public abstract unsafe class PacketPort : IDisposable
     {
     }
 
+    /// <summary>
+    /// Counts frames this port received into <see cref="Counters"/> (<c>RxPackets</c>, <c>RxBytes</c>): for ports
+    /// written outside this assembly, called from <see cref="Receive"/> on the worker thread, once per burst.
+    /// </summary>
+    protected void CountReceived(int frames, long bytes)
+    {
+        PortCounters counters = Counters;
+        Volatile.Write(ref counters._rxPackets, counters._rxPackets + frames);
+        Volatile.Write(ref counters._rxBytes, counters._rxBytes + bytes);
+    }
+
+    /// <summary>
+    /// Counts frames this port sent into <see cref="Counters"/> (<c>TxPackets</c>, <c>TxBytes</c>): for ports written
+    /// outside this assembly, called from <see cref="Transmit"/> on the worker thread, once per burst.
+    /// </summary>
+    protected void CountSent(int frames, long bytes)
+    {
+        PortCounters counters = Counters;
+        Volatile.Write(ref counters._txPackets, counters._txPackets + frames);
+        Volatile.Write(ref counters._txBytes, counters._txBytes + bytes);
+    }
+
     /// <summary>Sets the MACs used as egress addresses (ARCHITECTURE.md: source = own MAC, destination = peer).</summary>
     public void SetMacs(ReadOnlySpan<byte> mac, ReadOnlySpan<byte> peer)
     {
@@ -69,8 +92,14 @@ public abstract unsafe class PacketPort : IDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>Idempotent: a second call does nothing (ports free native memory, which must be freed once).</remarks>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         Dispose(disposing: true);
         GC.SuppressFinalize(this);
     }

@@ -20,6 +20,7 @@ public sealed unsafe class PcapPort : PacketPort
     private readonly SoftwareOffload? _offload;
     private long _timestamp;
     private bool _exhausted;
+    private string? _outputError;
 
     /// <summary>Opens <paramref name="input"/> for RX and/or creates <paramref name="output"/> for TX (either may be null).</summary>
     /// <exception cref="CaptureFileException">The input is not a valid capture.</exception>
@@ -42,6 +43,13 @@ public sealed unsafe class PcapPort : PacketPort
 
     /// <summary>Frames written to the output.</summary>
     public long Written => Counters.TxPackets;
+
+    /// <summary>
+    /// Why the output stopped (<c>Broken pipe</c>: a FIFO whose reader went away, <c>No space left on device</c>…), or
+    /// null while it works. From the first failed write on, the port writes nothing more: every frame handed to it is
+    /// taken and counted in <see cref="PortCounters.TxErrors"/> (errno in <see cref="PortCounters.TxLastErrno"/>).
+    /// </summary>
+    public string? OutputError => Volatile.Read(ref _outputError);
 
     /// <inheritdoc />
     public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
@@ -91,49 +99,104 @@ public sealed unsafe class PcapPort : PacketPort
             return 0;
         }
 
-        long timestamp = _reader is null ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 : _timestamp;
-        long bytes = 0;
-        long written = 0;
-        bool withMeta = meta.Length >= frames.Length;
-        for (int i = 0; i < frames.Length; i++)
+        PortCounters counters = Counters;
+        if (_outputError is not null)
         {
-            FrameView frame = frames[i];
-            int count = frame.Offload.IsNone
-                ? 0
-                : _offload!.Prepare(frame, withMeta ? (PacketMeta*)Unsafe.AsPointer(ref Unsafe.AsRef(in meta[i])) : null, ushort.MaxValue, out _);
-            if (count == 0)
-            {
-                _writer.Write(new ReadOnlySpan<byte>(frame.Data, frame.Length), timestamp);
-                bytes += frame.Length;
-                written++;
-                continue;
-            }
-
-            foreach (FrameView piece in _offload!.Frames(count))
-            {
-                _writer.Write(new ReadOnlySpan<byte>(piece.Data, piece.Length), timestamp);
-                bytes += piece.Length;
-                written++;
-            }
+            Volatile.Write(ref counters._txErrors, counters._txErrors + frames.Length);
+            return frames.Length;
         }
 
-        PortCounters counters = Counters;
+        long bytes = 0;
+        long written = 0;
+        int i = 0;
+        try
+        {
+            long timestamp = _reader is null ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 : _timestamp;
+            bool withMeta = meta.Length >= frames.Length;
+            for (; i < frames.Length; i++)
+            {
+                FrameView frame = frames[i];
+                int count = frame.Offload.IsNone
+                    ? 0
+                    : _offload!.Prepare(frame, withMeta ? (PacketMeta*)Unsafe.AsPointer(ref Unsafe.AsRef(in meta[i])) : null, ushort.MaxValue, out _);
+                if (count == 0)
+                {
+                    _writer.Write(new ReadOnlySpan<byte>(frame.Data, frame.Length), timestamp);
+                    bytes += frame.Length;
+                    written++;
+                    continue;
+                }
+
+                foreach (FrameView piece in _offload!.Frames(count))
+                {
+                    _writer.Write(new ReadOnlySpan<byte>(piece.Data, piece.Length), timestamp);
+                    bytes += piece.Length;
+                    written++;
+                }
+            }
+        }
+        catch (IOException error)
+        {
+            // Once per port: the output is gone (EPIPE from a FIFO nobody reads any more, ENOSPC…). The frame being
+            // written and every later one are taken and counted as TX errors; forwarding on the other ports goes on.
+            Fail(error);
+            Volatile.Write(ref counters._txErrors, counters._txErrors + (frames.Length - i));
+        }
+
         Volatile.Write(ref counters._txBytes, counters._txBytes + bytes);
         Volatile.Write(ref counters._txPackets, counters._txPackets + written);
         return frames.Length;
     }
 
-    /// <summary>Flushes the output to the file.</summary>
-    public void Flush() => _writer?.Flush();
+    /// <summary>Flushes the output to the file (nothing once the output failed, see <see cref="OutputError"/>).</summary>
+    public void Flush()
+    {
+        if (_writer is null || _outputError is not null)
+        {
+            return;
+        }
+
+        try
+        {
+            _writer.Flush();
+        }
+        catch (IOException error)
+        {
+            Fail(error);
+        }
+    }
 
     /// <inheritdoc />
+    /// <remarks>Never throws for a failed output: the records still buffered are lost and counted as one TX error.</remarks>
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (!disposing)
         {
-            _reader?.Dispose();
-            _writer?.Dispose();
-            _offload?.Dispose();
+            return;
         }
+
+        _reader?.Dispose();
+        try
+        {
+            _writer?.Dispose(); // Flushes what is buffered, then closes the descriptor even when the flush fails.
+        }
+        catch (IOException error)
+        {
+            Fail(error);
+            Volatile.Write(ref Counters._txErrors, Counters._txErrors + 1);
+        }
+
+        _offload?.Dispose();
+    }
+
+    private void Fail(IOException error)
+    {
+        // .NET on Unix sets HResult to the errno for I/O errors it maps to IOException (EPIPE = 32).
+        if (error.HResult is > 0 and < 4096)
+        {
+            Volatile.Write(ref Counters._txLastErrno, error.HResult);
+        }
+
+        Volatile.Write(ref _outputError, error.Message);
     }
 }

@@ -1,0 +1,61 @@
+#!/bin/sh
+# Builds the fastpath Debian package from a NativeAOT publish of control/FastPath.Cli:
+#   dotnet publish control/FastPath.Cli -r linux-x64 -c Release -p:PublishAot=true -o PUBLISH
+#   packaging/deb/build-deb.sh PUBLISH OUTDIR        -> OUTDIR/fastpath_VERSION_amd64.deb (its path on stdout)
+# The version is the binary's own (`fastpath --version`, without the +commit part). Needs dpkg-deb only; the
+# package tree is staged in a fresh temporary directory, and OUTDIR must not already hold that .deb (never overwritten).
+set -eu
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 PUBLISH_DIR OUT_DIR" >&2
+    exit 2
+fi
+
+publish=$1
+out=$2
+here=$(cd "$(dirname "$0")" && pwd)
+packaging=$(dirname "$here")
+binary=$publish/fastpath
+
+if [ ! -x "$binary" ] || [ -e "$publish/fastpath.dll" ]; then
+    echo "build-deb.sh: $binary is not a NativeAOT binary (publish with -p:PublishAot=true)" >&2
+    exit 2
+fi
+
+full=$("$binary" --version)
+version=${full%%+*}
+case $version in
+    [0-9]*) ;;
+    *) echo "build-deb.sh: unexpected version '$full'" >&2; exit 1 ;;
+esac
+
+deb=$out/fastpath_${version}_amd64.deb
+if [ -e "$deb" ]; then
+    echo "build-deb.sh: $deb exists (not overwritten)" >&2
+    exit 1
+fi
+
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+root=$stage/root
+umask 022
+mkdir -p "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/fastpath" \
+    "$root/usr/share/doc/fastpath/examples"
+
+install -m 0755 "$binary" "$root/usr/bin/fastpath"
+install -m 0644 "$packaging/fastpath.service" "$root/lib/systemd/system/fastpath.service"
+install -m 0644 "$here/fastpath.json" "$root/etc/fastpath/fastpath.json"
+install -m 0644 "$here/example.json" "$root/usr/share/doc/fastpath/examples/fastpath.json"
+install -m 0644 "$here/copyright" "$root/usr/share/doc/fastpath/copyright"
+for script in postinst prerm postrm; do
+    install -m 0755 "$here/$script" "$root/DEBIAN/$script"
+done
+install -m 0644 "$here/conffiles" "$root/DEBIAN/conffiles"
+
+size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+sed -e "s/@VERSION@/$version/" -e "s/@SIZE@/$size/" "$here/control" > "$root/DEBIAN/control"
+chmod 0644 "$root/DEBIAN/control"
+
+mkdir -p "$out"
+dpkg-deb --root-owner-group --build -Zxz "$root" "$deb" >&2
+echo "$deb"
