@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Snapshot load from etcd against the maps file's load, in one run (bench/RESULTS.md "Fleet"): one etcd member on
+loopback, N mappings imported into it (`fastpath map import --etcd`), then ROUNDS rounds, each starting a fresh daemon
+(in-memory sink ports) three ways, interleaved: etcd snapshot read as one chain of pages (parallelism 1, the former
+loader), etcd snapshot with the default concurrent ranges, and the same entries as a maps file. Each is timed from
+start until its table holds N, wall time and the daemon's CPU time (utime+stime from /proc), and killed by its PID.
+Usage: snapshot_bench.py FASTPATH_BINARY [N] [ROUNDS]"""
+import json, os, shutil, socket, struct, subprocess, sys, tempfile, time
+
+fastpath = sys.argv[1]
+size = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+tmp = tempfile.mkdtemp(prefix="snapbench-")
+procs = []
+tick = os.sysconf("SC_CLK_TCK")
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+def call(path, verb, args=None):
+    s = socket.socket(socket.AF_UNIX); s.connect(path)
+    body = json.dumps({"v": 1, "id": 1, "verb": verb, "args": args or {}}).encode()
+    s.sendall(struct.pack(">I", len(body)) + body)
+    n = struct.unpack(">I", recv(s, 4))[0]
+    reply = json.loads(recv(s, n)); s.close(); return reply
+
+def recv(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk: raise EOFError
+        data += chunk
+    return data
+
+def cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / tick
+
+def start(name, maps, env):
+    cfg = f"{tmp}/{name}.json"
+    with open(cfg, "w") as f:
+        json.dump({"workers": 1, "maps": maps, "ports": {"a": {"type": "sink"}, "b": {"type": "sink"}}, "pairs": [{"user": "a", "secure": "b"}]}, f)
+    sock = f"{tmp}/{name}.sock"
+    t0 = time.perf_counter()
+    p = subprocess.Popen([fastpath, "run", "--config", cfg, "--control", "unix:" + sock], stdout=subprocess.DEVNULL,
+                         stderr=open(f"{tmp}/{name}.log", "w"), env={**os.environ, **env})
+    procs.append(p)
+    while True:
+        try:
+            if call(sock, "stats")["result"]["table"]["mappings"] == size: break
+        except (OSError, EOFError, KeyError): pass
+        if p.poll() is not None: raise RuntimeError(f"{name} exited: " + open(f"{tmp}/{name}.log").read())
+        time.sleep(0.02)
+    wall = time.perf_counter() - t0
+    cpu = cpu_s(p.pid)
+    p.kill(); p.wait(); procs.remove(p)
+    return wall, cpu
+
+try:
+    port, peer = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    procs.append(subprocess.Popen(["etcd", "--name", "m0", "--data-dir", f"{tmp}/m0",
+        "--listen-client-urls", endpoint, "--advertise-client-urls", endpoint,
+        "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+        "--initial-cluster", f"m0=http://127.0.0.1:{peer}", "--logger", "zap", "--log-level", "error",
+        "--quota-backend-bytes", str(8 << 30)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    while subprocess.run(["etcdctl", "--endpoints", endpoint, "endpoint", "health"], capture_output=True).returncode != 0:
+        time.sleep(0.2)
+    path = f"{tmp}/big.json"
+    with open(path, "w") as f:
+        f.write('{"mappings":[')
+        f.write(",".join(f'{{"tenant":{i % 4000},"user":"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}","secure":"100.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"}}' for i in range(size)))
+        f.write("]}")
+    t0 = time.perf_counter()
+    subprocess.run([fastpath, "map", "import", path, "--etcd", endpoint, "--prefix", "/bench/maps/"], check=True, capture_output=True)
+    print(json.dumps({"import": size, "etcd_import_write_s": round(time.perf_counter() - t0, 1), "loadavg": os.getloadavg()[0]}), flush=True)
+    etcd = {"etcd": {"endpoints": [endpoint], "prefix": "/bench/maps/"}}
+    for r in range(rounds):
+        row = {"round": r, "loadavg": round(os.getloadavg()[0], 1)}
+        for name, maps, env in (("etcd_sequential", etcd, {"FASTPATH_ETCD_SNAPSHOT_PARALLELISM": "1"}),
+                                ("etcd_concurrent", etcd, {}), ("file", path, {})):
+            wall, cpu = start(name, maps, env)
+            row[name + "_wall_s"] = round(wall, 2); row[name + "_cpu_s"] = round(cpu, 2)
+        print(json.dumps(row), flush=True)
+finally:
+    for p in procs:
+        p.kill(); p.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
