@@ -54,6 +54,12 @@ internal sealed class CaptureRing
         return true;
     }
 
+    /// <summary>Slots free now (an acquire load of the consumer's cursor, A1); the worker reads it once per batch.</summary>
+    public int Room() => (int)(_capacity - (_next - Volatile.Read(ref _head)));
+
+    /// <summary>Counts <paramref name="frames"/> that found no room, without offering them (the caller checked <see cref="Room"/>).</summary>
+    public void CountDrops(int frames) => Volatile.Write(ref _drops, _drops + frames);
+
     /// <summary>Makes the records written since the last call visible to the consumer.</summary>
     public void Publish() => Volatile.Write(ref _tail, _next); // A0
 

@@ -25,17 +25,32 @@ internal sealed unsafe partial class Worker
         long now = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
         bool rx = (capture.Direction & CaptureDirection.Rx) != 0 && binding.Rx.Name == capture.Port;
         Span<byte> scratch = capture.Scratch(_id);
-        Span<bool> taken = stackalloc bool[received];
+        // Per frame: 0 = not matched, Copied = matched and kept in the scratch, NoRoom = matched, but the ring had no
+        // slot left for it this batch: counted as a capture drop without copying (an overflowing capture then costs a
+        // filter evaluation per frame). With --drops every match is copied: which ones are drops is known only later.
+        const byte Copied = 1, NoRoom = 2;
+        Span<byte> taken = stackalloc byte[received];
         if (rx)
         {
+            int room = capture.DropsOnly ? int.MaxValue : ring.Room();
             for (int i = 0; i < received; i++)
             {
                 var frame = new ReadOnlySpan<byte>(_frames[i].Data, _frames[i].Length);
-                taken[i] = filter.Matches(frame);
-                if (taken[i])
+                if (!filter.Matches(frame))
                 {
-                    frame[..Math.Min(frame.Length, snap)].CopyTo(scratch.Slice(i * snap, snap));
+                    taken[i] = 0;
+                    continue;
                 }
+
+                if (room <= 0)
+                {
+                    taken[i] = NoRoom;
+                    continue;
+                }
+
+                room--;
+                taken[i] = Copied;
+                frame[..Math.Min(frame.Length, snap)].CopyTo(scratch.Slice(i * snap, snap));
             }
         }
 
@@ -43,14 +58,24 @@ internal sealed unsafe partial class Worker
 
         if (rx)
         {
+            int noRoom = 0;
             for (int i = 0; i < received; i++)
             {
                 DropReason reason = _meta[i].Verdict;
-                if (taken[i] && (reason != DropReason.None || !capture.DropsOnly))
+                if (taken[i] == Copied && (reason != DropReason.None || !capture.DropsOnly))
                 {
                     int length = _frames[i].Length;
                     ring.TryWrite(now, CaptureDirection.Rx, reason, length, scratch.Slice(i * snap, Math.Min(length, snap)));
                 }
+                else if (taken[i] == NoRoom)
+                {
+                    noRoom++;
+                }
+            }
+
+            if (noRoom > 0)
+            {
+                ring.CountDrops(noRoom);
             }
         }
 
