@@ -4,48 +4,52 @@ using FastPath.Vtpm.Engine;
 
 namespace FastPath.Vtpm.Pair;
 
-/// <summary>The classification table: every command code the engine implements, with the reason.</summary>
+/// <summary>The pair's classification table (one row per command: handles, class, reason) and how a command buffer is classified.</summary>
 /// <remarks>Immutable; safe from any thread.</remarks>
 public static class CommandClassification
 {
     /// <summary>TPM_ST_SESSIONS: the command carries an authorization area.</summary>
     private const ushort TagSessions = 0x8002;
 
-    /// <summary>Code → (class, reason). READ only where nothing at all changes; when in doubt WRITE.</summary>
-    public static readonly FrozenDictionary<uint, (CommandClass Class, string Reason)> Table = new Dictionary<uint, (CommandClass, string)>
-    {
-        [TpmCc.Startup] = (CommandClass.Random, "draws a new context key; resets or restores PCRs, sessions and restart counters"),
-        [TpmCc.Shutdown] = (CommandClass.Write, "saves PCR state into NV"),
-        [TpmCc.SelfTest] = (CommandClass.Write, "records the test result (when in doubt WRITE)"),
-        [TpmCc.IncrementalSelfTest] = (CommandClass.Write, "records tested algorithms (when in doubt WRITE)"),
-        [TpmCc.GetTestResult] = (CommandClass.Read, "reports the stored result, changes nothing"),
-        [TpmCc.GetRandom] = (CommandClass.Random, "draws from the DRBG"),
-        [TpmCc.StirRandom] = (CommandClass.Write, "mixes caller data into the DRBG deterministically, draws no entropy"),
-        [TpmCc.PcrExtend] = (CommandClass.Write, "changes a PCR and the PCR update counter"),
-        [TpmCc.PcrEvent] = (CommandClass.Write, "changes PCRs and the PCR update counter"),
-        [TpmCc.PcrRead] = (CommandClass.Read, "reports PCRs and the update counter, changes nothing"),
-        [TpmCc.PcrReset] = (CommandClass.Write, "changes a PCR and the PCR update counter"),
-        [TpmCc.NvDefineSpace] = (CommandClass.Write, "creates an NV index"),
-        [TpmCc.NvUndefineSpace] = (CommandClass.Write, "deletes an NV index"),
-        [TpmCc.NvWrite] = (CommandClass.Write, "changes NV data and the written flag"),
-        [TpmCc.NvRead] = (CommandClass.Read, "reports NV data; an HMAC session makes it RANDOM at run time, a failed password is copied to the slave"),
-        [TpmCc.NvReadPublic] = (CommandClass.Read, "reports an index's public area, changes nothing"),
-        [TpmCc.NvIncrement] = (CommandClass.Write, "changes a counter and the max counter"),
-        [TpmCc.NvExtend] = (CommandClass.Write, "changes NV data"),
-        [TpmCc.NvSetBits] = (CommandClass.Write, "changes NV data"),
-        [TpmCc.Hash] = (CommandClass.Read, "pure function of the input and the hierarchy proof (ticket), changes nothing"),
-        [TpmCc.HashSequenceStart] = (CommandClass.Write, "creates a transient sequence object (a replicated handle)"),
-        [TpmCc.SequenceUpdate] = (CommandClass.Write, "changes a sequence object's hash state"),
-        [TpmCc.SequenceComplete] = (CommandClass.Write, "flushes the sequence object"),
-        [TpmCc.EventSequenceComplete] = (CommandClass.Write, "extends PCRs and flushes the sequence object"),
-        [TpmCc.GetCapability] = (CommandClass.Read, "reports properties, changes nothing"),
-        [TpmCc.Clear] = (CommandClass.Random, "draws new owner and endorsement seeds and proofs"),
-        [TpmCc.HierarchyChangeAuth] = (CommandClass.Write, "changes an auth value in NV"),
-        [TpmCc.StartAuthSession] = (CommandClass.Random, "nonceTPM comes from the DRBG"),
-        [TpmCc.ContextSave] = (CommandClass.Write, "advances the context sequence and marks the session saved"),
-        [TpmCc.ContextLoad] = (CommandClass.Write, "loads a session into a slot"),
-        [TpmCc.FlushContext] = (CommandClass.Write, "removes a session or object"),
-    }.ToFrozenDictionary();
+    /// <summary>One row per command the pair knows: its handle count (where the authorization area starts), its
+    /// class, and why. READ only where nothing at all changes; when in doubt WRITE. A code not here is WRITE.</summary>
+    public static readonly CommandRow[] Rows =
+    [
+        new(TpmCc.Startup, Handles: 0, CommandClass.Random, "draws a new context key; resets or restores PCRs, sessions and restart counters"),
+        new(TpmCc.Shutdown, Handles: 0, CommandClass.Write, "saves PCR state into NV"),
+        new(TpmCc.SelfTest, Handles: 0, CommandClass.Write, "records the test result (when in doubt WRITE)"),
+        new(TpmCc.IncrementalSelfTest, Handles: 0, CommandClass.Write, "records tested algorithms (when in doubt WRITE)"),
+        new(TpmCc.GetTestResult, Handles: 0, CommandClass.Read, "reports the stored result, changes nothing"),
+        new(TpmCc.GetRandom, Handles: 0, CommandClass.Random, "draws from the DRBG"),
+        new(TpmCc.StirRandom, Handles: 0, CommandClass.Write, "mixes caller data into the DRBG deterministically, draws no entropy"),
+        new(TpmCc.PcrExtend, Handles: 1, CommandClass.Write, "changes a PCR and the PCR update counter"),
+        new(TpmCc.PcrEvent, Handles: 1, CommandClass.Write, "changes PCRs and the PCR update counter"),
+        new(TpmCc.PcrRead, Handles: 0, CommandClass.Read, "reports PCRs and the update counter, changes nothing"),
+        new(TpmCc.PcrReset, Handles: 1, CommandClass.Write, "changes a PCR and the PCR update counter"),
+        new(TpmCc.NvDefineSpace, Handles: 1, CommandClass.Write, "creates an NV index"),
+        new(TpmCc.NvUndefineSpace, Handles: 2, CommandClass.Write, "deletes an NV index"),
+        new(TpmCc.NvWrite, Handles: 2, CommandClass.Write, "changes NV data and the written flag"),
+        new(TpmCc.NvRead, Handles: 2, CommandClass.Read, "reports NV data; an HMAC session makes it RANDOM at run time, a failed password is copied to the slave"),
+        new(TpmCc.NvReadPublic, Handles: 1, CommandClass.Read, "reports an index's public area, changes nothing"),
+        new(TpmCc.NvIncrement, Handles: 2, CommandClass.Write, "changes a counter and the max counter"),
+        new(TpmCc.NvExtend, Handles: 2, CommandClass.Write, "changes NV data"),
+        new(TpmCc.NvSetBits, Handles: 2, CommandClass.Write, "changes NV data"),
+        new(TpmCc.Hash, Handles: 0, CommandClass.Read, "pure function of the input and the hierarchy proof (ticket), changes nothing"),
+        new(TpmCc.HashSequenceStart, Handles: 0, CommandClass.Write, "creates a transient sequence object (a replicated handle)"),
+        new(TpmCc.SequenceUpdate, Handles: 1, CommandClass.Write, "changes a sequence object's hash state"),
+        new(TpmCc.SequenceComplete, Handles: 1, CommandClass.Write, "flushes the sequence object"),
+        new(TpmCc.EventSequenceComplete, Handles: 2, CommandClass.Write, "extends PCRs and flushes the sequence object"),
+        new(TpmCc.GetCapability, Handles: 0, CommandClass.Read, "reports properties, changes nothing"),
+        new(TpmCc.Clear, Handles: 1, CommandClass.Random, "draws new owner and endorsement seeds and proofs"),
+        new(TpmCc.HierarchyChangeAuth, Handles: 1, CommandClass.Write, "changes an auth value in NV"),
+        new(TpmCc.StartAuthSession, Handles: 2, CommandClass.Random, "nonceTPM comes from the DRBG"),
+        new(TpmCc.ContextSave, Handles: 1, CommandClass.Write, "advances the context sequence and marks the session saved"),
+        new(TpmCc.ContextLoad, Handles: 0, CommandClass.Write, "loads a session into a slot"),
+        new(TpmCc.FlushContext, Handles: 0, CommandClass.Write, "removes a session or object"),
+    ];
+
+    /// <summary><see cref="Rows"/> by command code.</summary>
+    public static readonly FrozenDictionary<uint, CommandRow> Table = Rows.ToFrozenDictionary(row => row.Code);
 
     /// <summary>The class of one command buffer. An authorization area with any session other than a password
     /// (TPM_RS_PW) makes it RANDOM: HMAC and policy sessions roll nonceTPM from the DRBG. Password authorizations
@@ -63,12 +67,12 @@ public static class CommandClassification
 
         ushort tag = BinaryPrimitives.ReadUInt16BigEndian(command);
         uint code = BinaryPrimitives.ReadUInt32BigEndian(command[6..]);
-        if (!Table.TryGetValue(code, out (CommandClass Class, string Reason) entry))
+        if (!Table.TryGetValue(code, out CommandRow row))
         {
             return CommandClass.Write;
         }
 
-        return tag == TagSessions && !PasswordsOnly(command, code) ? CommandClass.Random : entry.Class;
+        return tag == TagSessions && !PasswordsOnly(command, row.Handles) ? CommandClass.Random : row.Class;
     }
 
     /// <summary>Whether a response code is TPM_RC_AUTH_FAIL (any session number): the instance that ran the
@@ -83,14 +87,9 @@ public static class CommandClassification
     public static bool MayHaveChangedState(uint responseCode) => CountsAgainstLockout(responseCode) || responseCode == TpmRc.Retry;
 
     /// <summary>Every session in the authorization area is TPM_RS_PW (parsed with the command's handle count).</summary>
-    private static bool PasswordsOnly(ReadOnlySpan<byte> command, uint code)
+    private static bool PasswordsOnly(ReadOnlySpan<byte> command, int handles)
     {
-        if (!CommandInfo.TryFind(code, out CommandInfo info))
-        {
-            return false;
-        }
-
-        int offset = TpmConstants.HeaderSize + (4 * info.Handles);
+        int offset = TpmConstants.HeaderSize + (4 * handles);
         if (command.Length < offset + 4)
         {
             return false;
