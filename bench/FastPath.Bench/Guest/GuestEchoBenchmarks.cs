@@ -8,7 +8,7 @@ using FastPath.Dataplane.Pipeline;
 using FastPath.Dataplane.Ports;
 using FastPath.Dataplane.Rewrite;
 
-using FastPath.Dataplane.Tests.Guest;
+using FastPath.Harness;
 
 namespace FastPath.Bench.Guest;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using FastPath.Vtpm.Tests.Infrastructure;
+using FastPath.Harness;
 
 namespace FastPath.Bench.Vtpm;
 

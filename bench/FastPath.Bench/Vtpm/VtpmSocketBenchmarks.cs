@@ -6,7 +6,7 @@ using BenchmarkDotNet.Jobs;
 using FastPath.Vtpm.Engine;
 using FastPath.Vtpm.Protocol;
 using FastPath.Vtpm.State;
-using FastPath.Vtpm.Tests.Infrastructure;
+using FastPath.Harness;
 
 namespace FastPath.Bench.Vtpm;
 

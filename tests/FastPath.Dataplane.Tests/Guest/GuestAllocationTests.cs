@@ -1,3 +1,4 @@
+using FastPath.Harness;
 using System.Net;
 using FastPath.Dataplane.Guest;
 using FastPath.Dataplane.Mapping;

@@ -1,12 +1,12 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace FastPath.Vtpm.Tests.Infrastructure;
+namespace FastPath.Harness;
 
 /// <summary>Finds a loopback port P such that P and P+1 (command and control channel) are both free now.</summary>
 /// <remarks>Thread-safe; a port could still be taken between the probe and its use, which the caller's
 /// start-up wait reports as a timeout naming the port.</remarks>
-internal static class FreePorts
+public static class FreePorts
 {
     /// <remarks>Ports come from 20000-32767, below Linux's ephemeral range (32768-60999): the tests open
     /// thousands of client connections, and a port next to an ephemeral one is often busy in TIME_WAIT.</remarks>

@@ -2,16 +2,16 @@ using System.Runtime.InteropServices;
 using FastPath.Dataplane.Parsing;
 using FastPath.Dataplane.Ports;
 
-namespace FastPath.Dataplane.Tests.Guest;
+namespace FastPath.Harness;
 
 /// <summary>
 /// The secure side of the guest allocation test and of the guest echo benchmark (which compiles this file): emits one prebuilt frame as long as a budget lasts and fewer than
 /// <see cref="Window"/> are unanswered; counts what comes back on transmit.
 /// </summary>
 /// <remarks>Receive and Transmit run on the worker thread; the benchmark thread sets the budget and reads the count (Volatile).</remarks>
-internal sealed unsafe class WindowPort : PacketPort
+public sealed unsafe class WindowPort : PacketPort
 {
-    internal const int Window = 192;
+    public const int Window = 192;
 
     private readonly byte* _frame;
     private readonly int _length;
@@ -19,7 +19,7 @@ internal sealed unsafe class WindowPort : PacketPort
     private long _sent;
     private long _echoed;
 
-    internal WindowPort(byte[] frame)
+    public WindowPort(byte[] frame)
         : base("s0")
     {
         _length = frame.Length;
@@ -27,9 +27,9 @@ internal sealed unsafe class WindowPort : PacketPort
         frame.CopyTo(new Span<byte>(_frame, frame.Length));
     }
 
-    internal long Echoed => Volatile.Read(ref _echoed);
+    public long Echoed => Volatile.Read(ref _echoed);
 
-    internal void Grant(long packets) => Interlocked.Add(ref _budget, packets);
+    public void Grant(long packets) => Interlocked.Add(ref _budget, packets);
 
     public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
     {
