@@ -184,12 +184,15 @@ public sealed partial class Daemon : IDisposable
             case PortKind.Tap:
                 return new PortPlan(port.Name, (_, _) => new TapPort(port.Name, port.Interface!, port.Mtu), PerWorker: false, port.Mac ?? LocalMac(0x01), peer);
             case PortKind.Pcap:
-                return new PortPlan(port.Name, (_, _) => new PcapPort(port.Name, port.Input, port.Output), PerWorker: false, port.Mac ?? LocalMac(0x02), peer);
+                return new PortPlan(port.Name, (_, _) => new PcapPort(port.Name, port.Input, port.Output), PerWorker: false, port.Mac ?? LocalMac(0x02), peer)
+                {
+                    TransmitOnly = port.Input is null,
+                };
             case PortKind.Generator:
                 var spec = new GeneratorSpec(port.FrameSize, port.Flows, port.Mappings);
                 return new PortPlan(port.Name, (w, n) => new GeneratorPort(port.Name, spec, w, n, Share(port.Packets, w, n)), PerWorker: true, port.Mac ?? LocalMac(0x03), peer);
             case PortKind.Sink:
-                return new PortPlan(port.Name, (_, _) => new SinkPort(port.Name), PerWorker: true, port.Mac ?? LocalMac(0x04), peer);
+                return new PortPlan(port.Name, (_, _) => new SinkPort(port.Name), PerWorker: true, port.Mac ?? LocalMac(0x04), peer) { TransmitOnly = true };
             default:
                 throw new InvalidOperationException($"port {port.Name}: a {port.Kind} port is opened through its pair, not as a user or secure port");
         }

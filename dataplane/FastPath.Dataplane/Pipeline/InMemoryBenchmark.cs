@@ -32,52 +32,43 @@ public static class InMemoryBenchmark
 
         int[] allowed = CorePinning.AllowedCpus();
         int[] cores = PickCores(allowed, options.Workers);
-        using var counters = new Counters(options.Workers);
-        using var pool = new FramePool((uint)(options.Workers * options.BatchSize + 64));
-        var ports = new List<PacketPort>();
-        var workers = new List<Worker>();
+        var spec = new GeneratorSpec(options.FrameSize, options.Flows, options.Mappings);
+        long packets = options.Packets;
+        int workers = options.Workers;
+
+        // One fanned-out pair, as a NIC's queue pairs: each worker gets its own generator (its RSS share of the flows
+        // and of the packets) and its own sink, which never receives.
+        var generator = new PortPlan("gen", (w, n) => new GeneratorPort($"gen{w}", spec, w, n, (packets / n) + (w < packets % n ? 1 : 0)),
+            PerWorker: true, s_peerMac, s_sinkMac);
+        var sink = new PortPlan("sink", (w, _) => new SinkPort($"sink{w}"), PerWorker: true, s_sinkMac, s_peerMac) { TransmitOnly = true };
         try
         {
-            var egress = EgressMacs.Create(s_sinkMac, s_peerMac);
-            for (int w = 0; w < options.Workers; w++)
-            {
-                long share = options.Packets / options.Workers + (w < options.Packets % options.Workers ? 1 : 0);
-                var generator = new GeneratorPort($"gen{w}", new GeneratorSpec(options.FrameSize, options.Flows, options.Mappings), w, options.Workers, share);
-                var sink = new SinkPort($"sink{w}");
-                ports.Add(generator);
-                ports.Add(sink);
-                var stage = new TranslationStage(table, TranslationDirection.UserToSecure, egress);
-                workers.Add(new Worker(w, cores[w], [new PortBinding(generator, stage, sink)], pool, counters, options.BatchSize, share));
-            }
-
+            using RunningPipeline pipeline = new PipelineBuilder(table)
+                .WithCores(cores)
+                .WithBatchSize(options.BatchSize)
+                .WithPacketLimit(packets)
+                .AddPair(generator, sink)
+                .Build();
             if (cores[0] >= 0)
             {
                 CorePinning.MoveOtherThreadsOff(cores);
             }
 
             var clock = Stopwatch.StartNew();
-            foreach (Worker worker in workers)
-            {
-                worker.Start();
-            }
-
-            while (!workers.TrueForAll(w => w.Finished))
+            pipeline.Start();
+            while (!pipeline.Finished)
             {
                 Thread.Sleep(100);
-                progress?.Invoke(counters.Total().RxPackets);
+                progress?.Invoke(pipeline.Counters.Total().RxPackets);
             }
 
             double seconds = clock.Elapsed.TotalSeconds;
-            long allocated = 0;
-            double cpu = 0;
-            foreach (Worker worker in workers)
+            if (pipeline.Stop(TimeSpan.Zero, TimeSpan.Zero) is Exception failure)
             {
-                worker.Join();
-                allocated += worker.AllocatedBytesInLoop;
-                cpu += worker.CpuSecondsInLoop;
+                throw new InvalidOperationException(failure.Message, failure);
             }
 
-            WorkerCounters total = counters.Total();
+            WorkerCounters total = pipeline.Counters.Total();
             long drops = 0;
             foreach (DropReason reason in DropReasons.All)
             {
@@ -85,23 +76,13 @@ public static class InMemoryBenchmark
             }
 
             progress?.Invoke(total.RxPackets);
-            return new BenchResult(options, total.RxPackets, total.TxPackets, drops, seconds, buildSeconds, cores, allocated, cpu);
+            return new BenchResult(options, total.RxPackets, total.TxPackets, drops, seconds, buildSeconds, cores, pipeline.AllocatedBytesInLoop, pipeline.CpuSecondsInLoop);
         }
         finally
         {
             if (cores[0] >= 0)
             {
                 CorePinning.ReleaseAll(allowed);
-            }
-
-            foreach (Worker worker in workers)
-            {
-                worker.Dispose();
-            }
-
-            foreach (PacketPort port in ports)
-            {
-                port.Dispose();
             }
         }
     }

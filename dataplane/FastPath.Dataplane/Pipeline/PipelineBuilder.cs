@@ -27,6 +27,7 @@ public sealed class PipelineBuilder
     private readonly MappingTable _table;
     private int[] _cores = [-1];
     private int _batchSize = Worker.DefaultBatchSize;
+    private long _packetLimit;
 
     /// <summary>A builder whose workers read <paramref name="table"/>.</summary>
     public PipelineBuilder(MappingTable table)
@@ -56,6 +57,17 @@ public sealed class PipelineBuilder
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(batchSize, TranslationStage.MaxBatch);
         _batchSize = batchSize;
+        return this;
+    }
+
+    /// <summary>
+    /// Each worker stops by itself once it has received its share of <paramref name="packets"/> (split as evenly as
+    /// the worker count allows): a run of known length, what <c>fastpath bench</c> measures.
+    /// </summary>
+    public PipelineBuilder WithPacketLimit(long packets)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(packets);
+        _packetLimit = packets;
         return this;
     }
 
@@ -126,8 +138,15 @@ public sealed class PipelineBuilder
 
                     var toSecure = new TranslationStage(_table, TranslationDirection.UserToSecure, EgressMacs.Create(securePort.Mac, securePort.PeerMac));
                     var toUser = new TranslationStage(_table, TranslationDirection.SecureToUser, EgressMacs.Create(userPort.Mac, userPort.PeerMac), guestKeys);
-                    bindings[w].Add(new PortBinding(userPort, toSecure, securePort));
-                    bindings[w].Add(new PortBinding(securePort, toUser, userPort, guestPorts));
+                    if (!user.TransmitOnly)
+                    {
+                        bindings[w].Add(new PortBinding(userPort, toSecure, securePort));
+                    }
+
+                    if (!secure.TransmitOnly)
+                    {
+                        bindings[w].Add(new PortBinding(securePort, toUser, userPort, guestPorts));
+                    }
                     foreach (PacketPort guestPort in guestPorts)
                     {
                         bindings[w].Add(new PortBinding(guestPort, toSecure, securePort));
@@ -140,7 +159,8 @@ public sealed class PipelineBuilder
             {
                 if (bindings[w].Count != 0)
                 {
-                    created.Add(new Worker(w, _cores[w], bindings[w], pool, counters, _batchSize));
+                    long share = _packetLimit == 0 ? 0 : (_packetLimit / workers) + (w < _packetLimit % workers ? 1 : 0);
+                    created.Add(new Worker(w, _cores[w], bindings[w], pool, counters, _batchSize, share));
                 }
             }
 

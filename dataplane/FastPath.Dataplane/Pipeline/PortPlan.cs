@@ -10,4 +10,8 @@ namespace FastPath.Dataplane.Pipeline;
 /// <param name="Mac">Own MAC (6 bytes): the source of frames the port sends.</param>
 /// <param name="Peer">Peer MAC (6 bytes): the destination of frames the port sends.</param>
 /// <remarks>Immutable.</remarks>
-public sealed record PortPlan(string Name, PortFactory Open, bool PerWorker, byte[] Mac, byte[] Peer);
+public sealed record PortPlan(string Name, PortFactory Open, bool PerWorker, byte[] Mac, byte[] Peer)
+{
+    /// <summary>The port never receives (a sink, a pcap output without input): no worker polls it.</summary>
+    public bool TransmitOnly { get; init; }
+}

@@ -70,9 +70,18 @@ public sealed class RunningPipeline : IDisposable
         }
     }
 
+    /// <summary>Whether every worker's loop has ended (a packet limit reached, a stop, a failure).</summary>
+    public bool Finished => _workers.TrueForAll(w => w.Finished);
+
+    /// <summary>Bytes the workers' loops allocated after their warm-up (the zero-allocation proof); read after <see cref="Stop"/>.</summary>
+    public long AllocatedBytesInLoop => _workers.Sum(w => w.AllocatedBytesInLoop);
+
+    /// <summary>CPU time the workers' loops used, summed; read after <see cref="Stop"/>.</summary>
+    public double CpuSecondsInLoop => _workers.Sum(w => w.CpuSecondsInLoop);
+
     /// <summary>
-    /// Completes, with what happened, when a worker's loop exits while the pipeline should run: a worker failed.
-    /// Never completes for a pipeline that is stopped on purpose.
+    /// Completes, with what happened, when a worker's loop fails (an exception out of a port or the stage) while the
+    /// pipeline should run. Never completes for a pipeline that is stopped on purpose or runs to its packet limit.
     /// </summary>
     public Task<string> WorkerFailure => _workerFailure.Task;
 
@@ -82,20 +91,17 @@ public sealed class RunningPipeline : IDisposable
     {
         var watcher = new Thread(() =>
         {
-            string what;
             try
             {
+                // A loop ends cleanly only when asked to (Stop) or at its packet limit: neither is a failure.
                 worker.Join();
-                what = $"worker {worker.Id} exited";
             }
             catch (InvalidOperationException failure)
             {
-                what = failure.Message;
-            }
-
-            if (!_stopped)
-            {
-                _workerFailure.TrySetResult(what);
+                if (!_stopped)
+                {
+                    _workerFailure.TrySetResult(failure.Message);
+                }
             }
         })
         { IsBackground = true, Name = $"fastpath-watch-{worker.Id}" };
