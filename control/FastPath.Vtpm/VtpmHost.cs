@@ -15,8 +15,11 @@ public sealed record VtpmHostOptions(string StateDirectory, VtpmEndpoint Endpoin
 
     public PairDurability Durability { get; init; } = PairDurability.Pair;
 
+    /// <summary>The default of <see cref="Timeout"/> in milliseconds (<c>--timeout-ms</c>, <c>vtpm.timeoutMs</c>).</summary>
+    public const int DefaultTimeoutMs = 2000;
+
     /// <summary>A pair instance that does not answer within this is treated as hung.</summary>
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMilliseconds(DefaultTimeoutMs);
 
     /// <summary>The pair's status socket; null: DIR/status.sock.</summary>
     public string? StatusSocket { get; init; }
@@ -95,7 +98,7 @@ public sealed class VtpmHost : IDisposable
             throw;
         }
 
-        string durability = options.Durability == PairDurability.Sync ? "sync" : "pair";
+        string durability = PairDurabilityNames.Name(options.Durability);
         string engine = options.InstancesName == "fastpath" ? " (libtpms engine)" : "";
         return new VtpmHost(null, pair, $"vtpm pair serving on {options.Endpoint}, status {options.StatusPath}, {options.InstancesName} instances{engine}, state {options.StateDirectory}/a and /b, durability {durability}; TPM2TOOLS_TCTI={options.Endpoint.Tcti}");
     }

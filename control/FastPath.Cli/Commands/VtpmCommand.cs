@@ -38,13 +38,13 @@ internal static class VtpmCommand
         instance.Hidden = true;
         instance.SetAction(parse => Instance(parse.GetRequiredValue(instanceState), parse.GetRequiredValue(instanceSocket), parse.GetRequiredValue(instanceControl), parse.GetValue(instanceParent)));
 
-        var timeout = new Option<int>("--timeout-ms") { Description = "An instance that does not answer within this is treated as hung (pair only)", DefaultValueFactory = _ => 2000 };
+        var timeout = new Option<int>("--timeout-ms") { Description = "An instance that does not answer within this is treated as hung (pair only)", DefaultValueFactory = _ => VtpmHostOptions.DefaultTimeoutMs };
         var durability = new Option<string>("--durability")
         {
             Description = "pair: acknowledge once both instances applied a change, each writes it to disk at once; sync: acknowledge once both have it on disk (pair only)",
-            DefaultValueFactory = _ => "pair",
+            DefaultValueFactory = _ => PairDurabilityNames.Name(PairDurability.Pair),
         };
-        durability.AcceptOnlyFromAmong("pair", "sync");
+        durability.AcceptOnlyFromAmong(PairDurabilityNames.All);
         var instances = new Option<string>("--instances")
         {
             Description = "fastpath: two 'fastpath vtpm instance' processes (libtpms embedded); swtpm: two swtpm processes (pair only)",
@@ -59,7 +59,7 @@ internal static class VtpmCommand
             parse.GetRequiredValue(state),
             parse.GetValue(single),
             parse.GetValue(timeout),
-            parse.GetValue(durability) == "sync" ? PairDurability.Sync : PairDurability.Pair,
+            PairDurabilityNames.Parse(parse.GetValue(durability) ?? "") ?? PairDurability.Pair,
             parse.GetValue(instances) ?? "fastpath"));
 
         return new Command("vtpm", "The virtual TPM and its high-availability pair") { serve, status, failover, instance };

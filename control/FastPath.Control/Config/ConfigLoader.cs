@@ -620,15 +620,12 @@ public static partial class ConfigLoader
             PairDurability durability = PairDurability.Pair;
             if (element.TryGetProperty("durability", out JsonElement durabilityElement))
             {
-                durability = String(durabilityElement, "vtpm.durability") switch
-                {
-                    "pair" => PairDurability.Pair,
-                    "sync" => PairDurability.Sync,
-                    string other => throw Error("vtpm.durability", $"unknown durability '{other}' (pair or sync)"),
-                };
+                string name = String(durabilityElement, "vtpm.durability");
+                durability = PairDurabilityNames.Parse(name)
+                    ?? throw Error("vtpm.durability", $"unknown durability '{name}' ({string.Join(" or ", PairDurabilityNames.All)})");
             }
 
-            int timeout = element.TryGetProperty("timeoutMs", out JsonElement timeoutElement) ? Int(timeoutElement, "vtpm.timeoutMs", 1, 600_000) : 2000;
+            int timeout = element.TryGetProperty("timeoutMs", out JsonElement timeoutElement) ? Int(timeoutElement, "vtpm.timeoutMs", 1, 600_000) : FastPath.Vtpm.VtpmHostOptions.DefaultTimeoutMs;
             return new VtpmConfig(port, state, pair, durability, timeout, socket, allowTcpState);
         }
 

@@ -122,7 +122,7 @@ internal static class LinuxConstants
 
     // linux/if_ether.h
     internal const ushort EthP8021Q = 0x8100;
-    internal const int EthHeaderLength = 14;
+    internal const int EthHeaderLength = Parsing.HeaderParser.EthernetHeaderLength;
 
     // linux/sockios.h, net/if.h: bringing a link up.
     internal const nuint SiocGIfFlags = 0x8913;
