@@ -55,27 +55,12 @@ public sealed partial class Daemon
             {
                 case "map.add":
                 {
-                    if (!TryReadKey(args, out int tenant, out IPAddress user, out ControlReply? error))
+                    if (!TryReadEntry(args, out MappingEntry entry, out ControlReply? error))
                     {
                         return error!;
                     }
 
-                    if (!args.TryGetProperty("secure", out JsonElement secureElement) || secureElement.ValueKind != JsonValueKind.String)
-                    {
-                        return ControlReply.Error(ControlProtocol.BadRequest, "args.secure: missing");
-                    }
-
-                    if (!MapEntryRules.TryParseAddress(secureElement.GetString(), out IPAddress secure, out string why))
-                    {
-                        return ControlReply.Error(ControlProtocol.BadRequest, "args.secure: " + why);
-                    }
-
-                    if (MapEntryRules.CheckFamilies(user, secure) is string family)
-                    {
-                        return ControlReply.Error(ControlProtocol.BadRequest, family);
-                    }
-
-                    return await WrittenAsync(await store.AddAsync(MappingEntry.Create(tenant, user, secure), cancellation).ConfigureAwait(false), null).ConfigureAwait(false);
+                    return await WrittenAsync(await store.AddAsync(entry, cancellation).ConfigureAwait(false), null).ConfigureAwait(false);
                 }
 
                 case "map.del":

@@ -73,34 +73,51 @@ public sealed partial class Daemon
         }
     }
 
-    private ControlReply Add(JsonElement args)
+    /// <summary>The mapping <c>map.add</c> names (tenant, user, secure), checked as every mapping is; false with the
+    /// <c>bad-request</c> reply when it is not one. The table and the fleet's etcd store take the same entry.</summary>
+    private static bool TryReadEntry(JsonElement args, out MappingEntry entry, out ControlReply? error)
     {
-        if (!TryReadKey(args, out int tenant, out IPAddress user, out ControlReply? error))
+        entry = default;
+        if (!TryReadKey(args, out int tenant, out IPAddress user, out error))
         {
-            return error!;
+            return false;
         }
 
         if (!args.TryGetProperty("secure", out JsonElement secureElement) || secureElement.ValueKind != JsonValueKind.String)
         {
-            return ControlReply.Error(ControlProtocol.BadRequest, "args.secure: missing");
+            error = ControlReply.Error(ControlProtocol.BadRequest, "args.secure: missing");
+            return false;
         }
 
         if (!MapEntryRules.TryParseAddress(secureElement.GetString(), out IPAddress secure, out string why))
         {
-            return ControlReply.Error(ControlProtocol.BadRequest, "args.secure: " + why);
+            error = ControlReply.Error(ControlProtocol.BadRequest, "args.secure: " + why);
+            return false;
         }
 
         if (MapEntryRules.CheckFamilies(user, secure) is string family)
         {
-            return ControlReply.Error(ControlProtocol.BadRequest, family);
+            error = ControlReply.Error(ControlProtocol.BadRequest, family);
+            return false;
         }
 
-        MappingAddResult result = _table.Add(MappingEntry.Create(tenant, user, secure), out MappingEntry existing);
+        entry = MappingEntry.Create(tenant, user, secure);
+        return true;
+    }
+
+    private ControlReply Add(JsonElement args)
+    {
+        if (!TryReadEntry(args, out MappingEntry entry, out ControlReply? error))
+        {
+            return error!;
+        }
+
+        MappingAddResult result = _table.Add(entry, out MappingEntry existing);
         if (result != MappingAddResult.Added)
         {
             string what = result == MappingAddResult.DuplicateUser
-                ? $"(tenant {tenant}, {user}) is already mapped to {existing.Secure.ToAddress()}"
-                : $"secure address {secure} is already mapped from (tenant {existing.User.Tenant}, {existing.User.ToAddress()})";
+                ? $"(tenant {entry.User.Tenant}, {entry.User.ToAddress()}) is already mapped to {existing.Secure.ToAddress()}"
+                : $"secure address {entry.Secure.ToAddress()} is already mapped from (tenant {existing.User.Tenant}, {existing.User.ToAddress()})";
             return ControlReply.Error(ControlProtocol.Refused, "conflict: " + what);
         }
 
