@@ -18,18 +18,10 @@ namespace FastPath.Vtpm.Tests.Pair;
 /// </summary>
 public sealed class PairFullDiskTests : IDisposable
 {
-    private readonly TempDirectory _mount = new();
+    private readonly SmallFileSystem _mount = new("512k");
 
-    public PairFullDiskTests()
-    {
-        ProcessRunner.Run("mount", "-t", "tmpfs", "-o", "size=512k", "fastpath-test", _mount.Path).EnsureSuccess();
-    }
 
-    public void Dispose()
-    {
-        ProcessRunner.Run("umount", _mount.Path);
-        _mount.Dispose();
-    }
+    public void Dispose() => _mount.Dispose();
 
     [Fact]
     public void A_full_file_system_refuses_changes_serves_reads_and_the_pair_loses_nothing_acknowledged()
@@ -45,7 +37,7 @@ public sealed class PairFullDiskTests : IDisposable
             Tool(tcti, "tpm2_nvdefine", "0x1500010", "-C", "o", "-s", "32", "-a", "ownerread|ownerwrite").EnsureSuccess();
             acknowledged.Add(0x1500010);
 
-            Fill(_mount.File("filler"));
+            _mount.Fill();
 
             // 1 KiB NV indexes grow the state until a save needs a page the file system does not have.
             for (uint index = 0x1500100; index < 0x1500140 && refused == 0; index++)
@@ -80,7 +72,7 @@ public sealed class PairFullDiskTests : IDisposable
             Assert.All(status.GetProperty("members").EnumerateArray(), m => Assert.NotEqual("down", m.GetProperty("role").GetString()));
 
             // Space freed: the same change now succeeds.
-            File.Delete(_mount.File("filler"));
+            _mount.Free();
             Tool(tcti, "tpm2_nvdefine", $"0x{refused:x}", "-C", "o", "-s", "1024", "-a", "ownerread|ownerwrite").EnsureSuccess();
             acknowledged.Add(refused);
             Stop(serve);
@@ -124,7 +116,7 @@ public sealed class PairFullDiskTests : IDisposable
             File.Delete(Path.Combine(directory, StateStore.Slot1FileName));
         }
 
-        Fill(_mount.File("filler"));
+        _mount.Fill();
         using (Process serve = StartPair(state))
         {
             var tcti = Tcti(state);
@@ -134,7 +126,7 @@ public sealed class PairFullDiskTests : IDisposable
             Assert.Contains("0x923", Tool(tcti, "tpm2_nvdefine", "0x1500021", "-C", "o", "-s", "32", "-a", "ownerread|ownerwrite").StandardError, StringComparison.Ordinal);
             Assert.False(serve.HasExited);
 
-            File.Delete(_mount.File("filler"));
+            _mount.Free();
             Tool(tcti, "tpm2_nvdefine", "0x1500021", "-C", "o", "-s", "32", "-a", "ownerread|ownerwrite").EnsureSuccess();
             Stop(serve);
         }
@@ -217,24 +209,6 @@ public sealed class PairFullDiskTests : IDisposable
                 process.Kill(entireProcessTree: true);
                 process.WaitForExit(30_000);
             }
-        }
-    }
-
-    private static void Fill(string path)
-    {
-        // Unbuffered: the write that finds no space throws here, and disposing has nothing left to flush.
-        using var filler = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
-        byte[] block = new byte[4096];
-        try
-        {
-            while (true)
-            {
-                filler.Write(block);
-            }
-        }
-        catch (IOException)
-        {
-            // No space left on device: the file system is full.
         }
     }
 }

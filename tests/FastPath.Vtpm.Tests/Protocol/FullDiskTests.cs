@@ -12,18 +12,10 @@ public sealed class FullDiskTests : IDisposable
 {
     private const uint NvUnavailable = 0x923;
     private const uint NvUninitialized = 0x14A;
-    private readonly TempDirectory _mount = new();
+    private readonly SmallFileSystem _mount = new("256k");
 
-    public FullDiskTests()
-    {
-        ProcessRunner.Run("mount", "-t", "tmpfs", "-o", "size=256k", "fastpath-test", _mount.Path).EnsureSuccess();
-    }
 
-    public void Dispose()
-    {
-        ProcessRunner.Run("umount", _mount.Path);
-        _mount.Dispose();
-    }
+    public void Dispose() => _mount.Dispose();
 
     [Fact]
     public void A_full_state_file_system_refuses_changes_serves_reads_and_recovers_without_losing_anything()
@@ -40,7 +32,7 @@ public sealed class FullDiskTests : IDisposable
             Assert.Equal(0u, Code(port, TpmCommand.NvWriteOwner(0x01500000, [1, 2, 3, 4, 5, 6, 7, 8], 0)));
             acknowledged.Add(0x01500000);
 
-            Fill(_mount.File("filler"));
+            _mount.Fill();
 
             // NV indexes of 1 KiB each grow the state until a save needs a page the file system does not have.
             for (uint index = 0x01500001; index < 0x01500040 && refused == 0; index++)
@@ -68,7 +60,7 @@ public sealed class FullDiskTests : IDisposable
             Assert.Equal(0u, Code(port, TpmCommand.GetRandom(16)));
 
             // Space freed: the same change now succeeds.
-            File.Delete(_mount.File("filler"));
+            _mount.Free();
             Assert.Equal(0u, Code(port, TpmCommand.NvDefineOwner(refused, 1024)));
             acknowledged.Add(refused);
         }
@@ -93,7 +85,7 @@ public sealed class FullDiskTests : IDisposable
             // Manufactured while there is space.
         }
 
-        Fill(_mount.File("filler"));
+        _mount.Fill();
         using var server = new SwtpmServer(new StateStore(state));
         int port = FreePorts.Pair();
         server.Start(VtpmEndpoint.Tcp(port));
@@ -105,22 +97,4 @@ public sealed class FullDiskTests : IDisposable
     private static bool Exists(int port, uint index) => Code(port, TpmCommand.NvReadOwner(index, 8, 0)) is 0 or NvUninitialized;
 
     private static uint Code(int port, byte[] command) => RawTpmClient.Code(RawTpmClient.Once(port, command));
-
-    private static void Fill(string path)
-    {
-        // Unbuffered: the write that finds no space throws here, and disposing has nothing left to flush.
-        using var filler = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
-        byte[] block = new byte[4096];
-        try
-        {
-            while (true)
-            {
-                filler.Write(block);
-            }
-        }
-        catch (IOException)
-        {
-            // No space left on device: the file system is full.
-        }
-    }
 }
