@@ -15,11 +15,11 @@ namespace FastPath.Cli.Tests.Daemon;
 [Collection(DaemonCollection.Name)]
 public sealed class DaemonEndToEndTests : IDisposable
 {
-    private const string UserV4 = "198.18.1.5";
-    private const string SecureOfUserV4 = "198.19.1.5";
-    private const string SecureHostV4 = "198.19.0.1";
-    private const string UserPortMac = "02:00:fa:57:01:01";
-    private const string SecurePortMac = "02:00:fa:57:02:01";
+    private const string UserV4 = DaemonHosts.UserV4;
+    private const string SecureOfUserV4 = DaemonHosts.SecureOfUserV4;
+    private const string SecureHostV4 = DaemonHosts.SecureHostV4;
+    private const string UserPortMac = DaemonHosts.UserPortMac;
+    private const string SecurePortMac = DaemonHosts.SecurePortMac;
     private const int ImportSize = 1_000_000;
 
     private readonly TempDirectory _dir = new();
@@ -30,21 +30,7 @@ public sealed class DaemonEndToEndTests : IDisposable
     public void Mappings_added_deleted_and_imported_through_the_cli_steer_real_traffic()
     {
         using NetnsLab lab = NetnsLab.CreateOrSkip();
-        string user = lab.AddNamespace("fpuser");
-        string secure = lab.AddNamespace("fpsec");
-        (string userRoot, string userLink) = lab.AddVeth("fpdu", null, "fphu", user);
-        (string secureRoot, string secureLink) = lab.AddVeth("fpds", null, "fphs", secure);
-
-        // Nothing but test traffic on the wires: no IPv6 chatter (router solicitations, MLD) from any end.
-        ProcessRunner.Run("sysctl", "-qw", $"net.ipv6.conf.{userRoot}.disable_ipv6=1").EnsureSuccess();
-        ProcessRunner.Run("sysctl", "-qw", $"net.ipv6.conf.{secureRoot}.disable_ipv6=1").EnsureSuccess();
-        lab.Exec(user, "sysctl", "-qw", $"net.ipv6.conf.{userLink}.disable_ipv6=1");
-        lab.Exec(secure, "sysctl", "-qw", $"net.ipv6.conf.{secureLink}.disable_ipv6=1");
-        lab.AddAddress(user, userLink, UserV4 + "/24");
-        lab.AddNeighbour(user, userLink, "198.18.1.1", UserPortMac);
-        lab.AddRoute(user, "198.19.0.0/16", userLink, "198.18.1.1");
-        lab.AddAddress(secure, secureLink, SecureHostV4 + "/16");
-        lab.AddNeighbour(secure, secureLink, SecureOfUserV4, SecurePortMac);
+        (string user, string userLink, string userRoot, string secure, string secureLink, string secureRoot) = DaemonHosts.Create(lab, "fpuser", "fpsec", "fp");
 
         string maps = _dir.File("maps.json");
         File.WriteAllText(maps, """{ "mappings": [ { "tenant": 0, "user": "198.18.1.99", "secure": "198.19.1.99" } ] }""");

@@ -15,11 +15,11 @@ namespace FastPath.Cli.Tests.Fleet;
 [Collection(DaemonCollection.Name)]
 public sealed class FleetTests : IDisposable
 {
-    private const string UserV4 = "198.18.1.5";
-    private const string SecureOfUserV4 = "198.19.1.5";
-    private const string SecureHostV4 = "198.19.0.1";
-    private const string UserPortMac = "02:00:fa:57:01:01";
-    private const string SecurePortMac = "02:00:fa:57:02:01";
+    private const string UserV4 = DaemonHosts.UserV4;
+    private const string SecureOfUserV4 = DaemonHosts.SecureOfUserV4;
+    private const string SecureHostV4 = DaemonHosts.SecureHostV4;
+    private const string UserPortMac = DaemonHosts.UserPortMac;
+    private const string SecurePortMac = DaemonHosts.SecurePortMac;
     private const string Prefix = "/fastpath-test/maps/";
     /// <summary>Entries of the import under traffic: 20,000 in CI; <c>FASTPATH_FLEET_IMPORT=1000000</c> runs the issue's
     /// full size (minutes on 2 shared cores: bench/RESULTS.md "Fleet" has the measured write and load times).</summary>
@@ -282,19 +282,7 @@ public sealed class FleetTests : IDisposable
 
     private (string Host, string Config) Lab(NetnsLab lab, int d, string endpoints)
     {
-        string user = lab.AddNamespace($"fu{d}");
-        string secure = lab.AddNamespace($"fs{d}");
-        (string userRoot, string userLink) = lab.AddVeth($"f{d}du", null, $"f{d}hu", user);
-        (string secureRoot, string secureLink) = lab.AddVeth($"f{d}ds", null, $"f{d}hs", secure);
-        ProcessRunner.Run("sysctl", "-qw", $"net.ipv6.conf.{userRoot}.disable_ipv6=1").EnsureSuccess();
-        ProcessRunner.Run("sysctl", "-qw", $"net.ipv6.conf.{secureRoot}.disable_ipv6=1").EnsureSuccess();
-        lab.Exec(user, "sysctl", "-qw", $"net.ipv6.conf.{userLink}.disable_ipv6=1");
-        lab.Exec(secure, "sysctl", "-qw", $"net.ipv6.conf.{secureLink}.disable_ipv6=1");
-        lab.AddAddress(user, userLink, UserV4 + "/24");
-        lab.AddNeighbour(user, userLink, "198.18.1.1", UserPortMac);
-        lab.AddRoute(user, "198.19.0.0/16", userLink, "198.18.1.1");
-        lab.AddAddress(secure, secureLink, SecureHostV4 + "/16");
-        lab.AddNeighbour(secure, secureLink, SecureOfUserV4, SecurePortMac);
+        (string user, string userLink, string userRoot, string secure, string secureLink, string secureRoot) = DaemonHosts.Create(lab, $"fu{d}", $"fs{d}", $"f{d}");
         _metricsPorts[d] = EtcdCluster.FreePort();
         string config = _dir.File($"fastpath{d}.json");
         File.WriteAllText(config, $$"""
