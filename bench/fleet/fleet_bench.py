@@ -5,6 +5,8 @@ the revision being applied in all three daemons, over N adds; then 1M-entry snap
 and the daemons' memory. Every process it starts is killed by its PID; data lives in a temporary directory.
 Usage: fleet_bench.py FASTPATH_BINARY [ADDS] [IMPORT]"""
 import json, os, shutil, socket, struct, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from control_client import call, free_port  # noqa: E402
 
 fastpath = sys.argv[1]
 adds = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
@@ -12,23 +14,6 @@ import_size = int(sys.argv[3]) if len(sys.argv) > 3 else 1_000_000
 tmp = tempfile.mkdtemp(prefix="fleetbench-")
 procs = []
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-def call(path, verb, args=None):
-    s = socket.socket(socket.AF_UNIX); s.connect(path)
-    body = json.dumps({"v": 1, "id": 1, "verb": verb, "args": args or {}}).encode()
-    s.sendall(struct.pack(">I", len(body)) + body)
-    n = struct.unpack(">I", recv(s, 4))[0]
-    reply = json.loads(recv(s, n)); s.close(); return reply
-
-def recv(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk: raise EOFError
-        data += chunk
-    return data
 
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:

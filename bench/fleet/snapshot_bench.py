@@ -6,6 +6,8 @@ loader), etcd snapshot with the default concurrent ranges, and the same entries 
 start until its table holds N, wall time and the daemon's CPU time (utime+stime from /proc), and killed by its PID.
 Usage: snapshot_bench.py FASTPATH_BINARY [N] [ROUNDS]"""
 import json, os, shutil, socket, struct, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from control_client import call, free_port  # noqa: E402
 
 fastpath = sys.argv[1]
 size = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
@@ -14,23 +16,6 @@ tmp = tempfile.mkdtemp(prefix="snapbench-")
 procs = []
 tick = os.sysconf("SC_CLK_TCK")
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-def call(path, verb, args=None):
-    s = socket.socket(socket.AF_UNIX); s.connect(path)
-    body = json.dumps({"v": 1, "id": 1, "verb": verb, "args": args or {}}).encode()
-    s.sendall(struct.pack(">I", len(body)) + body)
-    n = struct.unpack(">I", recv(s, 4))[0]
-    reply = json.loads(recv(s, n)); s.close(); return reply
-
-def recv(s, n):
-    data = b""
-    while len(data) < n:
-        chunk = s.recv(n - len(data))
-        if not chunk: raise EOFError
-        data += chunk
-    return data
 
 def cpu_s(pid):
     with open(f"/proc/{pid}/stat") as f:
