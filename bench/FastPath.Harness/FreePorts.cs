@@ -39,6 +39,15 @@ public static class FreePorts
         throw new InvalidOperationException("no free loopback port triple found in 200 attempts");
     }
 
+    /// <summary>One loopback port free now, as the kernel picks it (a listener on port 0): for a single listener such
+    /// as a metrics endpoint or an etcd member, where no neighbouring port has to be free too.</summary>
+    public static int One()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     private static bool IsFree(int port)
     {
         try

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using FastPath.Testing;
@@ -22,7 +20,7 @@ public sealed partial class BatchLatencyTests : IDisposable
     public void Stats_and_prometheus_show_each_workers_batch_service_time()
     {
         File.WriteAllText(_dir.File("maps.json"), """{ "mappings": [ { "tenant": 100, "user": "10.0.0.0", "secure": "11.0.0.0" } ] }""");
-        int metricsPort = FreeTcpPort();
+        int metricsPort = FreePorts.One();
         string config = _dir.File("fastpath.json");
         File.WriteAllText(config, $$"""
             {
@@ -77,12 +75,6 @@ public sealed partial class BatchLatencyTests : IDisposable
         Assert.Equal(0, daemon.Stop(TimeSpan.FromSeconds(30)));
     }
 
-    private static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     [GeneratedRegex("""fastpath_worker_batch_seconds_bucket\{worker="0",le="([^"]+)"\} (\d+)""")]
     private static partial Regex Bucket();

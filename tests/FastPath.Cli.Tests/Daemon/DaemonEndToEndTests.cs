@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using FastPath.Testing;
@@ -34,7 +32,7 @@ public sealed class DaemonEndToEndTests : IDisposable
 
         string maps = _dir.File("maps.json");
         File.WriteAllText(maps, """{ "mappings": [ { "tenant": 0, "user": "198.18.1.99", "secure": "198.19.1.99" } ] }""");
-        int metricsPort = FreeTcpPort();
+        int metricsPort = FreePorts.One();
         string config = _dir.File("fastpath.json");
         File.WriteAllText(config, $$"""
             {
@@ -245,10 +243,4 @@ public sealed class DaemonEndToEndTests : IDisposable
         writer.Write("\n]}\n");
     }
 
-    private static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

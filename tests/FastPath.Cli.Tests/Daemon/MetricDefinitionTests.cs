@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using FastPath.Control.Metrics;
 using FastPath.Dataplane;
@@ -26,7 +24,7 @@ public sealed class MetricDefinitionTests : IDisposable
     public void Prometheus_stats_and_dotnet_counters_show_every_catalog_row_with_one_value()
     {
         File.WriteAllText(_dir.File("maps.json"), """{ "mappings": [ { "tenant": 100, "user": "10.0.0.0", "secure": "11.0.0.0" } ] }""");
-        int metricsPort = FreeTcpPort();
+        int metricsPort = FreePorts.One();
         string config = _dir.File("fastpath.json");
         File.WriteAllText(config, $$"""
             {
@@ -135,10 +133,4 @@ public sealed class MetricDefinitionTests : IDisposable
         return long.Parse(line[prefix.Length..], CultureInfo.InvariantCulture);
     }
 
-    private static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

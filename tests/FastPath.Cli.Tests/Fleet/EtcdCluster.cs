@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using FastPath.Testing;
 
@@ -30,8 +28,8 @@ internal sealed class EtcdCluster : IDisposable
         }
 
         _members = new Process?[members];
-        _clientPorts = [.. Enumerable.Range(0, members).Select(i => i == 0 && clientPort is int port ? port : FreePort())];
-        _peerPorts = [.. Enumerable.Range(0, members).Select(_ => FreePort())];
+        _clientPorts = [.. Enumerable.Range(0, members).Select(i => i == 0 && clientPort is int port ? port : FreePorts.One())];
+        _peerPorts = [.. Enumerable.Range(0, members).Select(_ => FreePorts.One())];
         for (int i = 0; i < members; i++)
         {
             Start(i);
@@ -177,11 +175,4 @@ internal sealed class EtcdCluster : IDisposable
     }
 
     private string LiveEndpoints() => string.Join(',', Enumerable.Range(0, Count).Where(i => _members[i] is not null).Select(Endpoint));
-
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -283,7 +283,7 @@ public sealed class FleetTests : IDisposable
     private (string Host, string Config) Lab(NetnsLab lab, int d, string endpoints)
     {
         (string user, string userLink, string userRoot, string secure, string secureLink, string secureRoot) = DaemonHosts.Create(lab, $"fu{d}", $"fs{d}", $"f{d}");
-        _metricsPorts[d] = EtcdCluster.FreePort();
+        _metricsPorts[d] = FreePorts.One();
         string config = _dir.File($"fastpath{d}.json");
         File.WriteAllText(config, $$"""
             {
