@@ -1,9 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using FastPath.Dataplane.Mapping;
-using FastPath.Dataplane.Memory;
 using FastPath.Dataplane.Ports;
-using FastPath.Dataplane.Rewrite;
 
 namespace FastPath.Dataplane.Pipeline;
 
@@ -38,7 +36,7 @@ public static class InMemoryBenchmark
 
         // One fanned-out pair, as a NIC's queue pairs: each worker gets its own generator (its RSS share of the flows
         // and of the packets) and its own sink, which never receives.
-        var generator = new PortPlan("gen", (w, n) => new GeneratorPort($"gen{w}", spec, w, n, (packets / n) + (w < packets % n ? 1 : 0)),
+        var generator = new PortPlan("gen", (w, n) => new GeneratorPort($"gen{w}", spec, w, n, PipelineBuilder.Share(packets, w, n)),
             PerWorker: true, s_peerMac, s_sinkMac);
         var sink = new PortPlan("sink", (w, _) => new SinkPort($"sink{w}"), PerWorker: true, s_sinkMac, s_peerMac) { TransmitOnly = true };
         try

@@ -159,7 +159,7 @@ public sealed class PipelineBuilder
             {
                 if (bindings[w].Count != 0)
                 {
-                    long share = _packetLimit == 0 ? 0 : (_packetLimit / workers) + (w < _packetLimit % workers ? 1 : 0);
+                    long share = _packetLimit == 0 ? 0 : Share(_packetLimit, w, workers);
                     created.Add(new Worker(w, _cores[w], bindings[w], pool, counters, _batchSize, share));
                 }
             }
@@ -184,6 +184,10 @@ public sealed class PipelineBuilder
             throw;
         }
     }
+
+    /// <summary>Worker <paramref name="worker"/>'s part of <paramref name="total"/> split over <paramref name="workers"/>:
+    /// as even as it goes, the first ones take one more for the remainder.</summary>
+    internal static long Share(long total, int worker, int workers) => (total / workers) + (worker < total % workers ? 1 : 0);
 
     private static PacketPort Open(PortPlan plan, int worker, int workers, PortSide side, List<RunningPipeline.PortInstance> ports)
     {
