@@ -11,6 +11,7 @@ public sealed partial class Daemon
     private readonly Lock _sampleLock = new();
     private CounterSample? _previous;
     private CounterSample? _latest;
+    private bool[]? _outputFailureSaid;
 
     private sealed record CounterSample(long Timestamp, IReadOnlyList<PortTotals> Ports, WorkerCounters[] Workers);
 
@@ -23,24 +24,32 @@ public sealed partial class Daemon
         }
 
         CounterSample sample = Read(pipeline);
-        CounterSample? before;
         lock (_sampleLock)
         {
-            before = _latest;
             _previous = _latest;
             _latest = sample;
         }
 
-        for (int i = 0; i < sample.Ports.Count; i++)
+        SayFailedOutputs(sample.Ports);
+        NotifyStatus();
+    }
+
+    /// <summary>Once per port, when its output has started failing (a pcap FIFO whose reader left): forwarding goes on.
+    /// Called by the sampler and once more after the workers stop, so a failure in the last second is said too.</summary>
+    private void SayFailedOutputs(IReadOnlyList<PortTotals> ports)
+    {
+        lock (_sampleLock)
         {
-            // Once per port, when its output starts failing (a pcap FIFO whose reader left): forwarding goes on.
-            if (sample.Ports[i].TxErrors > 0 && (before is null || before.Ports[i].TxErrors == 0))
+            _outputFailureSaid ??= new bool[ports.Count];
+            for (int i = 0; i < ports.Count; i++)
             {
-                _log.WriteLine($"fastpath: port {sample.Ports[i].Name}: its output failed; frames sent to it are counted as tx_errors");
+                if (ports[i].TxErrors > 0 && !_outputFailureSaid[i])
+                {
+                    _outputFailureSaid[i] = true;
+                    _log.WriteLine($"fastpath: port {ports[i].Name}: its output failed; frames sent to it are counted as tx_errors");
+                }
             }
         }
-
-        NotifyStatus();
     }
 
     private static CounterSample Read(RunningPipeline pipeline)

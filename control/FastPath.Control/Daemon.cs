@@ -254,6 +254,7 @@ public sealed partial class Daemon : IDisposable
                 code = 1;
             }
 
+            SayFailedOutputs(pipeline.PortTotals());
             pipeline.Dispose();
         }
 
