@@ -153,8 +153,11 @@ public sealed partial class Daemon : IDisposable
 
         string metricsText = _metrics is null ? string.Empty : $"; metrics http://{_metrics.LocalEndPoint}/metrics";
         string vtpmText = _config.Vtpm is null ? string.Empty : $"; vtpm {_config.Vtpm.Endpoint}";
+        string portsText = _pipeline.Ports.Count == 0
+            ? "no ports (no data path: control, maps, metrics and vTPM only)"
+            : $"{workers} worker(s), ports {string.Join(", ", _pipeline.Ports)}";
         _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"fastpath: running: {workers} worker(s), ports {string.Join(", ", _pipeline.Ports)}, {mappings} mapping(s); control {_config.Control.Text}{metricsText}{vtpmText}"));
+            $"fastpath: running: {portsText}, {mappings} mapping(s); control {_config.Control.Text}{metricsText}{vtpmText}"));
         StartNotifications();
     }
 

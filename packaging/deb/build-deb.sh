@@ -46,7 +46,9 @@ install -m 0755 "$binary" "$root/usr/bin/fastpath"
 install -m 0644 "$packaging/fastpath.service" "$root/lib/systemd/system/fastpath.service"
 install -m 0644 "$here/fastpath.json" "$root/etc/fastpath/fastpath.json"
 install -m 0644 "$here/example.json" "$root/usr/share/doc/fastpath/examples/fastpath.json"
-install -m 0644 "$here/copyright" "$root/usr/share/doc/fastpath/copyright"
+# copyright: the header, then the repository's LICENSE as the License paragraph (blank lines as " .").
+{ cat "$here/copyright"; sed -e 's/^$/./' -e 's/^/ /' "$(dirname "$packaging")/LICENSE"; } > "$root/usr/share/doc/fastpath/copyright"
+chmod 0644 "$root/usr/share/doc/fastpath/copyright"
 for script in postinst prerm postrm; do
     install -m 0755 "$here/$script" "$root/DEBIAN/$script"
 done

@@ -24,7 +24,7 @@ public static class ConfigCheck
         }
 
         return string.Create(CultureInfo.InvariantCulture,
-            $"{config.Source}: ok: {config.Cores.Count} worker(s), {config.Ports.Count} port(s), {config.Pairs.Count} pair(s), {mappings} mapping(s), control {config.Control.Text}");
+            $"{config.Source}: ok: {config.Cores.Count} worker(s), {config.Ports.Count} port(s){(config.Ports.Count == 0 ? " (no data path)" : string.Empty)}, {config.Pairs.Count} pair(s), {mappings} mapping(s), control {config.Control.Text}");
     }
 
     private static void CheckControlSocket(string source, string path)

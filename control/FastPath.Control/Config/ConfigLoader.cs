@@ -271,11 +271,7 @@ public static partial class ConfigLoader
                 index++;
             }
 
-            if (list.Count == 0)
-            {
-                throw Error("ports", "no ports");
-            }
-
+            // No ports is a daemon without a data path: the control socket, maps, metrics and the vTPM still run.
             return list;
         }
 
@@ -421,9 +417,14 @@ public static partial class ConfigLoader
                 throw Error("pairs", "missing (each pair joins a user port to a secure port)");
             }
 
-            if (pairs.ValueKind != JsonValueKind.Array || pairs.GetArrayLength() == 0)
+            if (pairs.ValueKind != JsonValueKind.Array)
             {
-                throw Error("pairs", "expected a non-empty array of { \"user\": PORT, \"secure\": PORT }");
+                throw Error("pairs", "expected an array of { \"user\": PORT, \"secure\": PORT }");
+            }
+
+            if (pairs.GetArrayLength() == 0 && ports.Count != 0)
+            {
+                throw Error("pairs", "empty, but there are ports: each pair joins a user port to a secure port");
             }
 
             var used = new Dictionary<string, string>();

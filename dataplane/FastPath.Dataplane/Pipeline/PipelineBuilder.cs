@@ -92,15 +92,11 @@ public sealed class PipelineBuilder
         return this;
     }
 
-    /// <summary>Opens every port and creates the workers; nothing runs until <see cref="RunningPipeline.Start"/>.</summary>
-    /// <exception cref="InvalidOperationException">No pair was added.</exception>
+    /// <summary>Opens every port and creates the workers; nothing runs until <see cref="RunningPipeline.Start"/>.
+    /// Without a pair no worker has a port, so none gets a thread: the pipeline of a daemon that only serves its
+    /// control plane.</summary>
     public RunningPipeline Build()
     {
-        if (_pairs.Count == 0)
-        {
-            throw new InvalidOperationException("a pipeline needs at least one user/secure port pair");
-        }
-
         int workers = _cores.Length;
         var ports = new List<RunningPipeline.PortInstance>();
         var bindings = new List<PortBinding>[workers];

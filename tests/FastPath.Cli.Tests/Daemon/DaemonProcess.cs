@@ -47,9 +47,10 @@ internal sealed class DaemonProcess : IDisposable
         }
     }
 
-    public static DaemonProcess Start(string config, string control, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="executable">The <c>fastpath</c> to run: the build under test unless given (the installed .deb's).</param>
+    public static DaemonProcess Start(string config, string control, IReadOnlyDictionary<string, string>? environment = null, string? executable = null)
     {
-        var start = new ProcessStartInfo(FastpathProcess.Executable)
+        var start = new ProcessStartInfo(executable ?? FastpathProcess.Executable)
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,

@@ -7,8 +7,8 @@ namespace FastPath.Cli.Tests.Packaging;
 /// <c>packaging/deb/build-deb.sh</c> over the NativeAOT publish makes <c>fastpath_VERSION_amd64.deb</c>: its control
 /// fields, exact contents and modes, the conffile, the unit identical to <c>packaging/fastpath.service</c>. Installed
 /// with <c>dpkg --root</c> into a scratch root (its maintainer scripts run, chrootless, with DPKG_ROOT): the installed
-/// binary answers <c>--version</c> and <c>--help</c>, <c>run --check</c> judges the shipped configuration (no ports: exit 2,
-/// the service stays down until the operator adds ports) and the shipped example with this machine's interface and
+/// binary answers <c>--version</c> and <c>--help</c>, <c>run --check</c> accepts the shipped configuration (no ports: a
+/// daemon without a data path, which the installed binary then runs until SIGTERM) and the shipped example with this machine's interface and
 /// the scratch root's paths (exit 0). Purged, it removes exactly its own files: the operator's maps file and the vTPM
 /// state in the same folders stay, byte for byte.
 /// </summary>
@@ -70,18 +70,29 @@ public sealed class DebPackageTests : IDisposable
         Assert.Contains("Setting up fastpath", install.StandardOutput, StringComparison.Ordinal);
         Assert.Equal(File.ReadAllBytes(Path.Combine(repository, "packaging", "fastpath.service")), File.ReadAllBytes(Path.Combine(root, "lib/systemd/system/fastpath.service")));
 
+        string copyright = File.ReadAllText(Path.Combine(root, "usr/share/doc/fastpath/copyright"));
+        Assert.Contains("License: proprietary\n Copyright (c) 2026 the FastPath developers. All rights reserved.\n .\n", copyright, StringComparison.Ordinal);
+
         string fastpath = Path.Combine(root, "usr/bin/fastpath");
         Assert.StartsWith(version + "+", ProcessRunner.Run(fastpath, "--version").EnsureSuccess().StandardOutput, StringComparison.Ordinal);
         string help = ProcessRunner.Run(fastpath, "--help").EnsureSuccess().StandardOutput;
         Assert.Contains("capture", help, StringComparison.Ordinal);
         Assert.Contains("run", help, StringComparison.Ordinal);
 
-        // The shipped configuration has no ports: --check refuses it with the usual one line, so the unit's
-        // ExecStartPre keeps the service down (RestartPreventExitStatus=2) until the operator configures ports.
+        // The shipped configuration has no ports: a daemon without a data path (control socket, maps, vTPM), so the
+        // unit's ExecStartPre accepts it and the installed binary runs it until SIGTERM.
         string shipped = Path.Combine(root, "etc/fastpath/fastpath.json");
-        ProcessResult empty = ProcessRunner.Run(fastpath, "run", "--config", shipped, "--check", "--control", "unix:" + Path.Combine(root, "run/fastpath/control.sock"));
-        Assert.Equal(2, empty.ExitCode);
-        Assert.Equal($"fastpath: {shipped}: ports: no ports", empty.StandardError.Trim());
+        string socket = "unix:" + Path.Combine(root, "run/fastpath/control.sock");
+        ProcessResult empty = ProcessRunner.Run(fastpath, "run", "--config", shipped, "--check", "--control", socket);
+        Assert.True(empty.ExitCode == 0, empty.StandardError);
+        Assert.Equal($"fastpath: {shipped}: ok: 1 worker(s), 0 port(s) (no data path), 0 pair(s), 0 mapping(s), control {socket}", empty.StandardOutput.Trim());
+        using (Daemon.DaemonProcess daemon = Daemon.DaemonProcess.Start(shipped, socket, executable: fastpath))
+        {
+            daemon.Cli("map", "add", "--tenant", "100", "--user", "10.1.0.6", "--secure", "198.18.0.6").EnsureSuccess();
+            int code = daemon.Stop(TimeSpan.FromSeconds(30));
+            Assert.True(code == 0, $"the installed fastpath exited {code}:\n{daemon.Log}");
+            Assert.Contains("running: no ports", daemon.Log, StringComparison.Ordinal);
+        }
 
         // The shipped example, on this machine: its interfaces become lo, its paths the scratch root's, pinning two
         // workers becomes two unpinned workers (CI machines may not have CPUs 2 and 3).

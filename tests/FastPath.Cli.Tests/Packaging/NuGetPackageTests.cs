@@ -42,12 +42,19 @@ public sealed partial class NuGetPackageTests : IDisposable
             using ZipArchive zip = ZipFile.OpenRead(package);
             Assert.Contains(zip.Entries, e => e.FullName == $"lib/net10.0/{id}.dll");
             Assert.Contains(zip.Entries, e => e.FullName == "README.md");
+            using (var licenseText = new StreamReader(zip.GetEntry("LICENSE")!.Open()))
+            {
+                Assert.Equal(File.ReadAllText(Path.Combine(root, "LICENSE")), licenseText.ReadToEnd());
+            }
+
             using Stream nuspecStream = zip.GetEntry($"{id}.nuspec")!.Open();
             XElement metadata = XDocument.Load(nuspecStream).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
             string Field(string name) => metadata.Elements().Single(e => e.Name.LocalName == name).Value;
             Assert.Equal(id, Field("id"));
             Assert.Equal(version, Field("version"));
             Assert.Equal("README.md", Field("readme"));
+            XElement license = metadata.Elements().Single(e => e.Name.LocalName == "license");
+            Assert.Equal(("file", "LICENSE"), (license.Attribute("type")?.Value, license.Value));
             Assert.False(string.IsNullOrWhiteSpace(Field("description")));
             XElement repository = metadata.Elements().Single(e => e.Name.LocalName == "repository");
             Assert.Equal(commit, repository.Attribute("commit")?.Value); // SourceLink: the exact sources

@@ -59,10 +59,19 @@ public sealed class PipelineBuilderTests
     }
 
     [Fact]
-    public void A_pipeline_without_pairs_is_refused()
+    public void A_pipeline_without_pairs_has_no_worker_thread_and_stops_cleanly()
     {
+        // What a daemon without ports runs (control socket, maps, vTPM only): counters for its workers, no thread.
         using MappingTable table = new();
-        Assert.Throws<InvalidOperationException>(() => new PipelineBuilder(table).Build());
+        using RunningPipeline pipeline = new PipelineBuilder(table).WithCores([-1, -1]).Build();
+        pipeline.Start();
+        Assert.Equal(2, pipeline.WorkerCount);
+        Assert.Empty(pipeline.WorkerIds);
+        Assert.Empty(pipeline.Ports);
+        Assert.Empty(pipeline.PortTotals());
+        Assert.True(pipeline.Finished);
+        Assert.Null(pipeline.Stop(TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1)));
+        Assert.Equal(0, pipeline.Counters.Total().RxPackets);
         Assert.Throws<ArgumentException>(() => new PipelineBuilder(table).WithCores([]));
     }
 
