@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 # afl++: drives the header parser's coverage-guided fuzz target (tools/fuzz).
 # systemd: systemd-analyze verifies packaging/fastpath.service. prometheus: promtool checks the /metrics text.
 # etcd-server, etcd-client: the fleet tests' etcd cluster. iperf3: bulk TCP through the daemon.
-packages=(etcd-server etcd-client tshark python3-scapy tpm2-tools swtpm swtpm-tools libtpms0 libtpms-dev clevis clevis-tpm2 tpm2-openssl python3-tpm2-pytss iproute2 clang zlib1g-dev nftables netsniff-ng iputils-ping curl iperf3 afl++ util-linux mount python3 systemd prometheus)
+# help2man: the .deb's manual page from --help; lintian: checks the .deb as Debian does.
+packages=(etcd-server etcd-client tshark python3-scapy tpm2-tools swtpm swtpm-tools libtpms0 libtpms-dev clevis clevis-tpm2 tpm2-openssl python3-tpm2-pytss iproute2 clang zlib1g-dev nftables netsniff-ng iputils-ping curl iperf3 afl++ util-linux mount python3 systemd prometheus lintian help2man)
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
