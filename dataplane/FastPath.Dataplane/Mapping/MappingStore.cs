@@ -198,7 +198,7 @@ internal sealed unsafe partial class MappingStore : IDisposable
 
                 if (!found && empties[i] == 0)
                 {
-                    found = ProbeOnward<TSide>(in chunkKeys[i], hashes[i], ref result);
+                    found = Probe<TSide>(in chunkKeys[i], hashes[i], skipHome: true, ref result);
                 }
 
                 if (found)
@@ -224,12 +224,6 @@ internal sealed unsafe partial class MappingStore : IDisposable
         _ = ProbeCounted<TSide>(in key, hash, skipHome: false, ref ignored, out int probes);
         return probes;
     }
-
-    // A key whose home bucket is full goes on probing out of line: rare at 7/8 load, and inlined into the bulk loop
-    // its probe loop took registers from the common path, whose values then spilled to the stack (issue 18).
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool ProbeOnward<TSide>(in MappingKey key, ulong hash, ref MappingResult result)
-        where TSide : struct, IMappingSide => ProbeCounted<TSide>(in key, hash, skipHome: true, ref result, out _);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Probe<TSide>(in MappingKey key, ulong hash, bool skipHome, ref MappingResult result)

@@ -28,8 +28,7 @@ public sealed unsafe partial class TranslationStage
     private readonly MappingTable _table;
     private readonly TranslationDirection _direction;
     private readonly bool _setMacs;
-    private readonly ulong _macsLow;  // the frame's first 12 bytes when MACs are set (destination, then source)
-    private readonly uint _macsHigh;
+    private EgressMacs _egress; // not readonly: Finish takes its address
     private readonly MappingKey[] _primaryKeys = new MappingKey[MaxBatch];
     private readonly MappingKey[] _secondaryKeys = new MappingKey[MaxBatch];
     private readonly MappingResult[] _primary = new MappingResult[MaxBatch];
@@ -55,11 +54,7 @@ public sealed unsafe partial class TranslationStage
         _table = table;
         _direction = direction;
         _setMacs = egress.HasValue;
-        EgressMacs macs = egress.GetValueOrDefault();
-        byte* image = stackalloc byte[12];
-        HeaderRewriter.SetMacs(image, macs.Source, macs.Destination);
-        _macsLow = Unsafe.ReadUnaligned<ulong>(image);
-        _macsHigh = Unsafe.ReadUnaligned<uint>(image + 8);
+        _egress = egress.GetValueOrDefault();
         _guests = [.. guests];
     }
 
@@ -232,8 +227,7 @@ public sealed unsafe partial class TranslationStage
 
         if ((m.Flags & PacketFlags.Vlan) != 0)
         {
-            // With egress MACs set below, the MAC move of the pop is dead: skipped.
-            data = VlanTag.Pop(data, ref length, ref m, moveMacs: !_setMacs || (!toSecure && tenant != 0));
+            data = VlanTag.Pop(data, ref length, ref m);
         }
 
         if (!toSecure && tenant != 0)
@@ -265,9 +259,10 @@ public sealed unsafe partial class TranslationStage
     {
         if (_setMacs)
         {
-            // The 12 MAC bytes as one precomputed image: two stores, no pinning of a field per packet.
-            Unsafe.WriteUnaligned(data, _macsLow);
-            Unsafe.WriteUnaligned(data + 8, _macsHigh);
+            fixed (EgressMacs* egress = &_egress)
+            {
+                HeaderRewriter.SetMacs(data, egress->Source, egress->Destination);
+            }
         }
 
         frame = new FrameView(data, length, frame.Offload);
