@@ -23,9 +23,6 @@ public sealed unsafe partial class TranslationStage
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void RewriteIcmp(ref FrameView frame0, ref PacketMeta meta0, int deferred, bool toSecure)
     {
-        byte* addresses = stackalloc byte[32];
-        byte* primaryAddress = toSecure ? addresses : addresses + 16;
-        byte* secondaryAddress = toSecure ? addresses + 16 : addresses;
         ref int pending0 = ref _pending[0];
         ref int deferred0 = ref _deferred[0];
         ref MappingResult primary0 = ref _primary[0];
@@ -44,7 +41,7 @@ public sealed unsafe partial class TranslationStage
                 continue;
             }
 
-            RewriteOne(ref frame, ref m, in primary, in Unsafe.Add(ref secondary0, k), primaryAddress, secondaryAddress, toSecure);
+            RewriteOne(ref frame, ref m, in primary, in Unsafe.Add(ref secondary0, k), toSecure);
         }
     }
 

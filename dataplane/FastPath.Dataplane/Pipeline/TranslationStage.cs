@@ -95,13 +95,13 @@ public sealed unsafe partial class TranslationStage
         {
             _table.LookupUserBulk(_primaryKeys.AsSpan(0, pending), _primary.AsSpan(0, pending));
             _table.LookupUserBulk(_secondaryKeys.AsSpan(0, pending), _secondary.AsSpan(0, pending));
-            Rewrite(ref frame0, ref meta0, pending, toSecure: true);
+            Rewrite<ToSecure>(ref frame0, ref meta0, pending);
         }
         else
         {
             _table.LookupSecureBulk(_primaryKeys.AsSpan(0, pending), _primary.AsSpan(0, pending));
             _table.LookupSecureBulk(_secondaryKeys.AsSpan(0, pending), _secondary.AsSpan(0, pending));
-            Rewrite(ref frame0, ref meta0, pending, toSecure: false);
+            Rewrite<ToUser>(ref frame0, ref meta0, pending);
         }
     }
 
@@ -115,7 +115,7 @@ public sealed unsafe partial class TranslationStage
         _table.LookupUserBulk(_secondaryKeys.AsSpan(0, pending), _secondary.AsSpan(0, pending));
     }
 
-    internal void RewriteForBudget(Span<FrameView> frames, Span<PacketMeta> meta, int pending) => Rewrite(ref frames[0], ref meta[0], pending, toSecure: true);
+    internal void RewriteForBudget(Span<FrameView> frames, Span<PacketMeta> meta, int pending) => Rewrite<ToSecure>(ref frames[0], ref meta[0], pending);
 
     private int CollectKeys(ref FrameView frame0, ref PacketMeta meta0, int count)
     {
@@ -161,11 +161,13 @@ public sealed unsafe partial class TranslationStage
     /// The primary result maps the packet's lookup address (source towards secure, destination towards user); the
     /// secondary one maps the other address, which towards the user side only counts within the same tenant.
     /// </summary>
-    private void Rewrite(ref FrameView frame0, ref PacketMeta meta0, int pending, bool toSecure)
+    /// <remarks>One compiled loop per direction (<typeparamref name="TDirection"/> is a constant to the JIT): with the
+    /// direction a run-time flag, both directions' code shared one loop and its registers, and values spilled to the
+    /// stack on every packet (issue 18, read in the disassembly).</remarks>
+    private void Rewrite<TDirection>(ref FrameView frame0, ref PacketMeta meta0, int pending)
+        where TDirection : struct
     {
-        byte* addresses = stackalloc byte[32];
-        byte* primaryAddress = toSecure ? addresses : addresses + 16;
-        byte* secondaryAddress = toSecure ? addresses + 16 : addresses;
+        bool toSecure = typeof(TDirection) == typeof(ToSecure);
         ref int pending0 = ref _pending[0];
         ref int deferred0 = ref _deferred[0];
         ref MappingResult primary0 = ref _primary[0];
@@ -191,7 +193,7 @@ public sealed unsafe partial class TranslationStage
                 continue;
             }
 
-            RewriteOne(ref Unsafe.Add(ref frame0, i), ref m, in primary, in Unsafe.Add(ref secondary0, k), primaryAddress, secondaryAddress, toSecure);
+            RewriteOne(ref Unsafe.Add(ref frame0, i), ref m, in primary, in Unsafe.Add(ref secondary0, k), toSecure);
         }
 
         if (deferred != 0)
@@ -201,22 +203,23 @@ public sealed unsafe partial class TranslationStage
     }
 
     /// <summary>The outer rewrite of one packet whose primary lookup hit: addresses, TTL, checksums, VLAN, MACs.</summary>
+    /// <remarks>The new addresses go from the lookup results to the frame in registers, not through a scratch copy.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void RewriteOne(
-        ref FrameView frame, ref PacketMeta m, in MappingResult primary, in MappingResult secondary, byte* primaryAddress, byte* secondaryAddress, bool toSecure)
+    private void RewriteOne(ref FrameView frame, ref PacketMeta m, in MappingResult primary, in MappingResult secondary, bool toSecure)
     {
         byte* data = frame.Data;
         int length = frame.Length;
         ushort tenant = primary.Tenant;
-        primary.WriteAddress(primaryAddress);
-        byte* other = null;
-        if (secondary.Found && (toSecure || secondary.Tenant == tenant))
+        bool other = secondary.Found && (toSecure || secondary.Tenant == tenant);
+        if (toSecure)
         {
-            secondary.WriteAddress(secondaryAddress);
-            other = secondaryAddress;
+            HeaderRewriter.Apply(data, m, true, primary.Low, primary.High, other, secondary.Low, secondary.High);
+        }
+        else
+        {
+            HeaderRewriter.Apply(data, m, other, secondary.Low, secondary.High, true, primary.Low, primary.High);
         }
 
-        HeaderRewriter.Apply(data, m, toSecure ? primaryAddress : other, toSecure ? other : primaryAddress);
         if (!toSecure && _guests.Length != 0)
         {
             m.Egress = GuestEgress(primary.OtherSide);
@@ -264,6 +267,12 @@ public sealed unsafe partial class TranslationStage
 
         frame = new FrameView(data, length, frame.Offload);
     }
+
+    /// <summary>Direction marker: packets from the user side, translated towards the secure side.</summary>
+    private readonly struct ToSecure;
+
+    /// <summary>Direction marker: packets from the secure side, translated towards the user side.</summary>
+    private readonly struct ToUser;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowBadBatch(int frames, int meta) =>

@@ -225,6 +225,9 @@ internal sealed unsafe partial class Worker : IDisposable
         return (time.Seconds * 1_000_000_000) + time.Nanoseconds;
     }
 
+    // Entered once and never left while the worker runs, so tiered compilation could only ever optimise it by
+    // on-stack replacement (the OSR body measured slower than a full compile, issue 18): compile it fully at once.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Loop(MappingEpoch epoch)
     {
         int reader = _reader;

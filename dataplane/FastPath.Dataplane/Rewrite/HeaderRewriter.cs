@@ -29,10 +29,37 @@ internal static unsafe class HeaderRewriter
     /// updates the checksums. The caller has checked that <paramref name="meta"/>'s verdict is ok and the TTL is above 1.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Apply(byte* frame, in PacketMeta meta, byte* newSource, byte* newDestination)
-    {
-        ulong addressDelta = ReplaceAddresses(frame, meta.SourceOffset, meta.DestinationOffset, newSource, newDestination, meta.IpVersion == 4 ? 4 : 16);
+    public static void Apply(byte* frame, in PacketMeta meta, byte* newSource, byte* newDestination) =>
+        ApplyDelta(frame, meta, ReplaceAddresses(frame, meta.SourceOffset, meta.DestinationOffset, newSource, newDestination, meta.IpVersion == 4 ? 4 : 16));
 
+    /// <summary>
+    /// <see cref="Apply(byte*, in PacketMeta, byte*, byte*)"/> with each new address as two words in network byte order
+    /// (an IPv4 address in the low 4 bytes of <c>low</c>), the way a lookup result holds it: the worker's rewrite
+    /// passes them in registers instead of staging them through memory (issue 18).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Apply(
+        byte* frame, in PacketMeta meta, bool replaceSource, ulong sourceLow, ulong sourceHigh, bool replaceDestination, ulong destinationLow, ulong destinationHigh)
+    {
+        bool v4 = meta.IpVersion == 4;
+        ulong delta = 0;
+        if (replaceSource)
+        {
+            delta += Replace(frame + meta.SourceOffset, sourceLow, sourceHigh, v4);
+        }
+
+        if (replaceDestination)
+        {
+            delta += Replace(frame + meta.DestinationOffset, destinationLow, destinationHigh, v4);
+        }
+
+        ApplyDelta(frame, meta, delta);
+    }
+
+    /// <summary>The part of the rewrite after the addresses: TTL or hop limit, then every checksum by the addresses' delta.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ApplyDelta(byte* frame, in PacketMeta meta, ulong addressDelta)
+    {
         byte* ttl = frame + meta.TtlOffset;
         if (meta.IpVersion == 4)
         {
@@ -115,6 +142,25 @@ internal static unsafe class HeaderRewriter
         Unsafe.WriteUnaligned(field, Unsafe.ReadUnaligned<ulong>(replacement));
         Unsafe.WriteUnaligned(field + 8, Unsafe.ReadUnaligned<ulong>(replacement + 8));
         return delta;
+    }
+
+    // The same by value: the old address is read, the new one written, the ones' complement delta returned.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Replace(byte* field, ulong low, ulong high, bool v4)
+    {
+        if (v4)
+        {
+            uint old = Unsafe.ReadUnaligned<uint>(field);
+            Unsafe.WriteUnaligned(field, (uint)low);
+            return (ulong)(uint)~old + (uint)low;
+        }
+
+        ulong oldLow = Unsafe.ReadUnaligned<ulong>(field);
+        ulong oldHigh = Unsafe.ReadUnaligned<ulong>(field + 8);
+        Unsafe.WriteUnaligned(field, low);
+        Unsafe.WriteUnaligned(field + 8, high);
+        return (ulong)(uint)~oldLow + (uint)~(oldLow >> 32) + (uint)~oldHigh + (uint)~(oldHigh >> 32)
+            + (uint)low + (low >> 32) + (uint)high + (high >> 32);
     }
 
     /// <summary>Sets the Ethernet destination and source MAC addresses (6 bytes each).</summary>
