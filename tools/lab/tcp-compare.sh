@@ -12,7 +12,8 @@
 #                   worker idle policy (IDLES="poll spin": sleep in poll(2) / yield, after IDLE_SPIN empty polls)
 # per mode: iperf3 user -> secure with 1 and 4 streams (SECONDS each), ping RTT p50/p99 at 10/s idle and under a
 # 1-stream iperf3 load; for fastpath the worker thread's CPU time per GB carried (utime+stime of fastpath-worker-0)
-# and its CPU share (% of one core) during the 10/s ping.
+# and its CPU share (% of one core) during the 10/s ping; for every mode the whole machine's busy CPU time per GB over
+# the two iperf3 runs and how busy the machine was (100 = every core busy): run it under the exclusive machine lock.
 #
 # usage: sudo tools/lab/tcp-compare.sh [SECONDS]     (default 5; needs iperf3, nftables, the .NET SDK)
 #        env: RINGS (default "frames blocks"), IDLES (default "poll"), IDLE_SPIN (default: the daemon's),
@@ -137,6 +138,22 @@ for k in sorted(b):
 PY
 }
 
+# the whole machine's busy CPU time (user+nice+system+irq+softirq of every CPU, in clock ticks) and a timestamp:
+# "TICKS NANOSECONDS". Under the exclusive machine lock the machine is this run's, so over an iperf3 run it is what
+# carrying the traffic cost: the hosts' TCP stacks and copies, the forwarding (kernel or FastPath), everything.
+machine_busy() {
+  awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat | tr '\n' ' '; date +%s%N
+}
+
+# "S_PER_GB BUSY_PCT" between two machine_busy samples for BYTES carried
+machine_cost() {
+  python3 -c "
+import os
+t1, n1 = map(int, '$1'.split()); t2, n2 = map(int, '$2'.split()); b = $3
+hz = os.sysconf('SC_CLK_TCK'); busy = (t2 - t1) / hz; wall = (n2 - n1) / 1e9
+print(f'{busy / (b / 1e9):.2f}' if b > 0 else '-', f'{100 * busy / (wall * os.cpu_count()):.0f}')"
+}
+
 worker_tid() {
   local tid
   for tid in /proc/"$DAEMON"/task/*; do
@@ -158,12 +175,16 @@ worker_cpu_ticks() {
 report() {
   local mode=$1 cpu_note=${2:-}
   counters > "$OUT/counters-$mode-before.txt"
+  local m1 m2
+  m1=$(machine_busy)
   read -r g1 r1 b1 <<<"$(throughput 1)"
   read -r g4 r4 b4 <<<"$(throughput 4)"
+  m2=$(machine_busy)
+  read -r mcost mbusy <<<"$(machine_cost "$m1" "$m2" $((b1 + b4)))"
   counters > "$OUT/counters-$mode-after.txt"
   read -r p50 p99 <<<"$(rtt)"
   read -r l50 l99 <<<"$(under_load)"
-  echo "RESULT mode=$mode iperf1_gbps=$g1 retrans1=$r1 iperf4_gbps=$g4 retrans4=$r4 rtt_idle_p50_ms=$p50 rtt_idle_p99_ms=$p99 rtt_load_p50_ms=$l50 rtt_load_p99_ms=$l99 $cpu_note" | tee -a "$OUT/results.txt"
+  echo "RESULT mode=$mode iperf1_gbps=$g1 retrans1=$r1 iperf4_gbps=$g4 retrans4=$r4 rtt_idle_p50_ms=$p50 rtt_idle_p99_ms=$p99 rtt_load_p50_ms=$l50 rtt_load_p99_ms=$l99 machine_cpu_s_per_gb=$mcost machine_busy_pct=$mbusy $cpu_note" | tee -a "$OUT/results.txt"
   echo "loss counters that moved during the iperf3 runs ($mode):" | tee -a "$OUT/results.txt"
   counter_delta "$OUT/counters-$mode-before.txt" "$OUT/counters-$mode-after.txt" | tee -a "$OUT/results.txt"
 }
@@ -197,6 +218,8 @@ EOF
   local c1 c2 cpu g1 r1 b1 g4 r4 b4 p50 p99 l50 l99
   c1=$(worker_cpu_ticks)
   counters > "$OUT/counters-$mode-before.txt"
+  local m1 m2 mcost mbusy
+  m1=$(machine_busy)
   local caps=()
   if [[ "${CAPTURE:-0}" == 1 ]]; then
     # TCP headers where FastPath receives (du) and where the secure host receives (hs), during the 1-stream run
@@ -215,6 +238,8 @@ EOF
   fi
   if [[ ${#caps[@]} -gt 0 ]]; then kill -INT "${caps[@]}"; wait "${caps[@]}" 2>/dev/null || true; fi
   read -r g4 r4 b4 <<<"$(throughput 4)"
+  m2=$(machine_busy)
+  read -r mcost mbusy <<<"$(machine_cost "$m1" "$m2" $((b1 + b4)))"
   counters > "$OUT/counters-$mode-after.txt"
   c2=$(worker_cpu_ticks)
   cpu=$(python3 -c "print(f'{($c2-$c1)/$(getconf CLK_TCK)/(($b1+$b4)/1e9):.2f}' if $b1+$b4 > 0 else '-')")
@@ -224,7 +249,7 @@ EOF
   i2=$(worker_cpu_ticks)
   idlecpu=$(python3 -c "print(f'{($i2-$i1)/$(getconf CLK_TCK)/$SECS*100:.0f}')")
   read -r l50 l99 <<<"$(under_load)"
-  echo "RESULT mode=fastpath-$mode iperf1_gbps=$g1 retrans1=$r1 iperf4_gbps=$g4 retrans4=$r4 rtt_idle_p50_ms=$p50 rtt_idle_p99_ms=$p99 rtt_load_p50_ms=$l50 rtt_load_p99_ms=$l99 worker_cpu_s_per_gb=$cpu worker_cpu_pct_at_10pps=$idlecpu" | tee -a "$OUT/results.txt"
+  echo "RESULT mode=fastpath-$mode iperf1_gbps=$g1 retrans1=$r1 iperf4_gbps=$g4 retrans4=$r4 rtt_idle_p50_ms=$p50 rtt_idle_p99_ms=$p99 rtt_load_p50_ms=$l50 rtt_load_p99_ms=$l99 machine_cpu_s_per_gb=$mcost machine_busy_pct=$mbusy worker_cpu_s_per_gb=$cpu worker_cpu_pct_at_10pps=$idlecpu" | tee -a "$OUT/results.txt"
   "${FASTPATH[@]}" stats --control "unix:$OUT/control.sock" > "$OUT/stats-$mode.txt" 2>&1 || true
   echo "loss counters that moved during the iperf3 runs ($mode):" | tee -a "$OUT/results.txt"
   counter_delta "$OUT/counters-$mode-before.txt" "$OUT/counters-$mode-after.txt" | tee -a "$OUT/results.txt"
