@@ -54,13 +54,15 @@ public sealed partial class Daemon
 
     private static CounterSample Read(RunningPipeline pipeline)
     {
+        // Ports first: reading their totals fetches the kernel's statistics, whose ring drops the workers' rows show.
+        IReadOnlyList<PortTotals> ports = pipeline.PortTotals();
         var workers = new WorkerCounters[pipeline.WorkerCount];
         for (int w = 0; w < workers.Length; w++)
         {
-            workers[w] = pipeline.Counters.Read(w);
+            workers[w] = pipeline.ReadWorker(w);
         }
 
-        return new CounterSample(Stopwatch.GetTimestamp(), pipeline.PortTotals(), workers);
+        return new CounterSample(Stopwatch.GetTimestamp(), ports, workers);
     }
 
     /// <summary>A <see cref="Snapshot()"/>, or null once the daemon is stopping (the meter's listeners may still ask).</summary>

@@ -117,7 +117,7 @@ public sealed partial class Daemon : IDisposable
         // Workers are managed threads that every collection suspends, and the daemon runs the non-concurrent GC
         // (no background collector thread to keep off the worker cores), so there is no latency mode to ask for:
         // the control plane keeps its garbage small instead (maps load into structs) and stats show the pauses.
-        var builder = new PipelineBuilder(_table).WithCores(_config.Cores).WithBatchSize(_config.BatchSize);
+        var builder = new PipelineBuilder(_table).WithCores(_config.Cores).WithBatchSize(_config.BatchSize).WithIdle(_config.Idle, _config.IdleSpinPolls);
         int workers = _config.Cores.Count;
         foreach (PairConfig pair in _config.Pairs)
         {

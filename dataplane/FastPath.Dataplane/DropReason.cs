@@ -58,4 +58,11 @@ public enum DropReason : byte
 
     /// <summary>The frame is larger than its egress (or a receive buffer, or a guest's frame) can carry.</summary>
     TooBig,
+
+    /// <summary>
+    /// The kernel found an AF_PACKET port's RX ring full and dropped the frame before FastPath saw it (PACKET_STATISTICS
+    /// <c>tp_drops</c>). Counted from the kernel's statistics when counters are read, never by the worker, and never in a
+    /// capture: the frame was not received.
+    /// </summary>
+    RxRingFull,
 }

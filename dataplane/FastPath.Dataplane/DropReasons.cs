@@ -4,12 +4,13 @@ namespace FastPath.Dataplane;
 public static class DropReasons
 {
     /// <summary>Number of <see cref="DropReason"/> values, <see cref="DropReason.None"/> included: the length of a counter array.</summary>
-    public const int Count = (int)DropReason.TooBig + 1;
+    public const int Count = (int)DropReason.RxRingFull + 1;
 
     private static readonly string[] s_names =
     [
         "ok", "truncated", "not-ip", "bad-version", "bad-ihl", "bad-length", "bad-checksum", "ttl-exceeded",
         "no-mapping", "ext-chain-too-long", "unsupported", "tx-full", "bad-descriptor", "unknown-flow", "too-big",
+        "rx-ring-full",
     ];
 
     /// <summary>Every reason, <see cref="DropReason.None"/> first.</summary>

@@ -7,13 +7,17 @@
 # modes, one after the other in the same run:
 #   kernel-plain    fwd routes (ip_forward=1), no translation: the secure host sees 198.18.1.5
 #   kernel-nat      fwd routes and rewrites with nftables stateless 1:1 NAT (filter hooks, payload set, no conntrack)
-#   fastpath-RING   `fastpath run` in ns fwd with afpacket ports on du and ds (1 worker), fwd has no addresses; once
-#                   per RX ring kind (RINGS="frames blocks": TPACKET_V2 frame ring, TPACKET_V3 block ring)
+#   fastpath-RING-IDLE  `fastpath run` in ns fwd with afpacket ports on du and ds (1 worker), fwd has no addresses;
+#                   once per RX ring kind (RINGS="frames blocks": TPACKET_V2 frame ring, TPACKET_V3 block ring) and per
+#                   worker idle policy (IDLES="poll spin": sleep in poll(2) / yield, after IDLE_SPIN empty polls)
 # per mode: iperf3 user -> secure with 1 and 4 streams (SECONDS each), ping RTT p50/p99 at 10/s idle and under a
-# 1-stream iperf3 load; for fastpath the worker thread's CPU time per GB carried (utime+stime of fastpath-worker-0).
+# 1-stream iperf3 load; for fastpath the worker thread's CPU time per GB carried (utime+stime of fastpath-worker-0)
+# and its CPU share (% of one core) during the 10/s ping; for every mode the whole machine's busy CPU time per GB over
+# the two iperf3 runs and how busy the machine was (100 = every core busy): run it under the exclusive machine lock.
 #
 # usage: sudo tools/lab/tcp-compare.sh [SECONDS]     (default 5; needs iperf3, nftables, the .NET SDK)
-#        env: RINGS (default "frames blocks"), SKIP_KERNEL=1 (FastPath only), OUT (log folder),
+#        env: RINGS (default "frames blocks"), IDLES (default "poll"), IDLE_SPIN (default: the daemon's),
+#             ROUNDS=N (repeat the whole comparison N times, modes interleaved), SKIP_KERNEL=1 (FastPath only), OUT (log folder),
 #             CORE=N (pin the worker to CPU N instead of an unpinned worker),
 #             PERF=1 (perf record of the worker thread during the 1-stream run: OUT/perf-RING.txt),
 #             CAPTURE=1 (tcpdump on du and hs during the 1-stream run: OUT/du-RING.pcap, OUT/hs-RING.pcap)
@@ -134,6 +138,22 @@ for k in sorted(b):
 PY
 }
 
+# the whole machine's busy CPU time (user+nice+system+irq+softirq of every CPU, in clock ticks) and a timestamp:
+# "TICKS NANOSECONDS". Under the exclusive machine lock the machine is this run's, so over an iperf3 run it is what
+# carrying the traffic cost: the hosts' TCP stacks and copies, the forwarding (kernel or FastPath), everything.
+machine_busy() {
+  awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat | tr '\n' ' '; date +%s%N
+}
+
+# "S_PER_GB BUSY_PCT" between two machine_busy samples for BYTES carried
+machine_cost() {
+  python3 -c "
+import os
+t1, n1 = map(int, '$1'.split()); t2, n2 = map(int, '$2'.split()); b = $3
+hz = os.sysconf('SC_CLK_TCK'); busy = (t2 - t1) / hz; wall = (n2 - n1) / 1e9
+print(f'{busy / (b / 1e9):.2f}' if b > 0 else '-', f'{100 * busy / (wall * os.cpu_count()):.0f}')"
+}
+
 worker_tid() {
   local tid
   for tid in /proc/"$DAEMON"/task/*; do
@@ -155,33 +175,32 @@ worker_cpu_ticks() {
 report() {
   local mode=$1 cpu_note=${2:-}
   counters > "$OUT/counters-$mode-before.txt"
+  local m1 m2
+  m1=$(machine_busy)
   read -r g1 r1 b1 <<<"$(throughput 1)"
   read -r g4 r4 b4 <<<"$(throughput 4)"
+  m2=$(machine_busy)
+  read -r mcost mbusy <<<"$(machine_cost "$m1" "$m2" $((b1 + b4)))"
   counters > "$OUT/counters-$mode-after.txt"
   read -r p50 p99 <<<"$(rtt)"
   read -r l50 l99 <<<"$(under_load)"
-  echo "RESULT mode=$mode iperf1_gbps=$g1 retrans1=$r1 iperf4_gbps=$g4 retrans4=$r4 rtt_idle_p50_ms=$p50 rtt_idle_p99_ms=$p99 rtt_load_p50_ms=$l50 rtt_load_p99_ms=$l99 $cpu_note" | tee -a "$OUT/results.txt"
+  echo "RESULT mode=$mode iperf1_gbps=$g1 retrans1=$r1 iperf4_gbps=$g4 retrans4=$r4 rtt_idle_p50_ms=$p50 rtt_idle_p99_ms=$p99 rtt_load_p50_ms=$l50 rtt_load_p99_ms=$l99 machine_cpu_s_per_gb=$mcost machine_busy_pct=$mbusy $cpu_note" | tee -a "$OUT/results.txt"
   echo "loss counters that moved during the iperf3 runs ($mode):" | tee -a "$OUT/results.txt"
   counter_delta "$OUT/counters-$mode-before.txt" "$OUT/counters-$mode-after.txt" | tee -a "$OUT/results.txt"
 }
 
 : > "$OUT/results.txt"
-if [[ "${SKIP_KERNEL:-0}" != 1 ]]; then
-kernel_setup
-report kernel-plain
-nat_rules
-report kernel-nat
-kernel_teardown
-fi
 
 cat > "$OUT/maps.json" <<EOF
 { "mappings": [ { "tenant": 0, "user": "198.18.1.5", "secure": "198.19.1.5" } ] }
 EOF
 fastpath_mode() {
-  local ring=$1
+  local ring=$1 idle=$2
+  local mode="$ring-$idle"
   cat > "$OUT/fastpath.json" <<EOF
 {
   $( [[ -n "${CORE:-}" ]] && echo "\"cores\": [$CORE]," || echo '"workers": 1,' )
+  "idle": "$idle", $( [[ -n "${IDLE_SPIN:-}" ]] && echo "\"idle_spin\": $IDLE_SPIN," )
   "maps": "$OUT/maps.json",
   "ports": {
     "u0": { "type": "afpacket", "interface": "du", "mac": "$DUMAC", "peer": "$HUMAC", "rx_ring": "$ring" },
@@ -192,42 +211,62 @@ fastpath_mode() {
 EOF
   rm -f "$OUT/control.sock"
   # ip netns exec execs the daemon itself, so $! is its PID (its worker thread's CPU time is read from /proc).
-  DOTNET_PerfMapEnabled=$([[ "${PERF:-0}" == 1 ]] && echo 1 || echo 0) ip netns exec $F "${FASTPATH[@]}" run --config "$OUT/fastpath.json" --control "unix:$OUT/control.sock" > "$OUT/daemon-$ring.log" 2>&1 &
+  DOTNET_PerfMapEnabled=$([[ "${PERF:-0}" == 1 ]] && echo 1 || echo 0) ip netns exec $F "${FASTPATH[@]}" run --config "$OUT/fastpath.json" --control "unix:$OUT/control.sock" > "$OUT/daemon-$mode.log" 2>&1 &
   DAEMON=$!
   for _ in $(seq 1 100); do [[ -S "$OUT/control.sock" ]] && break; sleep 0.2; done
   sleep 1
   local c1 c2 cpu g1 r1 b1 g4 r4 b4 p50 p99 l50 l99
   c1=$(worker_cpu_ticks)
-  counters > "$OUT/counters-$ring-before.txt"
+  counters > "$OUT/counters-$mode-before.txt"
+  local m1 m2 mcost mbusy
+  m1=$(machine_busy)
   local caps=()
   if [[ "${CAPTURE:-0}" == 1 ]]; then
     # TCP headers where FastPath receives (du) and where the secure host receives (hs), during the 1-stream run
-    nsx $F timeout $((SECS + 20)) tcpdump -i du -s 128 -B 65536 -w "$OUT/du-$ring.pcap" tcp port 15201 2>"$OUT/tcpdump-du.txt" & caps+=($!)
-    nsx $S timeout $((SECS + 20)) tcpdump -i hs -s 128 -B 65536 -w "$OUT/hs-$ring.pcap" tcp port 15201 2>"$OUT/tcpdump-hs.txt" & caps+=($!)
+    nsx $F timeout $((SECS + 20)) tcpdump -i du -s 128 -B 65536 -w "$OUT/du-$mode.pcap" tcp port 15201 2>"$OUT/tcpdump-du.txt" & caps+=($!)
+    nsx $S timeout $((SECS + 20)) tcpdump -i hs -s 128 -B 65536 -w "$OUT/hs-$mode.pcap" tcp port 15201 2>"$OUT/tcpdump-hs.txt" & caps+=($!)
     sleep 1
   fi
   if [[ "${PERF:-0}" == 1 ]]; then
     # where the worker thread spends its time during the 1-stream run (JIT frames named through the perf map)
     local wtid; wtid=$(worker_tid)
-    timeout $((SECS + 20)) perf record -q -g -t "$wtid" -o "$OUT/perf-$ring.data" -- sleep $((SECS + 1)) >/dev/null 2>&1 & caps+=($!)
+    timeout $((SECS + 20)) perf record -q -g -t "$wtid" -o "$OUT/perf-$mode.data" -- sleep $((SECS + 1)) >/dev/null 2>&1 & caps+=($!)
   fi
   read -r g1 r1 b1 <<<"$(throughput 1)"
   if [[ "${PERF:-0}" == 1 ]]; then wait "${caps[-1]}" 2>/dev/null || true; unset 'caps[-1]'
-    perf report -i "$OUT/perf-$ring.data" --no-children --sort sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 > "$OUT/perf-$ring.txt" || true
+    perf report -i "$OUT/perf-$mode.data" --no-children --sort sym --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -60 > "$OUT/perf-$mode.txt" || true
   fi
   if [[ ${#caps[@]} -gt 0 ]]; then kill -INT "${caps[@]}"; wait "${caps[@]}" 2>/dev/null || true; fi
   read -r g4 r4 b4 <<<"$(throughput 4)"
-  counters > "$OUT/counters-$ring-after.txt"
+  m2=$(machine_busy)
+  read -r mcost mbusy <<<"$(machine_cost "$m1" "$m2" $((b1 + b4)))"
+  counters > "$OUT/counters-$mode-after.txt"
   c2=$(worker_cpu_ticks)
   cpu=$(python3 -c "print(f'{($c2-$c1)/$(getconf CLK_TCK)/(($b1+$b4)/1e9):.2f}' if $b1+$b4 > 0 else '-')")
+  local i1 i2 idlecpu
+  i1=$(worker_cpu_ticks)
   read -r p50 p99 <<<"$(rtt)"
+  i2=$(worker_cpu_ticks)
+  idlecpu=$(python3 -c "print(f'{($i2-$i1)/$(getconf CLK_TCK)/$SECS*100:.0f}')")
   read -r l50 l99 <<<"$(under_load)"
-  echo "RESULT mode=fastpath-$ring iperf1_gbps=$g1 retrans1=$r1 iperf4_gbps=$g4 retrans4=$r4 rtt_idle_p50_ms=$p50 rtt_idle_p99_ms=$p99 rtt_load_p50_ms=$l50 rtt_load_p99_ms=$l99 worker_cpu_s_per_gb=$cpu" | tee -a "$OUT/results.txt"
-  "${FASTPATH[@]}" stats --control "unix:$OUT/control.sock" > "$OUT/stats-$ring.txt" 2>&1 || true
-  echo "loss counters that moved during the iperf3 runs ($ring):" | tee -a "$OUT/results.txt"
-  counter_delta "$OUT/counters-$ring-before.txt" "$OUT/counters-$ring-after.txt" | tee -a "$OUT/results.txt"
+  echo "RESULT mode=fastpath-$mode iperf1_gbps=$g1 retrans1=$r1 iperf4_gbps=$g4 retrans4=$r4 rtt_idle_p50_ms=$p50 rtt_idle_p99_ms=$p99 rtt_load_p50_ms=$l50 rtt_load_p99_ms=$l99 machine_cpu_s_per_gb=$mcost machine_busy_pct=$mbusy worker_cpu_s_per_gb=$cpu worker_cpu_pct_at_10pps=$idlecpu" | tee -a "$OUT/results.txt"
+  "${FASTPATH[@]}" stats --control "unix:$OUT/control.sock" > "$OUT/stats-$mode.txt" 2>&1 || true
+  echo "loss counters that moved during the iperf3 runs ($mode):" | tee -a "$OUT/results.txt"
+  counter_delta "$OUT/counters-$mode-before.txt" "$OUT/counters-$mode-after.txt" | tee -a "$OUT/results.txt"
   kill -TERM "$DAEMON"; wait "$DAEMON" 2>/dev/null || true; DAEMON=""
 }
 
-for ring in ${RINGS:-frames blocks}; do fastpath_mode "$ring"; done
+for round in $(seq 1 "${ROUNDS:-1}"); do
+  echo "round $round, load average: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/results.txt"
+  if [[ "${SKIP_KERNEL:-0}" != 1 ]]; then
+    kernel_setup
+    report kernel-plain
+    nat_rules
+    report kernel-nat
+    kernel_teardown
+  fi
+  for ring in ${RINGS:-frames blocks}; do
+    for idle in ${IDLES:-poll}; do fastpath_mode "$ring" "$idle"; done
+  done
+done
 echo "logs: $OUT"

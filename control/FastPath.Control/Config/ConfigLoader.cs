@@ -17,7 +17,10 @@ namespace FastPath.Control.Config;
 /// <remarks>Thread-safe: stateless.</remarks>
 public static partial class ConfigLoader
 {
-    private static readonly string[] s_topFields = ["workers", "cores", "batch", "maps", "control", "allow_remote_control", "metrics", "ports", "pairs", "vtpm"];
+    // idle_spin: an empty poll takes well under 10 µs, so a million of them is seconds of spinning: more is a typo.
+    private const int MaxIdleSpin = 1_000_000;
+
+    private static readonly string[] s_topFields = ["workers", "cores", "batch", "idle", "idle_spin", "maps", "control", "allow_remote_control", "metrics", "ports", "pairs", "vtpm"];
     private static readonly string[] s_pairFields = ["user", "secure", "guests"];
     private static readonly string[] s_vtpmFields = ["mode", "socket", "port", "allowTcpStateCommands", "state", "durability", "timeoutMs"];
 
@@ -117,6 +120,8 @@ public static partial class ConfigLoader
 
             IReadOnlyList<int> cores = Cores(root);
             int batch = root.TryGetProperty("batch", out JsonElement batchElement) ? Int(batchElement, "batch", 1, Dataplane.Pipeline.TranslationStage.MaxBatch) : Dataplane.Pipeline.PipelineBuilder.DefaultBatchSize;
+            Dataplane.Pipeline.WorkerIdle idle = root.TryGetProperty("idle", out JsonElement idleElement) ? Idle(idleElement, "idle") : Dataplane.Pipeline.PipelineBuilder.DefaultIdle;
+            int idleSpin = root.TryGetProperty("idle_spin", out JsonElement spinElement) ? Int(spinElement, "idle_spin", 0, MaxIdleSpin) : Dataplane.Pipeline.PipelineBuilder.DefaultSpinPolls;
             bool allowRemote = root.TryGetProperty("allow_remote_control", out JsonElement remote) && Bool(remote, "allow_remote_control");
 
             string controlText = controlOverride
@@ -186,6 +191,8 @@ public static partial class ConfigLoader
                 Source = source,
                 Cores = cores,
                 BatchSize = batch,
+                Idle = idle,
+                IdleSpinPolls = idleSpin,
                 MapsFile = maps,
                 MapsEtcd = mapsEtcd,
                 Control = endpoint,
@@ -652,6 +659,13 @@ public static partial class ConfigLoader
             JsonValueKind.True => true,
             JsonValueKind.False => false,
             _ => throw Error(at, $"expected true or false, not {Kind(element)}"),
+        };
+
+        private Dataplane.Pipeline.WorkerIdle Idle(JsonElement element, string at) => String(element, at) switch
+        {
+            "poll" => Dataplane.Pipeline.WorkerIdle.Poll,
+            "spin" => Dataplane.Pipeline.WorkerIdle.Spin,
+            string other => throw Error(at, $"unknown idle policy '{other}' (poll or spin)"),
         };
 
         private Dataplane.Ports.AfPacketRxRing RxRing(JsonElement element, string at) => String(element, at) switch

@@ -15,6 +15,12 @@ public sealed record DaemonConfig
     /// <summary>Frames per RX burst.</summary>
     public int BatchSize { get; init; } = Dataplane.Pipeline.PipelineBuilder.DefaultBatchSize;
 
+    /// <summary>What an idle worker does after <see cref="IdleSpinPolls"/> empty polls: sleep in poll(2), or yield and poll on.</summary>
+    public Dataplane.Pipeline.WorkerIdle Idle { get; init; } = Dataplane.Pipeline.PipelineBuilder.DefaultIdle;
+
+    /// <summary>Empty polls an idle worker spins through before it sleeps or yields.</summary>
+    public int IdleSpinPolls { get; init; } = Dataplane.Pipeline.PipelineBuilder.DefaultSpinPolls;
+
     /// <summary>Maps file loaded at start and on SIGHUP; null starts with an empty table.</summary>
     public string? MapsFile { get; init; }
 

@@ -40,7 +40,7 @@ public static class MetricCatalog
     /// <summary>Per worker and drop reason; labels <c>worker</c> and <c>reason</c>; the <c>drops</c> object of each
     /// worker, keyed by reason (and summed over workers in the top-level <c>drops</c>).</summary>
     public static readonly Metric<(WorkerStats Worker, DropReason Reason)> Drops =
-        new("fastpath_drops_total", MetricKind.Counter, "Frames a worker dropped, by reason.", "drops", d => d.Worker.Drops[(int)d.Reason], "{packet}");
+        new("fastpath_drops_total", MetricKind.Counter, "Frames a worker dropped, by reason (rx-ring-full: the kernel, at the full RX ring of a port the worker polls).", "drops", d => d.Worker.Drops[(int)d.Reason], "{packet}");
 
     /// <summary>The mapping table; members of the <c>table</c> object.</summary>
     public static readonly Metric<StatsSnapshot>[] Table =

@@ -132,6 +132,7 @@ internal static class LinuxConstants
     internal const short IffUp = 0x1;
 
     // asm-generic/errno.h values the ports branch on (Errno.Name spells them in messages).
+    internal const int EIntr = 4;
     internal const int EAgain = 11;
     internal const int ENoBufs = 105;
 

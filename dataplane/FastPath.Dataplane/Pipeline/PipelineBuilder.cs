@@ -28,6 +28,8 @@ public sealed class PipelineBuilder
     private int[] _cores = [-1];
     private int _batchSize = Worker.DefaultBatchSize;
     private long _packetLimit;
+    private WorkerIdle _idle = DefaultIdle;
+    private int _spinPolls = Worker.DefaultSpinPolls;
 
     /// <summary>A builder whose workers read <paramref name="table"/>.</summary>
     public PipelineBuilder(MappingTable table)
@@ -57,6 +59,30 @@ public sealed class PipelineBuilder
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(batchSize, TranslationStage.MaxBatch);
         _batchSize = batchSize;
+        return this;
+    }
+
+    /// <summary>The idle policy when <see cref="WithIdle"/> is not called (the daemon's <c>idle</c> default).</summary>
+    public const WorkerIdle DefaultIdle = WorkerIdle.Poll;
+
+    /// <summary>Empty polls before an idle worker sleeps or yields when <see cref="WithIdle"/> does not say (the daemon's <c>idle_spin</c> default).</summary>
+    public const int DefaultSpinPolls = Worker.DefaultSpinPolls;
+
+    /// <summary>
+    /// What a worker does once its ports stay empty for <paramref name="spinPolls"/> polls: sleep in poll(2) until the
+    /// kernel has a frame, or keep polling and yield the core. A worker with a port that cannot wake it (in-memory
+    /// ports, a guest) keeps polling either way.
+    /// </summary>
+    public PipelineBuilder WithIdle(WorkerIdle idle, int spinPolls = DefaultSpinPolls)
+    {
+        if (!Enum.IsDefined(idle))
+        {
+            throw new ArgumentOutOfRangeException(nameof(idle), idle, "poll or spin");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(spinPolls);
+        _idle = idle;
+        _spinPolls = spinPolls;
         return this;
     }
 
@@ -156,7 +182,7 @@ public sealed class PipelineBuilder
                 if (bindings[w].Count != 0)
                 {
                     long share = _packetLimit == 0 ? 0 : Share(_packetLimit, w, workers);
-                    created.Add(new Worker(w, _cores[w], bindings[w], pool, counters, _batchSize, share));
+                    created.Add(new Worker(w, _cores[w], bindings[w], pool, counters, _batchSize, share, _idle, _spinPolls));
                 }
             }
 

@@ -156,6 +156,27 @@ public sealed class RunningPipeline : IDisposable
         return first;
     }
 
+    /// <summary>
+    /// Worker <paramref name="worker"/>'s counters, with the frames the kernel dropped at the full RX rings of the ports
+    /// it polls as <see cref="DropReason.RxRingFull"/> drops: the kernel's statistics as of the last
+    /// <see cref="PortTotals"/> (which fetches them), so the worker never makes the syscall.
+    /// </summary>
+    public unsafe WorkerCounters ReadWorker(int worker)
+    {
+        WorkerCounters counters = Counters.Read(worker);
+        long kernelDrops = 0;
+        foreach (PortInstance instance in _ports)
+        {
+            if (instance.Worker == worker)
+            {
+                kernelDrops += instance.Port.Counters.KernelDrops;
+            }
+        }
+
+        counters.Drops[(int)DropReason.RxRingFull] = kernelDrops;
+        return counters;
+    }
+
     /// <summary>Totals of every port, summed over its instances; AF_PACKET kernel statistics are fetched first.</summary>
     public IReadOnlyList<PortTotals> PortTotals()
     {

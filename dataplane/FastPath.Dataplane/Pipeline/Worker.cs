@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using FastPath.Dataplane.Mapping;
 using FastPath.Dataplane.Memory;
 using FastPath.Dataplane.Parsing;
@@ -9,7 +10,9 @@ namespace FastPath.Dataplane.Pipeline;
 
 /// <summary>
 /// A data-plane worker: one dedicated thread, optionally pinned to one core, busy-polling its RX ports in
-/// batches — receive, translate (parse, bulk lookup, rewrite), transmit — and backing off only when idle.
+/// batches — receive, translate (parse, bulk lookup, rewrite), transmit — and backing off only when idle: after
+/// a short spin it either sleeps in poll(2) on its ports until the kernel has a frame (<see cref="WorkerIdle.Poll"/>,
+/// when every port it polls can wake it) or yields the core between polls (<see cref="WorkerIdle.Spin"/>).
 /// </summary>
 /// <remarks>
 /// The steady-state loop allocates nothing, takes no lock and throws nothing: every buffer is sized at
@@ -31,8 +34,12 @@ internal sealed unsafe partial class Worker : IDisposable
     // ISA detection), which allocate once and are not the steady state.
     private const int WarmupBatches = 64;
 
-    // Empty polls before the worker stops spinning and yields the core.
-    private const int SpinPolls = 256;
+    /// <summary>Empty polls before the worker stops spinning and sleeps or yields the core, unless told otherwise.</summary>
+    public const int DefaultSpinPolls = 256;
+
+    /// <summary>Longest sleep in poll(2): bounds how late the worker sees <see cref="Stop"/>, and it counts an idle poll
+    /// per wake-up, so the daemon's watchdog (its shortest period is 10 ms) sees an idle worker make progress.</summary>
+    internal const int IdleWaitMilliseconds = 5;
 
     private readonly int _id;
     private readonly int _cpu;
@@ -49,6 +56,10 @@ internal sealed unsafe partial class Worker : IDisposable
     private readonly PacketMeta[][] _outMeta;
     private readonly int[] _outCount;
     private readonly long _packetLimit;
+    private readonly int _spinPolls;
+    private readonly Interop.Libc.PollFd* _waitFds; // The RX ports' readiness descriptors, or null: some port has none.
+    private readonly int _waitCount;
+    private readonly Interop.Libc.PollFd[]? _waitFdArray; // Pinned: keeps _waitFds alive.
     private Thread? _thread;
     private volatile bool _stop;
     private Exception? _failure;
@@ -64,9 +75,12 @@ internal sealed unsafe partial class Worker : IDisposable
     /// <param name="counters">Counters; the worker writes record <paramref name="id"/>.</param>
     /// <param name="batchSize">Frames per RX burst, 1–<see cref="TranslationStage.MaxBatch"/>.</param>
     /// <param name="packetLimit">Stop after this many received packets (0: run until <see cref="Stop"/>).</param>
-    public Worker(int id, int cpu, IReadOnlyList<PortBinding> bindings, FramePool pool, Counters counters, int batchSize = DefaultBatchSize, long packetLimit = 0)
+    /// <param name="idle">What the worker does once its ports stay empty.</param>
+    /// <param name="spinPolls">Empty polls before it sleeps or yields.</param>
+    public Worker(int id, int cpu, IReadOnlyList<PortBinding> bindings, FramePool pool, Counters counters, int batchSize = DefaultBatchSize, long packetLimit = 0, WorkerIdle idle = WorkerIdle.Spin, int spinPolls = DefaultSpinPolls)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(spinPolls);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(batchSize, TranslationStage.MaxBatch);
         if (bindings.Count == 0)
         {
@@ -94,6 +108,19 @@ internal sealed unsafe partial class Worker : IDisposable
         _latency = counters.LatencyFor(id);
         _batchSize = batchSize;
         _packetLimit = packetLimit;
+        _spinPolls = spinPolls;
+        if (idle == WorkerIdle.Poll && bindings.All(b => b.Rx.ReadinessHandle >= 0))
+        {
+            _waitFdArray = GC.AllocateArray<Interop.Libc.PollFd>(bindings.Count, pinned: true);
+            for (int b = 0; b < bindings.Count; b++)
+            {
+                _waitFdArray[b] = new Interop.Libc.PollFd { Fd = bindings[b].Rx.ReadinessHandle, Events = Interop.LinuxConstants.PollIn };
+            }
+
+            _waitFds = (Interop.Libc.PollFd*)Unsafe.AsPointer(ref _waitFdArray[0]);
+            _waitCount = bindings.Count;
+        }
+
         _frameIndices = new uint[batchSize];
         if (!pool.TryAllocateBulk(_frameIndices))
         {
@@ -139,6 +166,9 @@ internal sealed unsafe partial class Worker : IDisposable
 
     /// <summary>CPU time the worker thread consumed in its loop (seconds), which on a shared machine is the honest cost figure.</summary>
     public double CpuSecondsInLoop { get; private set; }
+
+    /// <summary>Whether the worker sleeps in poll(2) when idle (<see cref="WorkerIdle.Poll"/> asked, and every RX port can wake it).</summary>
+    public bool Sleeps => _waitFds != null;
 
     /// <summary>True once the loop has exited (stopped, limit reached, or failed).</summary>
     public bool Finished => _thread is { IsAlive: false };
@@ -283,14 +313,34 @@ internal sealed unsafe partial class Worker : IDisposable
             epoch.Quiescent(reader);
 
             counters->IdlePolls++;
-            if (idle > SpinPolls)
-            {
-                Thread.Yield();
-            }
-            else
+            if (idle <= _spinPolls)
             {
                 Thread.SpinWait(16);
             }
+            else if (_waitFds != null)
+            {
+                // idle stays past the spin: after a wake-up that found nothing (the timeout) the worker sleeps again at once.
+                Sleep(epoch, reader);
+            }
+            else
+            {
+                Thread.Yield();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sleeps in poll(2) until a port is readable or <see cref="IdleWaitMilliseconds"/> pass. Offline meanwhile: the
+    /// worker holds no table pointer, so a table swap does not wait for it.
+    /// </summary>
+    private void Sleep(MappingEpoch epoch, int reader)
+    {
+        epoch.ReaderExit(reader);
+        int ready = Interop.Libc.Poll(_waitFds, (nuint)_waitCount, IdleWaitMilliseconds);
+        epoch.ReaderEnter(reader);
+        if (ready < 0 && Marshal.GetLastPInvokeError() != Interop.LinuxConstants.EIntr)
+        {
+            Interop.Errno.Throw("poll", $"worker {_id}");
         }
     }
 

@@ -65,8 +65,18 @@ public sealed unsafe partial class AfPacketPort : PacketPort
     /// <summary>The interface index the socket is bound to.</summary>
     public int InterfaceIndex { get; private set; }
 
-    /// <summary>The packet socket, for a caller that waits in poll(2) (the RX-rate benchmark); the worker never does.</summary>
+    /// <summary>The packet socket, for a caller that waits in poll(2) (the RX-rate benchmark).</summary>
     internal int SocketHandle => _fd;
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The socket: the kernel's packet_poll reports POLLIN when the ring slot before its write position is not the
+    /// kernel's, and wakes a sleeper per frame written (frame ring) or per block retired (block ring, so a sleeping
+    /// worker waits for the retire timeout as a polling one does). <see cref="Receive"/> gives back every slot it
+    /// handed out before it looks for new ones, so after a receive that found nothing the socket is not readable until
+    /// the kernel writes again: no busy wake-ups.
+    /// </remarks>
+    internal override int ReadinessHandle => _options.Receive ? _fd : -1;
 
     /// <inheritdoc />
     /// <remarks>Adds the kernel's PACKET_STATISTICS since the last call (the kernel resets them on every read).</remarks>

@@ -47,6 +47,12 @@ public abstract unsafe class PacketPort : IDisposable
     /// <remarks>The frames' memory is the caller's again when this returns.</remarks>
     public abstract int Transmit(ReadOnlySpan<FrameView> frames, ReadOnlySpan<PacketMeta> meta);
 
+    /// <summary>
+    /// A descriptor poll(2) reports readable (POLLIN) when <see cref="Receive"/> would find a frame, so an idle worker
+    /// can sleep until then; -1 (the default) when the port has none, and the worker keeps polling it.
+    /// </summary>
+    internal virtual int ReadinessHandle => -1;
+
     /// <summary>Lets the worker that owns the port count the port's own refusals among its drops (called before it starts).</summary>
     internal virtual void AttachDropCounters(long* drops)
     {

@@ -72,6 +72,10 @@ public sealed unsafe class TapPort : PacketPort
     public string InterfaceName { get; private set; }
 
     /// <inheritdoc />
+    /// <remarks>The TAP file: readable while the kernel has a frame queued for it.</remarks>
+    internal override int ReadinessHandle => _fd;
+
+    /// <inheritdoc />
     /// <remarks>Frames longer than their buffer are read whole, dropped and counted in <see cref="PortCounters.RxTooBig"/> and as <see cref="DropReason.TooBig"/>.</remarks>
     public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
     {

@@ -124,6 +124,10 @@ public sealed class DaemonEndToEndTests : IDisposable
         JsonElement worker = stats.GetProperty("workers")[0];
         Assert.Equal(worker.GetProperty("rx_packets").GetInt64(), Metric(metrics, "fastpath_worker_rx_packets_total", "worker=\"0\""));
         Assert.Equal(worker.GetProperty("drops").GetProperty("no-mapping").GetInt64(), Metric(metrics, "fastpath_drops_total", "worker=\"0\",reason=\"no-mapping\""));
+        // The kernel's ring drops of the worker's ports are its rx-ring-full drops, in JSON and metrics alike.
+        long kernelDrops = stats.GetProperty("ports").EnumerateArray().Sum(p => p.GetProperty("kernel_drops").GetInt64());
+        Assert.Equal(kernelDrops, worker.GetProperty("drops").GetProperty("rx-ring-full").GetInt64());
+        Assert.Equal(kernelDrops, Metric(metrics, "fastpath_drops_total", "worker=\"0\",reason=\"rx-ring-full\""));
         Assert.Equal(ImportSize, Metric(metrics, "fastpath_mappings", null));
 
         // SIGHUP re-reads the configured maps file (one mapping); SIGTERM drains and exits 0.

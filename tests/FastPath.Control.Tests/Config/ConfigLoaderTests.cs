@@ -22,7 +22,7 @@ public sealed class ConfigLoaderTests : IDisposable
         File.WriteAllText(Path.Combine(_dir.Path, "maps.json"), """{ "mappings": [ { "tenant": 0, "user": "198.18.1.5", "secure": "198.19.1.5" } ] }""");
         DaemonConfig config = Load("""
             {
-              "workers": 2, "batch": 32, "maps": "maps.json", "control": "tcp:127.0.0.1:7001", "metrics": "127.0.0.1:9464",
+              "workers": 2, "batch": 32, "idle": "spin", "idle_spin": 64, "maps": "maps.json", "control": "tcp:127.0.0.1:7001", "metrics": "127.0.0.1:9464",
               "ports": {
                 "u0": { "type": "afpacket", "interface": "lo", "mac": "02:00:fa:57:01:01", "peer": "02:00:fa:57:01:02", "ring_blocks": 16, "rx_ring": "blocks", "mtu": 9000 },
                 "s0": { "type": "pcap", "output": "out.pcapng" }
@@ -33,6 +33,8 @@ public sealed class ConfigLoaderTests : IDisposable
             """);
         Assert.Equal([-1, -1], config.Cores);
         Assert.Equal(32, config.BatchSize);
+        Assert.Equal(FastPath.Dataplane.Pipeline.WorkerIdle.Spin, config.Idle);
+        Assert.Equal(64, config.IdleSpinPolls);
         Assert.Equal(Path.Combine(_dir.Path, "maps.json"), config.MapsFile);
         Assert.Equal("tcp:127.0.0.1:7001", config.Control.Text);
         Assert.Equal(9464, config.Metrics!.Port);
@@ -88,6 +90,8 @@ public sealed class ConfigLoaderTests : IDisposable
     [InlineData("""{ "metrics": "nonsense" }""", "metrics: expected ADDRESS:PORT")]
     [InlineData("""{ "maps": "nothere.json" }""", "maps: no such file")]
     [InlineData("""{ "batch": 1000 }""", "batch: 1000 is out of range (1-256)")]
+    [InlineData("""{ "idle": "sleep" }""", "idle: unknown idle policy 'sleep' (poll or spin)")]
+    [InlineData("""{ "idle_spin": -1 }""", "idle_spin: -1 is out of range (0-1000000)")]
     [InlineData("""{ }""", "ports: missing")]
     [InlineData("""{ "ports": { "gen": { "type": "generator" }, "out": { "type": "sink" } } }""", "pairs: missing")]
     [InlineData("""{ "ports": { "gen": { "type": "generator" }, "out": { "type": "sink" } }, "pairs": [ { "user": "gen", "secure": "nope" } ] }""", "pairs[0].secure: no port named 'nope'")]
@@ -99,6 +103,14 @@ public sealed class ConfigLoaderTests : IDisposable
         InputFileException error = Assert.Throws<InputFileException>(() => Load(json));
         Assert.StartsWith(Path.Combine(_dir.Path, "fastpath.json") + ": ", error.Message);
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void An_omitted_idle_policy_is_the_sleeping_one_after_the_default_spin()
+    {
+        DaemonConfig config = Load(Ports.Insert(0, "{ ") + " }");
+        Assert.Equal(FastPath.Dataplane.Pipeline.WorkerIdle.Poll, config.Idle);
+        Assert.Equal(FastPath.Dataplane.Pipeline.PipelineBuilder.DefaultSpinPolls, config.IdleSpinPolls);
     }
 
     [Fact]

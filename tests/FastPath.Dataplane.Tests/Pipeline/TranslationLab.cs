@@ -36,7 +36,7 @@ internal sealed class TranslationLab : IDisposable
     private readonly Worker _worker;
     private readonly MappingTable _table;
 
-    private TranslationLab(NetnsLab lab, bool tapOnUserSide, string? guestSocket)
+    private TranslationLab(NetnsLab lab, bool tapOnUserSide, string? guestSocket, WorkerIdle idle)
     {
         Lab = lab;
         UserHost = lab.AddNamespace("fpuser");
@@ -97,7 +97,7 @@ internal sealed class TranslationLab : IDisposable
         }
 
         _owned.Add(pool);
-        _worker = new Worker(0, -1, bindings, pool, Counters);
+        _worker = new Worker(0, -1, bindings, pool, Counters, idle: idle);
         _worker.Start();
     }
 
@@ -117,12 +117,15 @@ internal sealed class TranslationLab : IDisposable
     /// <summary>The guest port, when the lab was created with a guest socket.</summary>
     public GuestPort? Guest { get; }
 
-    public static TranslationLab Create(bool tapOnUserSide = false, string? guestSocket = null)
+    /// <summary>Whether the worker sleeps in poll(2) when idle.</summary>
+    public bool WorkerSleeps => _worker.Sleeps;
+
+    public static TranslationLab Create(bool tapOnUserSide = false, string? guestSocket = null, WorkerIdle idle = WorkerIdle.Spin)
     {
         NetnsLab lab = NetnsLab.CreateOrSkip();
         try
         {
-            return new TranslationLab(lab, tapOnUserSide, guestSocket);
+            return new TranslationLab(lab, tapOnUserSide, guestSocket, idle);
         }
         catch (Exception)
         {

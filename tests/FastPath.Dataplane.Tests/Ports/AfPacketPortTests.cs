@@ -46,6 +46,63 @@ public sealed class AfPacketPortTests
         Assert.Equal(0, port.Counters.KernelDrops);
     }
 
+    [Theory]
+    [InlineData(AfPacketRxRing.Frames)]
+    [InlineData(AfPacketRxRing.Blocks)]
+    public async Task The_socket_is_readable_only_when_a_receive_would_find_a_frame_and_wakes_a_sleeper_for_one(AfPacketRxRing ring)
+    {
+        using VethLab lab = VethLab.Create();
+        using var port = new AfPacketPort("u0", lab.RootLink, new AfPacketOptions { RxRing = ring, BlockSize = 1 << 12, BlockCount = 256, RingFrames = 64 });
+        using var harness = new PortHarness();
+        int fd = port.ReadinessHandle;
+        Assert.True(fd >= 0);
+
+        // Drained, the socket is not readable, so an idle worker really sleeps. A frame the kernels send by themselves
+        // (IPv6 neighbour discovery) may come in between: then readable means the next receive finds it.
+        harness.ReceiveFor(port, TimeSpan.FromMilliseconds(300), _ => true);
+        for (int attempt = 0; ; attempt++)
+        {
+            Assert.True(attempt < 20, "the drained socket stayed readable");
+            if (harness.ReceiveOnce(port, _ => true).Count != 0)
+            {
+                continue;
+            }
+
+            if (Poll(fd, 0) == 0)
+            {
+                break;
+            }
+
+            Assert.NotEmpty(harness.ReceiveOnce(port, _ => true));
+        }
+
+        // A sleeper in poll(2) wakes for one frame (the block ring: once the kernel retires the block).
+        Task<string> scapy = lab.ScapyInBackground("""
+            import time
+            time.sleep(0.2)
+            sendp(Ether(src='02:00:5c:a9:00:01', dst='02:00:5c:a9:00:02')/IP(src='198.18.1.1', dst='198.18.1.2')/UDP(sport=7, dport=9)/Raw(b'wake'), iface='IFACE', verbose=0)
+            """.Replace("IFACE", lab.PeerLink, StringComparison.Ordinal));
+        List<byte[]> woken = [];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (woken.Count == 0 && clock.Elapsed < Bound)
+        {
+            Assert.Equal(1, Poll(fd, (int)Bound.TotalMilliseconds));
+            woken.AddRange(harness.ReceiveOnce(port, f => PortHarness.FromMac(f, VethLab.PeerMac)));
+        }
+
+        await scapy;
+        Assert.Single(woken);
+    }
+
+    private static unsafe int Poll(int fd, int timeoutMilliseconds)
+    {
+        var pollFd = new Libc.PollFd { Fd = fd, Events = LinuxConstants.PollIn };
+        int ready = Libc.Poll(&pollFd, 1, timeoutMilliseconds);
+        Assert.True(ready >= 0, "poll failed");
+        Assert.True(ready == 0 || (pollFd.Revents & LinuxConstants.PollIn) != 0, $"poll revents {pollFd.Revents}");
+        return ready;
+    }
+
     [Fact]
     public unsafe void A_frame_longer_than_a_ring_block_is_dropped_and_counted_as_too_big()
     {
