@@ -12,8 +12,8 @@ namespace FastPath.Cli.Tests.Fleet;
 /// <remarks>
 /// The data directories are on tmpfs (<c>/dev/shm</c>) when the machine has it: this test cluster's durability is not
 /// under test (a killed member keeps its data, tmpfs survives the process), and three members fsyncing every commit
-/// to one disk made the 1M import wait on the disk (bench/RESULTS.md "Issue 17, 1M import in CI"). etcd 3.4 has no
-/// <c>--unsafe-no-fsync</c> (3.5 added it); the members run with etcd's defaults otherwise.
+/// to a disk other work shares put that disk into the 1M import's time (bench/RESULTS.md "Issue 17, 1M import in CI").
+/// etcd 3.4 has no <c>--unsafe-no-fsync</c> (3.5 added it); the members run with etcd's defaults otherwise.
 /// </remarks>
 internal sealed class EtcdCluster : IDisposable
 {
