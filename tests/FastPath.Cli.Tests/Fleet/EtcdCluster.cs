@@ -9,9 +9,16 @@ namespace FastPath.Cli.Tests.Fleet;
 /// A real etcd cluster (Debian <c>etcd-server</c> 3.4) on loopback: members on free ports with data directories in a
 /// temporary folder, started as child processes, killed (and restarted) by their PIDs; <c>etcdctl</c> reads and compacts.
 /// </summary>
+/// <remarks>
+/// The data directories are on tmpfs (<c>/dev/shm</c>) when the machine has it: this test cluster's durability is not
+/// under test (a killed member keeps its data, tmpfs survives the process), and three members fsyncing every commit
+/// to a disk other work shares put that disk into the 1M import's time (bench/RESULTS.md "Issue 17, 1M import in CI").
+/// etcd 3.4 has no <c>--unsafe-no-fsync</c> (3.5 added it); the members run with etcd's defaults otherwise.
+/// </remarks>
 internal sealed class EtcdCluster : IDisposable
 {
-    private readonly TempDirectory _dir = new();
+    private readonly string _data = Directory.CreateDirectory(Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(),
+        "fastpath-etcd-" + Guid.NewGuid().ToString("N")[..12])).FullName;
     private readonly Process?[] _members;
     private readonly int[] _clientPorts;
     private readonly int[] _peerPorts;
@@ -56,7 +63,7 @@ internal sealed class EtcdCluster : IDisposable
         var start = new ProcessStartInfo("/usr/bin/etcd") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (string argument in new[]
         {
-            "--name", $"m{i}", "--data-dir", _dir.File($"m{i}"),
+            "--name", $"m{i}", "--data-dir", Path.Combine(_data, $"m{i}"),
             "--listen-client-urls", Endpoint(i), "--advertise-client-urls", Endpoint(i),
             "--listen-peer-urls", string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{_peerPorts[i]}"),
             "--initial-advertise-peer-urls", string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{_peerPorts[i]}"),
@@ -171,7 +178,14 @@ internal sealed class EtcdCluster : IDisposable
             Kill(i);
         }
 
-        _dir.Dispose();
+        try
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A member just killed may still be closing a file; the folder is this cluster's own, named by a fresh id.
+        }
     }
 
     private string LiveEndpoints() => string.Join(',', Enumerable.Range(0, Count).Where(i => _members[i] is not null).Select(Endpoint));

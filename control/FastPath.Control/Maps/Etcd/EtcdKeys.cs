@@ -53,6 +53,54 @@ public static class EtcdKeys
     /// <summary>The secure key's value: <c>TENANT/USER</c>.</summary>
     public static string SecureValue(in MappingEntry entry) => string.Create(CultureInfo.InvariantCulture, $"{entry.User.Tenant}/{entry.User.ToAddress()}");
 
+    /// <summary>
+    /// The four byte strings an import writes for <paramref name="entry"/>: user key, its value, secure key, its value,
+    /// under <paramref name="userHead"/> (<c>P/g/GEN/u/</c>) and <paramref name="secureHead"/> (<c>P/g/GEN/s/</c>), in
+    /// UTF-8 straight from the entry: the same bytes as <see cref="UserKey"/>, <see cref="UserValue"/>,
+    /// <see cref="SecureKey"/> and <see cref="SecureValue"/> (a test holds them equal), without the five strings and
+    /// their re-encoding per entry that an import of 1M entries would otherwise make.
+    /// </summary>
+    public static (ByteString UserKey, ByteString UserValue, ByteString SecureKey, ByteString SecureValue) ImportPuts(
+        ReadOnlySpan<byte> userHead, ReadOnlySpan<byte> secureHead, in MappingEntry entry)
+    {
+        // "65535/" + the longest IPv6 text (45 bytes); the value adds 36 bytes of JSON around the two addresses.
+        Span<byte> name = stackalloc byte[64];
+        Span<byte> secure = stackalloc byte[48];
+        entry.User.Tenant.TryFormat(name, out int tenantLength, default, CultureInfo.InvariantCulture);
+        name[tenantLength] = (byte)'/';
+        entry.User.ToAddress().TryFormat(name[(tenantLength + 1)..], out int userLength);
+        int nameLength = tenantLength + 1 + userLength;
+        entry.Secure.ToAddress().TryFormat(secure, out int secureLength);
+        ReadOnlySpan<byte> tenantText = name[..tenantLength];
+        ReadOnlySpan<byte> userText = name.Slice(tenantLength + 1, userLength);
+        ReadOnlySpan<byte> secureText = secure[..secureLength];
+
+        Span<byte> value = stackalloc byte[160];
+        int length = 0;
+        Append(value, ref length, "{\"tenant\":"u8);
+        Append(value, ref length, tenantText);
+        Append(value, ref length, ",\"user\":\""u8);
+        Append(value, ref length, userText);
+        Append(value, ref length, "\",\"secure\":\""u8);
+        Append(value, ref length, secureText);
+        Append(value, ref length, "\"}"u8);
+        return (Concat(userHead, name[..nameLength]), ByteString.CopyFrom(value[..length]), Concat(secureHead, secureText), ByteString.CopyFrom(name[..nameLength]));
+    }
+
+    private static ByteString Concat(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
+    {
+        byte[] bytes = new byte[head.Length + tail.Length];
+        head.CopyTo(bytes);
+        tail.CopyTo(bytes.AsSpan(head.Length));
+        return UnsafeByteOperations.UnsafeWrap(bytes);
+    }
+
+    private static void Append(Span<byte> to, ref int length, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(to[length..]);
+        length += bytes.Length;
+    }
+
     /// <summary>A new generation id: sortable time, then randomness (two importers never pick the same).</summary>
     public static string NewGeneration() =>
         string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:yyyyMMddTHHmmss}-{Random.Shared.Next():x8}");

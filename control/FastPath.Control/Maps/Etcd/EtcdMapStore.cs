@@ -19,8 +19,9 @@ public sealed class EtcdMapStore(EtcdConnection connection)
     /// <summary>Keys per snapshot page (well under the 64 MiB receive limit at ~150 bytes a key and value).</summary>
     public const int PageSize = 10_000;
 
-    /// <summary>Import transactions in flight at once.</summary>
-    private const int ImportParallelism = 8;
+    /// <summary>Import transactions in flight at once: 8 by default, <c>FASTPATH_ETCD_IMPORT_PARALLELISM</c> (1..64) sets it for benchmarks.</summary>
+    internal static readonly int ImportParallelism =
+        int.TryParse(Environment.GetEnvironmentVariable("FASTPATH_ETCD_IMPORT_PARALLELISM"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) && n is >= 1 and <= 64 ? n : 8;
 
     /// <summary>Tries of one add/delete when an import switches the generation under it.</summary>
     private const int GenerationRetries = 5;
@@ -127,14 +128,17 @@ public sealed class EtcdMapStore(EtcdConnection connection)
         {
             using var slots = new SemaphoreSlim(ImportParallelism);
             var pending = new List<Task>();
+            byte[] userHead = Encoding.UTF8.GetBytes(EtcdKeys.UserPrefix(Prefix, next));
+            byte[] secureHead = Encoding.UTF8.GetBytes(EtcdKeys.GenerationPrefix(Prefix, next) + "s/");
             for (int start = 0; start < entries.Length; start += ImportChunk)
             {
                 await slots.WaitAsync(cancellation).ConfigureAwait(false);
                 var txn = new TxnRequest();
                 for (int i = start; i < Math.Min(entries.Length, start + ImportChunk); i++)
                 {
-                    txn.Success.Add(Put(EtcdKeys.Bytes(EtcdKeys.UserKey(Prefix, next, entries[i].User)), EtcdKeys.UserValue(entries[i])));
-                    txn.Success.Add(Put(EtcdKeys.Bytes(EtcdKeys.SecureKey(Prefix, next, entries[i].Secure)), EtcdKeys.SecureValue(entries[i])));
+                    (ByteString userKey, ByteString userValue, ByteString secureKey, ByteString secureValue) = EtcdKeys.ImportPuts(userHead, secureHead, entries[i]);
+                    txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = userKey, Value = userValue } });
+                    txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = secureKey, Value = secureValue } });
                 }
 
                 pending.Add(WriteChunkAsync(txn, slots, cancellation));
@@ -250,7 +254,7 @@ public sealed class EtcdMapStore(EtcdConnection connection)
         var entries = new List<MappingEntry>();
         while (true)
         {
-            RangeResponse page = await connection.RangeAsync(new RangeRequest { Key = from, RangeEnd = end, Revision = revision, Limit = PageSize }, cancellation).ConfigureAwait(false);
+            RangeResponse page = await PageAsync(new RangeRequest { Key = from, RangeEnd = end, Revision = revision, Limit = PageSize, Serializable = true }, cancellation).ConfigureAwait(false);
             EtcdPageParser.Parse(page.Kvs, prefixLength, entries, malformed);
             if (!page.More || page.Kvs.Count == 0)
             {
@@ -261,6 +265,29 @@ public sealed class EtcdMapStore(EtcdConnection connection)
             from = ByteString.CopyFrom([.. last, 0]);
         }
     }
+
+    /// <summary>
+    /// One snapshot page, served by the member from its own store (serializable: no ReadIndex round through the leader
+    /// per page). A revision that is pinned is immutable, so any member that has applied it answers the same; the
+    /// member that gave us the revision has. Only a member we moved to after a failure may not have applied it yet: it
+    /// says "future revision", and that page is asked again as a linearizable read, which waits until it has.
+    /// </summary>
+    private async Task<RangeResponse> PageAsync(RangeRequest request, CancellationToken cancellation)
+    {
+        try
+        {
+            return await connection.RangeAsync(request, cancellation).ConfigureAwait(false);
+        }
+        catch (Grpc.Core.RpcException error) when (IsFutureRevision(error))
+        {
+            request.Serializable = false;
+            return await connection.RangeAsync(request, cancellation).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>etcd's answer to a read at a revision the member has not applied (OutOfRange, like a compacted one).</summary>
+    internal static bool IsFutureRevision(Grpc.Core.RpcException error) =>
+        error.StatusCode == Grpc.Core.StatusCode.OutOfRange && error.Status.Detail.Contains("future revision", StringComparison.Ordinal);
 
     /// <summary>Requests etcd to compact its history up to <paramref name="revision"/> (operators and tests).</summary>
     public async Task CompactAsync(long revision, CancellationToken cancellation) =>

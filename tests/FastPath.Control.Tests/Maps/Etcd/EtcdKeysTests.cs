@@ -26,6 +26,21 @@ public sealed class EtcdKeysTests
     }
 
     [Theory]
+    [InlineData(7, "198.18.1.5", "198.19.1.5")]
+    [InlineData(0, "0.0.0.0", "255.255.255.255")]
+    [InlineData(4094, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "fd00:ffff:ffff:ffff:ffff:ffff:ffff:ffff")]
+    [InlineData(12, "2001:db8::1", "2001:db8:1::1")]
+    public void An_imports_bytes_are_the_layouts_strings(int tenant, string user, string secure)
+    {
+        MappingEntry entry = MappingEntry.Create(tenant, IPAddress.Parse(user), IPAddress.Parse(secure));
+        (var userKey, var userValue, var secureKey, var secureValue) = EtcdKeys.ImportPuts("/p/g/G/u/"u8, "/p/g/G/s/"u8, entry);
+        Assert.Equal(EtcdKeys.UserKey("/p/", "G", entry.User), userKey.ToStringUtf8());
+        Assert.Equal(EtcdKeys.UserValue(entry), userValue.ToStringUtf8());
+        Assert.Equal(EtcdKeys.SecureKey("/p/", "G", entry.Secure), secureKey.ToStringUtf8());
+        Assert.Equal(EtcdKeys.SecureValue(entry), secureValue.ToStringUtf8());
+    }
+
+    [Theory]
     [InlineData("""{"tenant":7,"user":"198.18.1.5","secure":"nope"}""", "not an IP address")]
     [InlineData("""{"tenant":7,"user":"198.18.1.6","secure":"198.19.1.5"}""", "not its key's")]
     [InlineData("""{"tenant":7,"user":"198.18.1.5","secure":"198.19.1.5"},{"tenant":8,"user":"198.18.1.5","secure":"198.19.1.6"}""", "expected one entry object")]
