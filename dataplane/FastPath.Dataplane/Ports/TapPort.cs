@@ -19,8 +19,12 @@ namespace FastPath.Dataplane.Ports;
 /// </remarks>
 public sealed unsafe class TapPort : PacketPort
 {
-    /// <summary>Overflow room behind the caller's buffer: a frame longer than the buffer is read whole and dropped.</summary>
-    private const int OverflowSize = 1 << 16;
+    /// <summary>The longest frame the port takes (a TAP's MTU is at most 9000 here, so this is room to spare): a frame
+    /// longer than the worker's buffer is read on into the port's own large buffer and handed out from there.</summary>
+    private const int LargeSize = 1 << 16;
+
+    /// <summary>Room in front of a frame in the large buffer, as the worker leaves in front of its own (a VLAN push).</summary>
+    private const int LargeHeadroom = 64;
 
     private readonly Lock _closeLock = new();
     private readonly int? _mtu;
@@ -28,7 +32,7 @@ public sealed unsafe class TapPort : PacketPort
     private int _deviceMtu;
     private long* _drops;
     private int _fd = -1;
-    private byte* _overflow;
+    private byte* _large;
 
     /// <summary>
     /// Creates or attaches to TAP device <paramref name="interfaceName"/> and brings it up. The port's peer MAC
@@ -76,7 +80,10 @@ public sealed unsafe class TapPort : PacketPort
     internal override int ReadinessHandle => _fd;
 
     /// <inheritdoc />
-    /// <remarks>Frames longer than their buffer are read whole, dropped and counted in <see cref="PortCounters.RxTooBig"/> and as <see cref="DropReason.TooBig"/>.</remarks>
+    /// <remarks>A frame longer than its buffer (a jumbo frame at MTU 9000 against the worker's 2 KiB buffers) is read on
+    /// into the port's own large buffer and handed out from there, valid until the next call as an AF_PACKET ring frame
+    /// is, so it ends the batch. A frame that does not fit even there is dropped and counted in
+    /// <see cref="PortCounters.RxTooBig"/> and as <see cref="DropReason.TooBig"/>.</remarks>
     public override int Receive(ReadOnlySpan<RxBuffer> buffers, Span<FrameView> frames)
     {
         if (frames.Length < buffers.Length)
@@ -87,16 +94,21 @@ public sealed unsafe class TapPort : PacketPort
         ref RxBuffer buffer0 = ref MemoryMarshal.GetReference(buffers);
         ref FrameView received0 = ref MemoryMarshal.GetReference(frames);
         Libc.IoVec* vectors = stackalloc Libc.IoVec[2];
-        vectors[1].Base = _overflow;
-        vectors[1].Length = OverflowSize;
+        byte* large = _large + LargeHeadroom;
         int count = 0;
         long bytes = 0;
         int tooBig = 0;
         while (count < buffers.Length)
         {
             RxBuffer target = Unsafe.Add(ref buffer0, count);
+            int capacity = Math.Min(target.Capacity, LargeSize / 2);
+
+            // The frame's first part goes to the worker's buffer, the rest (if any) to the large buffer right where
+            // that first part would continue, so a long frame is made whole by copying only the first part.
             vectors[0].Base = target.Data;
-            vectors[0].Length = (nuint)target.Capacity;
+            vectors[0].Length = (nuint)capacity;
+            vectors[1].Base = large + capacity;
+            vectors[1].Length = (nuint)(LargeSize - capacity);
             nint read = Libc.Readv(_fd, vectors, 2);
             if (read <= 0)
             {
@@ -104,15 +116,25 @@ public sealed unsafe class TapPort : PacketPort
                 break;
             }
 
-            if (read > target.Capacity)
+            if (read <= capacity)
             {
-                tooBig++;
+                Unsafe.Add(ref received0, count) = new FrameView(target.Data, (int)read);
+                bytes += read;
+                count++;
                 continue;
             }
 
-            Unsafe.Add(ref received0, count) = new FrameView(target.Data, (int)read);
+            if (read >= LargeSize)
+            {
+                tooBig++; // it may have been cut short: never forwarded
+                continue;
+            }
+
+            Buffer.MemoryCopy(target.Data, large, capacity, capacity);
+            Unsafe.Add(ref received0, count) = new FrameView(large, (int)read);
             bytes += read;
             count++;
+            break;
         }
 
         Counters._rxPackets += count;
@@ -266,7 +288,7 @@ public sealed unsafe class TapPort : PacketPort
         own[5] ^= 0x01;
         SetMacs(own, peer);
         BringUp();
-        _overflow = (byte*)NativeMemory.Alloc(OverflowSize);
+        _large = (byte*)NativeMemory.Alloc(LargeHeadroom + LargeSize);
     }
 
     /// <summary>SIOCSIFFLAGS and SIOCSIFMTU need a socket of any family; the TAP file descriptor does not take them.</summary>
@@ -326,10 +348,10 @@ public sealed unsafe class TapPort : PacketPort
             _fd = -1;
         }
 
-        if (_overflow != null)
+        if (_large != null)
         {
-            NativeMemory.Free(_overflow);
-            _overflow = null;
+            NativeMemory.Free(_large);
+            _large = null;
         }
     }
 }
