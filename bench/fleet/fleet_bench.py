@@ -6,7 +6,7 @@ and the daemons' memory. Every process it starts is killed by its PID; data live
 Usage: fleet_bench.py FASTPATH_BINARY [ADDS] [IMPORT]"""
 import json, os, shutil, socket, struct, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from control_client import call, free_port  # noqa: E402
+from control_client import call, free_port, write_maps  # noqa: E402
 
 fastpath = sys.argv[1]
 adds = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
@@ -62,10 +62,7 @@ try:
 
     if import_size:
         path = f"{tmp}/big.json"
-        with open(path, "w") as f:
-            f.write('{"mappings":[')
-            f.write(",".join(f'{{"tenant":{i % 4000},"user":"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}","secure":"100.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"}}' for i in range(import_size)))
-            f.write("]}")
+        write_maps(path, import_size)
         t0 = time.perf_counter()
         r = call(socks[0], "map.import", {"path": path}); assert r["ok"], r
         write_s = time.perf_counter() - t0

@@ -7,22 +7,16 @@ Every process it starts is killed by its PID; the data folder is removed.
 Usage: import_bench.py FASTPATH_BINARY N MEMBERS DATA_ROOT [REPEAT] [-- extra etcd flags]"""
 import json, os, resource, shutil, subprocess, sys, tempfile, time, urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from control_client import free_port  # noqa: E402
+from control_client import cpu_s, free_port, write_maps  # noqa: E402
 
 args = sys.argv[1:]
 extra = args[args.index("--") + 1:] if "--" in args else []
 args = args[:args.index("--")] if "--" in args else args
 fastpath, size, members, root = args[0], int(args[1]), int(args[2]), args[3]
 repeat = int(args[4]) if len(args) > 4 else 1
-tick = os.sysconf("SC_CLK_TCK")
 tmp = tempfile.mkdtemp(prefix="importbench-", dir=root)
 procs = []
 
-
-def cpu_s(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / tick
 
 
 def metric(endpoint, name):
@@ -43,10 +37,7 @@ try:
     while subprocess.run(["etcdctl", "--endpoints", ",".join(endpoints), "endpoint", "health"], capture_output=True).returncode != 0:
         time.sleep(0.2)
     path = f"{tmp}/big.json"
-    with open(path, "w") as f:
-        f.write('{"mappings":[')
-        f.write(",".join(f'{{"tenant":{i % 4000},"user":"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}","secure":"100.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"}}' for i in range(size)))
-        f.write("]}")
+    write_maps(path, size)
     for r in range(repeat):
         etcd_cpu = [cpu_s(p.pid) for p in procs]
         fsync = [(metric(e, "etcd_disk_wal_fsync_duration_seconds_sum"), metric(e, "etcd_disk_wal_fsync_duration_seconds_count")) for e in endpoints]

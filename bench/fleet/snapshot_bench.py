@@ -10,7 +10,7 @@ With FASTPATH_BENCH_LOCK=FILE, the setup holds a shared flock on FILE and each r
 Usage: snapshot_bench.py FASTPATH_BINARY [N] [ROUNDS] [MEMBERS] [BEFORE_BINARY]"""
 import fcntl, json, os, shutil, socket, struct, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from control_client import call, free_port  # noqa: E402
+from control_client import call, cpu_s, free_port, write_maps  # noqa: E402
 
 fastpath = sys.argv[1]
 size = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
@@ -21,13 +21,7 @@ tmp = tempfile.mkdtemp(prefix="snapbench-")
 lock = open(os.environ["FASTPATH_BENCH_LOCK"]) if "FASTPATH_BENCH_LOCK" in os.environ else None
 if lock: fcntl.flock(lock, fcntl.LOCK_SH)
 procs = []
-tick = os.sysconf("SC_CLK_TCK")
 
-
-def cpu_s(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / tick
 
 def start(name, maps, env, binary=fastpath):
     cfg = f"{tmp}/{name}.json"
@@ -63,10 +57,7 @@ try:
     while subprocess.run(["etcdctl", "--endpoints", endpoint, "endpoint", "health"], capture_output=True).returncode != 0:
         time.sleep(0.2)
     path = f"{tmp}/big.json"
-    with open(path, "w") as f:
-        f.write('{"mappings":[')
-        f.write(",".join(f'{{"tenant":{i % 4000},"user":"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}","secure":"100.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"}}' for i in range(size)))
-        f.write("]}")
+    write_maps(path, size)
     t0 = time.perf_counter()
     subprocess.run([fastpath, "map", "import", path, "--etcd", endpoint, "--prefix", "/bench/maps/"], check=True, capture_output=True)
     print(json.dumps({"import": size, "etcd_import_write_s": round(time.perf_counter() - t0, 1), "loadavg": os.getloadavg()[0]}), flush=True)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using FastPath.Control.ControlSocket;
@@ -57,27 +58,58 @@ internal static class CaptureCommand
             using PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
             long frames = 0;
             long captureDrops = 0;
+            string? ended = null; // why the capture ended early, if it did
+            int code = ExitCodes.Success;
             try
             {
                 // A file is made new, never overwritten.
-                using Stream output = path == "-" ? Console.OpenStandardOutput() : new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+                // Standard output as a plain file descriptor: .NET's console stream swallows EPIPE, and a capture into
+                // `| head` must see its reader leave.
+                using Stream output = path == "-"
+                    ? new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0)
+                    : new FileStream(path, FileMode.CreateNew, FileAccess.Write);
                 while (!stop.IsCancellationRequested && (limit == 0 || frames < limit))
                 {
                     int max = limit == 0 ? 4096 : (int)Math.Min(4096, limit - frames);
-                    using JsonDocument read = MapCommand.Call(client, "capture.read", json =>
+                    JsonDocument read;
+                    try
                     {
-                        json.WriteNumber("id", id);
-                        json.WriteNumber("max", max);
-                    });
-                    JsonElement result = read.RootElement.GetProperty("result");
-                    int n = result.GetProperty("frames").GetInt32();
-                    captureDrops = result.GetProperty("capture_drops").GetInt64();
-                    output.Write(result.GetProperty("data").GetBytesFromBase64());
-                    output.Flush();
-                    frames += n;
-                    if (n == 0)
+                        read = MapCommand.Call(client, "capture.read", json =>
+                        {
+                            json.WriteNumber("id", id);
+                            json.WriteNumber("max", max);
+                        });
+                    }
+                    catch (Exception error) when (error is IOException or SocketException or ControlException { Code: "unreachable" or "protocol" })
                     {
-                        stop.Token.WaitHandle.WaitOne(s_poll);
+                        // What was written so far is whole pcapng blocks: the file stays readable.
+                        ended = "the daemon closed the connection (stopped?)";
+                        code = ExitCodes.Failure;
+                        break;
+                    }
+
+                    using (read)
+                    {
+                        JsonElement result = read.RootElement.GetProperty("result");
+                        int n = result.GetProperty("frames").GetInt32();
+                        captureDrops = result.GetProperty("capture_drops").GetInt64();
+                        try
+                        {
+                            output.Write(result.GetProperty("data").GetBytesFromBase64());
+                            output.Flush();
+                        }
+                        catch (IOException)
+                        {
+                            // `-w - | head`: the reader left, as with tcpdump the capture simply ends.
+                            ended = "the output was closed";
+                            break;
+                        }
+
+                        frames += n;
+                        if (n == 0)
+                        {
+                            stop.Token.WaitHandle.WaitOne(s_poll);
+                        }
                     }
                 }
             }
@@ -88,14 +120,14 @@ internal static class CaptureCommand
                     using JsonDocument stopped = client.Call("capture.stop", json => json.WriteNumber("id", id));
                     captureDrops = stopped.RootElement.GetProperty("result").GetProperty("capture_drops").GetInt64();
                 }
-                catch (ControlException)
+                catch (Exception error) when (error is ControlException or IOException or SocketException)
                 {
                     // Already stopped by the daemon (idle), or the daemon is gone: the counts read last stand.
                 }
             }
 
-            Console.Error.WriteLine($"fastpath: capture: {frames} frame(s), {captureDrops} capture drop(s)");
-            return ExitCodes.Success;
+            Console.Error.WriteLine($"fastpath: capture: {frames} frame(s), {captureDrops} capture drop(s){(ended is null ? string.Empty : "; " + ended)}");
+            return code;
         });
         return command;
     }

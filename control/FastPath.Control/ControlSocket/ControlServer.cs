@@ -51,6 +51,18 @@ public sealed class ControlServer : PipeListener
     /// <summary>Connections open now.</summary>
     public int Connections => Volatile.Read(ref _connections);
 
+    /// <summary>Connections open now and idle between requests (the ones a newcomer may take the slot of).</summary>
+    internal int IdleConnections
+    {
+        get
+        {
+            lock (_open)
+            {
+                return _open.Count(c => c.IdleSince is not null);
+            }
+        }
+    }
+
     /// <summary>
     /// Listens on <paramref name="endpoint"/>. A Unix socket is created 0600 in a directory that must exist; a
     /// stale socket file left by a dead daemon is replaced, and anything else at the path (a regular file, a live

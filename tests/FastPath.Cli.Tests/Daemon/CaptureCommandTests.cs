@@ -76,6 +76,45 @@ public sealed class CaptureCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_pipe_whose_reader_leaves_ends_the_capture_cleanly()
+    {
+        // `| head -c`: the reader takes 64 KiB and leaves; the capture ends as tcpdump's would, saying why, exit 0.
+        string fastpath = FastpathProcess.Executable;
+        ProcessResult result = ProcessRunner.Run("bash", ["-c",
+            $"'{fastpath}' capture --control '{_daemon.Control}' --port u0 -w - 2>'{_dir.File("err.txt")}' | head -c 65536 | wc -c; echo \"${{PIPESTATUS[0]}}\""], TimeSpan.FromMinutes(2));
+
+        string[] lines = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["65536", "0"], lines);
+        Assert.Matches(@"^fastpath: capture: \d+ frame\(s\), \d+ capture drop\(s\); the output was closed$", File.ReadAllText(_dir.File("err.txt")).Trim());
+    }
+
+    [Fact]
+    public async Task A_daemon_that_stops_ends_the_capture_with_a_readable_file_and_says_why()
+    {
+        string output = _dir.File("until-stop.pcapng");
+        var start = new System.Diagnostics.ProcessStartInfo(FastpathProcess.Executable) { RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in new[] { "capture", "--control", _daemon.Control, "--port", "u0", "-w", output })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using System.Diagnostics.Process capture = System.Diagnostics.Process.Start(start)!;
+        Task<string> stderr = capture.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        DateTime deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!File.Exists(output) || new FileInfo(output).Length < 4096)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the capture wrote nothing");
+            Thread.Sleep(50);
+        }
+
+        Assert.Equal(0, _daemon.Stop(TimeSpan.FromSeconds(30)));
+        Assert.True(capture.WaitForExit(TimeSpan.FromSeconds(30)), "the capture did not end when the daemon stopped");
+        Assert.Equal(1, capture.ExitCode);
+        Assert.Matches(@"^fastpath: capture: \d+ frame\(s\), \d+ capture drop\(s\); the daemon closed the connection \(stopped\?\)$", (await stderr).Trim());
+        Assert.NotEmpty(Tshark(output)); // whole pcapng blocks up to the end
+    }
+
+    [Fact]
     public void Transmitted_frames_are_captured_as_translated_on_their_own_interface()
     {
         string output = _dir.File("tx.pcapng");

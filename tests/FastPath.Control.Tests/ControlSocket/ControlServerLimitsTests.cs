@@ -67,8 +67,12 @@ public sealed class ControlServerLimitsTests : IDisposable
         server.Start(_endpoint);
         using ControlClient first = ControlClient.Connect(_endpoint, TimeSpan.FromSeconds(30));
         using ControlClient second = ControlClient.Connect(_endpoint, TimeSpan.FromSeconds(30));
+        // The server marks a connection idle after its answer has left, so each client's idleness is awaited: which
+        // one has idled longest must be first, whatever the load did to the server's threads.
         first.Call("ping").Dispose();
+        WaitUntil(() => server.IdleConnections == 2);
         second.Call("ping").Dispose();
+        WaitUntil(() => server.IdleConnections == 2);
 
         // Both idle: a third client is served, and the connection idle the longest (first) is closed for it.
         using ControlClient third = ControlClient.Connect(_endpoint, TimeSpan.FromSeconds(30));
@@ -152,4 +156,14 @@ public sealed class ControlServerLimitsTests : IDisposable
 
     private static ValueTask<ControlReply> Pong(string verb, JsonElement args, CancellationToken cancellation) =>
         ValueTask.FromResult(verb == "ping" ? ControlReply.Ok() : ControlReply.Error(ControlProtocol.UnknownVerb, verb));
+
+    private static void WaitUntil(Func<bool> condition)
+    {
+        DateTime deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the server did not get there within 30 s");
+            Thread.Sleep(5);
+        }
+    }
 }

@@ -16,7 +16,9 @@ public sealed class AfPacketPortTests
     /// Small rings (tests open several ports at once) of many blocks: under sparse traffic each 1 ms retire
     /// timeout uses up a block, so 256 of them let a loaded test machine stall the reader for 256 ms without a drop.
     /// </summary>
-    private static readonly AfPacketOptions SmallRings = new() { BlockSize = 1 << 12, BlockCount = 256, RingFrames = 64 };
+    private static readonly AfPacketOptions SmallRings = SmallRingsOf(AfPacketRxRing.Frames);
+
+    private static AfPacketOptions SmallRingsOf(AfPacketRxRing ring) => new() { RxRing = ring, BlockSize = 1 << 12, BlockCount = 256, RingFrames = 64 };
 
     [Theory]
     [InlineData(AfPacketRxRing.Frames)]
@@ -24,7 +26,7 @@ public sealed class AfPacketPortTests
     public async Task Receives_exactly_the_frames_scapy_sends_in_place_with_vlan_tags_restored(AfPacketRxRing ring)
     {
         using VethLab lab = VethLab.Create();
-        using var port = new AfPacketPort("u0", lab.RootLink, new AfPacketOptions { RxRing = ring, BlockSize = 1 << 12, BlockCount = 256, RingFrames = 64 });
+        using var port = new AfPacketPort("u0", lab.RootLink, SmallRingsOf(ring));
         using var harness = new PortHarness(capacity: 1024);
 
         Task<string> scapy = lab.ScapyInBackground(VethLab.MixedFramesScript + "\n" + """
@@ -52,7 +54,7 @@ public sealed class AfPacketPortTests
     public async Task The_socket_is_readable_only_when_a_receive_would_find_a_frame_and_wakes_a_sleeper_for_one(AfPacketRxRing ring)
     {
         using VethLab lab = VethLab.Create();
-        using var port = new AfPacketPort("u0", lab.RootLink, new AfPacketOptions { RxRing = ring, BlockSize = 1 << 12, BlockCount = 256, RingFrames = 64 });
+        using var port = new AfPacketPort("u0", lab.RootLink, SmallRingsOf(ring));
         using var harness = new PortHarness();
         int fd = port.ReadinessHandle;
         Assert.True(fd >= 0);
