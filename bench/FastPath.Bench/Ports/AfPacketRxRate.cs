@@ -48,7 +48,7 @@ internal static unsafe class AfPacketRxRate
             buffers[i] = new RxBuffer(memory + (i * Capacity), Capacity);
         }
 
-        var pollFd = new Libc.PollFd { Fd = port.SocketHandle, Events = LinuxConstants.PollIn };
+        var pollFd = new Libc.PollFd { Fd = port.ReadinessHandle, Events = LinuxConstants.PollIn };
         var perSecond = new List<double>();
         long total = 0;
         long lastTotal = 0;

@@ -65,9 +65,6 @@ public sealed unsafe partial class AfPacketPort : PacketPort
     /// <summary>The interface index the socket is bound to.</summary>
     public int InterfaceIndex { get; private set; }
 
-    /// <summary>The packet socket, for a caller that waits in poll(2) (the RX-rate benchmark).</summary>
-    internal int SocketHandle => _fd;
-
     /// <inheritdoc />
     /// <remarks>
     /// The socket: the kernel's packet_poll reports POLLIN when the ring slot before its write position is not the

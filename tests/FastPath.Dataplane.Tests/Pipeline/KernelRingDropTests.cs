@@ -30,10 +30,7 @@ public sealed class KernelRingDropTests
             .Build();
 
         // Nobody polls: the ring takes its 15 frames and the kernel drops the rest.
-        lab.Scapy($"""
-            f = Ether(src='02:00:5c:a9:00:01', dst='02:00:5c:a9:00:02')/IP(src='198.18.5.1', dst='198.18.5.2')/UDP(sport=1, dport=9)
-            sendp([f] * 300, iface='{lab.PeerLink}', verbose=0)
-            """);
+        lab.Flood(300);
 
         PortTotals user = Assert.Single(pipeline.PortTotals(), p => p.Name == "u0");
         WorkerCounters worker = pipeline.ReadWorker(0);

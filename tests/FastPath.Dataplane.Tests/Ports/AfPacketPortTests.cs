@@ -251,10 +251,7 @@ public sealed class AfPacketPortTests
 
         // No IPv6 on the peer: no stray MLD report may land in the ring after the last read and upset the sums.
         lab.Lab.Exec(lab.Namespace, "sysctl", "-qw", $"net.ipv6.conf.{lab.PeerLink}.disable_ipv6=1");
-        lab.Scapy($"""
-            f = Ether(src='02:00:5c:a9:00:01', dst='02:00:5c:a9:00:02')/IP(src='198.18.5.1', dst='198.18.5.2')/UDP(sport=1, dport=9)
-            sendp([f] * 300, iface='{lab.PeerLink}', verbose=0)
-            """);
+        lab.Flood(300);
 
         List<byte[]> received = harness.ReceiveFor(port, TimeSpan.FromMilliseconds(2500), f => PortHarness.FromMac(f, VethLab.PeerMac));
         port.RefreshCounters(); // The last partly filled block has retired (1 s timeout) and been read by now.
@@ -273,10 +270,7 @@ public sealed class AfPacketPortTests
         using var port = new AfPacketPort("u0", lab.RootLink, new AfPacketOptions { RingFrames = 8 });
         using var harness = new PortHarness();
         lab.Lab.Exec(lab.Namespace, "sysctl", "-qw", $"net.ipv6.conf.{lab.PeerLink}.disable_ipv6=1");
-        lab.Scapy($"""
-            f = Ether(src='02:00:5c:a9:00:01', dst='02:00:5c:a9:00:02')/IP(src='198.18.5.1', dst='198.18.5.2')/UDP(sport=1, dport=9)
-            sendp([f] * 300, iface='{lab.PeerLink}', verbose=0)
-            """);
+        lab.Flood(300);
 
         List<byte[]> received = harness.ReceiveFor(port, TimeSpan.FromMilliseconds(1000), f => PortHarness.FromMac(f, VethLab.PeerMac));
         port.RefreshCounters();

@@ -60,6 +60,13 @@ internal sealed class VethLab : IDisposable
     /// <summary>Runs a scapy script in the background, so the port under test reads while scapy sends.</summary>
     public Task<string> ScapyInBackground(string script) => Task.Run(() => Scapy(script));
 
+    /// <summary>Sends <paramref name="count"/> copies of one small UDP frame from the peer end, in one burst (scapy):
+    /// more than a small RX ring holds, when nobody reads.</summary>
+    public void Flood(int count) => Scapy($"""
+        f = Ether(src='02:00:5c:a9:00:01', dst='02:00:5c:a9:00:02')/IP(src='198.18.5.1', dst='198.18.5.2')/UDP(sport=1, dport=9)
+        sendp([f] * {count}, iface='{PeerLink}', verbose=0)
+        """);
+
     /// <summary>Scapy frames from <see cref="PeerMac"/> to <see cref="PortMac"/>: IPv4, IPv6, 802.1Q with priority, and QinQ (802.1ad outer tag).</summary>
     public const string MixedFramesScript = """
         s, d = '02:00:5c:a9:00:01', '02:00:5c:a9:00:02'
