@@ -125,7 +125,8 @@ public sealed partial class Daemon : IDisposable
             builder.AddPair(Plan(Port(pair.User), workers), Plan(Port(pair.Secure), workers), guests);
         }
 
-        if (_config.Cores.Any(c => c >= 0))
+        // Only workers need their cores to themselves: a daemon without ports keeps every CPU for its threads.
+        if (_config.Pairs.Count != 0 && _config.Cores.Any(c => c >= 0))
         {
             CorePinning.MoveOtherThreadsOff([.. _config.Cores.Where(c => c >= 0)]);
         }
